@@ -1,0 +1,114 @@
+// Package connectors defines the contract between the runtime and every
+// source, sink and format. Implementations live in sub-packages
+// (datagen, filesystem, print, blackhole, ...); connectors/registry wires
+// them together by their 'connector' option value.
+package connectors
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/streamsql/streamsql/exec/batch"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// Env is what a connector may use from the session that runs it.
+type Env struct {
+	// Dir is the directory relative paths are resolved against.
+	Dir string
+	// Stdout receives the print connector's output.
+	Stdout io.Writer
+	// Logger is the job's logger.
+	Logger *slog.Logger
+	// Now is the clock (tests may fix it).
+	Now func() time.Time
+	// Location is the session time zone ('table.local-time-zone'), used to
+	// render TIMESTAMP_LTZ.
+	Location *time.Location
+}
+
+// Table is a catalog table as a connector sees it.
+type Table struct {
+	Name string
+	// Schema holds the physical columns only (computed columns are
+	// evaluated by the planner after the source), in declared order.
+	Schema types.Schema
+	// Options is the WITH list; keys as written (lower case by convention).
+	Options map[string]string
+	// PrimaryKey names the key columns, if declared.
+	PrimaryKey []string
+	Env        Env
+}
+
+// OptionError is returned for a bad connector option; it names the option so
+// the caller can point at it in the user's DDL.
+type OptionError struct {
+	Table  string
+	Option string
+	Msg    string
+}
+
+func (e *OptionError) Error() string {
+	return "table '" + e.Table + "': option '" + e.Option + "': " + e.Msg
+}
+
+// Factory creates sources and sinks for one 'connector' value.
+type Factory interface {
+	// Name is the 'connector' option value, e.g. "datagen".
+	Name() string
+	// Validate checks the options (and the schema where it matters) when
+	// CREATE TABLE runs: unknown options and bad values fail here, as an
+	// *OptionError naming the option.
+	Validate(t Table) error
+	// NewSource returns a source, or an error if the connector cannot be
+	// read from.
+	NewSource(t Table) (Source, error)
+	// NewSink returns a sink, or an error if the connector cannot be
+	// written to.
+	NewSink(t Table) (Sink, error)
+}
+
+// Source produces batches of the table's physical schema. One Source value
+// is created per parallel subtask and used only from that subtask's
+// goroutine.
+type Source interface {
+	// Bounded reports whether the source ends (files, datagen with
+	// number-of-rows) or runs forever.
+	Bounded() bool
+	// Open prepares subtask `subtask` of `parallelism` (each subtask reads a
+	// disjoint share of the input: files, splits or row ranges).
+	Open(ctx context.Context, subtask, parallelism int) error
+	// Next returns the next batch. It returns io.EOF after the last batch of
+	// a bounded source. It may return an empty batch when nothing is
+	// available yet; it must not block for longer than about 50 ms, so the
+	// task's loop stays responsive to checkpoints and cancellation.
+	// Errors name the file and line (or the split) that failed.
+	Next(ctx context.Context) (batch.Batch, error)
+	// Close releases resources. It is called once, also after errors.
+	Close() error
+}
+
+// Sink consumes batches of the table's physical schema. One Sink value is
+// created per parallel subtask.
+type Sink interface {
+	// Open prepares subtask `subtask` of `parallelism`.
+	Open(ctx context.Context, subtask, parallelism int) error
+	// Write consumes a batch. Sinks that cannot take updates see only
+	// insert-only batches (the planner refuses updating input for them).
+	Write(ctx context.Context, b batch.Batch) error
+	// Finish is called at the end of a bounded input: flush and make the
+	// output final (for files: commit part files).
+	Finish(ctx context.Context) error
+	// Close releases resources; called once, also after errors (then without
+	// Finish, and uncommitted output must stay invisible).
+	Close() error
+}
+
+// UpdateSinkFactory is implemented by factories whose sinks accept
+// -U/+U/-D rows (print, blackhole; later upsert sinks). The planner refuses
+// an updating query into any other sink.
+type UpdateSinkFactory interface {
+	AcceptsUpdates(t Table) bool
+}
