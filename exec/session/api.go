@@ -1,0 +1,78 @@
+// Package session executes SQL statements: it owns the catalog and the
+// session settings, plans queries and runs jobs. The command line (shell,
+// run, explain, test) drives it through this API, which is a contract.
+package session
+
+import (
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/streamsql/streamsql/exec/batch"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// Options configures a session.
+type Options struct {
+	// Dir resolves relative paths in connector options ("" = current dir).
+	Dir string
+	// Stdout receives the print connector's output (nil = os.Stdout). The
+	// session serializes writes to it.
+	Stdout io.Writer
+	// Logger for job and checkpoint logs (nil = discard).
+	Logger *slog.Logger
+	// Now is the clock (nil = time.Now).
+	Now func() time.Time
+	// DMLSync makes INSERT wait for its job to finish (run, test). When
+	// false (the shell), INSERT submits the job in the background and
+	// returns its id at once.
+	DMLSync bool
+}
+
+// ResultInfo describes a result before its rows arrive.
+type ResultInfo struct {
+	// Bounded: the result ends by itself (all sources are bounded).
+	Bounded bool
+	// Changelog: rows may be -U/+U/-D, not only +I.
+	Changelog bool
+	// Ordered: the query has an ORDER BY, so row order is meaningful.
+	Ordered bool
+}
+
+// Output receives what statements produce. Calls for one result come from
+// one goroutine, in order: Begin, Rows..., End.
+type Output interface {
+	// Message reports a statement's effect, e.g. "[INFO] Execute statement
+	// succeeded." or an EXPLAIN plan.
+	Message(msg string) error
+	// Begin starts a tabular result (SELECT rows, SHOW TABLES, DESCRIBE, SET).
+	Begin(schema types.Schema, info ResultInfo) error
+	// Rows delivers a batch of the result's schema, with row kinds.
+	Rows(b batch.Batch) error
+	// End finishes the current result.
+	End() error
+}
+
+// JobError is a job that failed while running (exit status 1 in `run`), as
+// opposed to an error in the SQL (an *ast.Error, exit status 2).
+type JobError struct {
+	Job string
+	Err error
+}
+
+func (e *JobError) Error() string { return "job " + e.Job + " failed: " + e.Err.Error() }
+func (e *JobError) Unwrap() error { return e.Err }
+
+// The Session methods (implemented in session.go):
+//
+//	func New(opts Options) (*Session, error)
+//	// ExecuteScript parses text and executes its statements in order,
+//	// stopping at the first error. SQL errors are *ast.Error (line:col of
+//	// text); failed jobs are *JobError.
+//	func (s *Session) ExecuteScript(ctx context.Context, text string, out Output) error
+//	// Explain executes DDL/SET statements of text and prints, through
+//	// out.Message, the plan of every query and INSERT instead of running it.
+//	func (s *Session) Explain(ctx context.Context, text string, out Output) error
+//	// Close stops background jobs and releases resources.
+//	func (s *Session) Close() error
+var _ = batch.Insert
