@@ -1,0 +1,225 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/streamsql/streamsql/connectors"
+)
+
+// Vertex is a node of the job graph: a chain of operators run as
+// Parallelism tasks. Its head is either a source or the vertex's inputs.
+type Vertex struct {
+	Name        string
+	Parallelism int
+	// Source makes the source for one subtask; nil when Inputs feed the
+	// vertex.
+	Source func(subtask int) (connectors.Source, error)
+	// Inputs are the incoming edges.
+	Inputs []Input
+	// Chain is the operators run in order within each task.
+	Chain []OperatorFactory
+}
+
+// Input is an edge from another vertex.
+type Input struct {
+	// From is the producing vertex's index in Graph.Vertices.
+	From int
+	// Partitioning distributes the producer's rows over this vertex's tasks.
+	Partitioning Partitioning
+	// Side is the logical input of the head operator (0, or 1 for the
+	// second input of a join).
+	Side int
+}
+
+// Graph is a runnable job.
+type Graph struct {
+	Name     string
+	Vertices []*Vertex
+	// MaxParallelism is the number of key groups.
+	MaxParallelism int
+	// ChannelCapacity bounds each channel (0 = default).
+	ChannelCapacity int
+}
+
+// Env is the runtime environment of a job.
+type Env struct {
+	Logger   *slog.Logger
+	Now      func() time.Time
+	Location *time.Location
+	// WorkDir holds per-task directories (on-disk state); "" = a temporary
+	// directory removed when the job ends.
+	WorkDir        string
+	MaxParallelism int
+}
+
+// Validate checks the graph's shape.
+func (g *Graph) Validate() error {
+	for i, v := range g.Vertices {
+		if v.Parallelism < 1 {
+			return fmt.Errorf("vertex %s: parallelism %d", v.Name, v.Parallelism)
+		}
+		if (v.Source == nil) == (len(v.Inputs) == 0) {
+			return fmt.Errorf("vertex %s: needs exactly one of a source or inputs", v.Name)
+		}
+		for _, in := range v.Inputs {
+			if in.From < 0 || in.From >= i {
+				return fmt.Errorf("vertex %s: input from vertex %d: vertices must be in topological order", v.Name, in.From)
+			}
+			if in.Partitioning.Kind == Forward && g.Vertices[in.From].Parallelism != v.Parallelism {
+				return fmt.Errorf("vertex %s: forward edge between different parallelisms", v.Name)
+			}
+			if in.Partitioning.Kind == Global && v.Parallelism != 1 {
+				return fmt.Errorf("vertex %s: global edge into parallelism %d", v.Name, v.Parallelism)
+			}
+		}
+	}
+	return nil
+}
+
+// Run executes the job until every task has finished (bounded inputs), a
+// task fails, or ctx is cancelled. The first failure cancels all tasks and is
+// returned; cancellation returns ctx's error.
+func Run(ctx context.Context, g *Graph, env Env) error {
+	if err := g.Validate(); err != nil {
+		return err
+	}
+	if env.Logger == nil {
+		env.Logger = slog.New(slog.DiscardHandler)
+	}
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	if env.Location == nil {
+		env.Location = time.UTC
+	}
+	env.MaxParallelism = g.MaxParallelism
+	if env.MaxParallelism <= 0 {
+		env.MaxParallelism = DefaultMaxParallelism
+	}
+	if env.WorkDir == "" {
+		dir, err := os.MkdirTemp("", "streamsql-job-")
+		if err != nil {
+			return fmt.Errorf("job work dir: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		env.WorkDir = dir
+	}
+
+	jobCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	tasks, err := build(jobCtx, g, &env)
+	if err != nil {
+		return err
+	}
+
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for _, t := range tasks {
+		wg.Add(1)
+		go func(t *task) {
+			defer wg.Done()
+			tenv := env
+			tenv.WorkDir = filepath.Join(env.WorkDir, fmt.Sprintf("%s-%d", sanitize(t.vertex.Name), t.subtask))
+			err := t.run(&tenv)
+			if err != nil && !(errors.Is(err, context.Canceled) && jobCtx.Err() != nil) {
+				once.Do(func() {
+					first = err
+					cancel(err)
+				})
+			}
+		}(t)
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	return ctx.Err()
+}
+
+func sanitize(name string) string {
+	out := []rune{}
+	for _, r := range name {
+		if r == '/' || r == '\\' || r == ' ' || r == '(' || r == ')' || r == ',' {
+			r = '_'
+		}
+		out = append(out, r)
+		if len(out) > 40 {
+			break
+		}
+	}
+	return string(out)
+}
+
+// build creates tasks, channels and wiring.
+func build(ctx context.Context, g *Graph, env *Env) ([]*task, error) {
+	perVertex := make([][]*task, len(g.Vertices))
+	var all []*task
+	for vi, v := range g.Vertices {
+		for s := 0; s < v.Parallelism; s++ {
+			t := &task{vertex: v, subtask: s, ctx: ctx, mail: NewMailbox()}
+			if v.Source != nil {
+				src, err := v.Source(s)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", v.Name, err)
+				}
+				t.source = src
+			} else {
+				t.gate = NewGate(t.mail)
+			}
+			for _, f := range v.Chain {
+				op, err := f.New(s)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", f.Name, err)
+				}
+				t.ops = append(t.ops, op)
+				t.names = append(t.names, f.Name)
+			}
+			t.tail = discard{}
+			perVertex[vi] = append(perVertex[vi], t)
+			all = append(all, t)
+		}
+	}
+	capacity := g.ChannelCapacity
+	// Wire edges: for each consumer input, one channel per (producer,
+	// consumer) pair that can carry rows.
+	for vi, v := range g.Vertices {
+		for _, in := range v.Inputs {
+			producers := perVertex[in.From]
+			consumers := perVertex[vi]
+			for _, p := range producers {
+				w := &edgeWriter{part: in.Partitioning, maxPar: env.MaxParallelism}
+				switch in.Partitioning.Kind {
+				case Forward:
+					ch := NewChannel(capacity)
+					consumers[p.subtask].gate.Add(ch, in.Side)
+					w.chans = []*Channel{ch}
+				case Global:
+					ch := NewChannel(capacity)
+					consumers[0].gate.Add(ch, in.Side)
+					w.chans = []*Channel{ch}
+				default:
+					for _, c := range consumers {
+						ch := NewChannel(capacity)
+						c.gate.Add(ch, in.Side)
+						w.chans = append(w.chans, ch)
+					}
+				}
+				if p.out == nil {
+					p.out = &Output{ctx: ctx}
+					p.tail = p.out
+				}
+				p.out.edges = append(p.out.edges, w)
+			}
+		}
+	}
+	return all, nil
+}

@@ -1,0 +1,247 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/streamsql/streamsql/connectors"
+	"github.com/streamsql/streamsql/exec/batch"
+)
+
+// OperatorError is an error raised by a named operator of a running job.
+type OperatorError struct {
+	Operator    string
+	Subtask     int
+	Parallelism int
+	Err         error
+}
+
+func (e *OperatorError) Error() string {
+	if e.Parallelism > 1 {
+		return fmt.Sprintf("%s (subtask %d/%d): %v", e.Operator, e.Subtask+1, e.Parallelism, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.Operator, e.Err)
+}
+
+func (e *OperatorError) Unwrap() error { return e.Err }
+
+// task is one parallel instance of a vertex: one goroutine, one loop.
+type task struct {
+	vertex  *Vertex
+	subtask int
+	ctx     context.Context
+	source  connectors.Source // nil for tasks fed by a gate
+	gate    *Gate
+	mail    *Mailbox
+	ops     []Operator
+	names   []string
+	head    Collector // the chain's entry (collects into ops[0])
+	out     *Output   // nil when the chain ends in a sink
+	tail    Collector
+
+	watermarks []int64 // per input channel
+	currentWM  int64
+}
+
+// namedLink is a chain link that labels errors with the operator's name.
+type namedLink struct {
+	t    *task
+	i    int
+	next Collector
+}
+
+func (l *namedLink) wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	var oe *OperatorError
+	if errors.As(err, &oe) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return &OperatorError{Operator: l.t.names[l.i], Subtask: l.t.subtask, Parallelism: l.t.vertex.Parallelism, Err: err}
+}
+
+func (l *namedLink) Collect(b batch.Batch) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	return l.wrap(l.t.ops[l.i].Process(0, b, l.next))
+}
+
+func (l *namedLink) EmitWatermark(wm int64) error {
+	return l.wrap(l.t.ops[l.i].ProcessWatermark(wm, l.next))
+}
+
+// link returns the collector feeding operator i.
+func (t *task) link(i int) Collector {
+	if i == len(t.ops) {
+		return t.tail
+	}
+	return &namedLink{t: t, i: i, next: t.link(i + 1)}
+}
+
+func (t *task) open(env *Env) error {
+	for i, op := range t.ops {
+		oc := &OpContext{
+			Ctx: t.ctx, Name: t.names[i], Subtask: t.subtask, Parallelism: t.vertex.Parallelism,
+			MaxParallelism: env.MaxParallelism, Logger: env.Logger, Now: env.Now, Location: env.Location,
+			WorkDir: env.WorkDir,
+		}
+		if err := op.Open(oc); err != nil {
+			return &OperatorError{Operator: t.names[i], Subtask: t.subtask, Parallelism: t.vertex.Parallelism, Err: err}
+		}
+	}
+	if t.source != nil {
+		if err := t.source.Open(t.ctx, t.subtask, t.vertex.Parallelism); err != nil {
+			return &OperatorError{Operator: t.vertex.Name, Subtask: t.subtask, Parallelism: t.vertex.Parallelism, Err: err}
+		}
+	}
+	return nil
+}
+
+func (t *task) close() error {
+	var errs []error
+	if t.source != nil {
+		if err := t.source.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, op := range t.ops {
+		if err := op.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// finish ends the chain: each operator's Finish may emit into the next one,
+// so they run in chain order; then end-of-input goes downstream.
+func (t *task) finish() error {
+	for i, op := range t.ops {
+		next := t.link(i + 1)
+		if err := op.Finish(next); err != nil {
+			return (&namedLink{t: t, i: i}).wrap(err)
+		}
+	}
+	if t.out != nil {
+		return t.out.Broadcast(EndElement())
+	}
+	return nil
+}
+
+func (t *task) run(env *Env) (err error) {
+	defer func() {
+		if cerr := t.close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	if err := t.open(env); err != nil {
+		return err
+	}
+	t.head = t.link(0)
+	if t.source != nil {
+		return t.runSource()
+	}
+	return t.runInputs()
+}
+
+func (t *task) runSource() error {
+	for {
+		if t.mail.Pending() {
+			if err := t.mail.Run(); err != nil {
+				return err
+			}
+		}
+		if err := t.ctx.Err(); err != nil {
+			return err
+		}
+		b, err := t.source.Next(t.ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			if errors.Is(err, context.Canceled) {
+				return err
+			}
+			return &OperatorError{Operator: t.vertex.Name, Subtask: t.subtask, Parallelism: t.vertex.Parallelism, Err: err}
+		}
+		if b.Len() > 0 {
+			if err := t.head.Collect(b); err != nil {
+				return err
+			}
+		}
+	}
+	// A bounded source is complete: event time has reached its end.
+	if err := t.head.EmitWatermark(MaxWatermark); err != nil {
+		return err
+	}
+	return t.finish()
+}
+
+func (t *task) runInputs() error {
+	n := t.gate.NumChannels()
+	t.watermarks = make([]int64, n)
+	for i := range t.watermarks {
+		t.watermarks[i] = MinWatermark
+	}
+	t.currentWM = MinWatermark
+	ended := 0
+	for ended < n {
+		ch, e, err := t.gate.Next(t.ctx)
+		if err != nil {
+			return err
+		}
+		if ch < 0 {
+			if err := t.mail.Run(); err != nil {
+				return err
+			}
+			continue
+		}
+		switch e.Kind {
+		case Data:
+			input := t.gate.Input(ch)
+			if len(t.ops) == 0 {
+				err = t.tail.Collect(e.Batch)
+			} else {
+				err = (&namedLink{t: t, i: 0, next: t.link(1)}).wrap(t.ops[0].Process(input, e.Batch, t.link(1)))
+			}
+			if err != nil {
+				return err
+			}
+		case Watermark:
+			if err := t.advanceWatermark(ch, e.Watermark); err != nil {
+				return err
+			}
+		case EndOfInput:
+			ended++
+			if err := t.advanceWatermark(ch, MaxWatermark); err != nil {
+				return err
+			}
+		case Barrier:
+			return fmt.Errorf("%s: checkpoint barrier received but checkpointing is not supported yet", t.vertex.Name)
+		}
+	}
+	return t.finish()
+}
+
+// advanceWatermark records channel ch's watermark and forwards the minimum
+// over all channels when it moves.
+func (t *task) advanceWatermark(ch int, wm int64) error {
+	if wm <= t.watermarks[ch] {
+		return nil
+	}
+	t.watermarks[ch] = wm
+	min := t.watermarks[0]
+	for _, w := range t.watermarks[1:] {
+		if w < min {
+			min = w
+		}
+	}
+	if min <= t.currentWM {
+		return nil
+	}
+	t.currentWM = min
+	return t.head.EmitWatermark(min)
+}
