@@ -83,5 +83,5 @@ func (l *chainLink) EmitWatermark(wm int64) error { return l.op.ProcessWatermark
 // discard is the collector after a sink: a sink emits nothing.
 type discard struct{}
 
-func (discard) Collect(batch.Batch) error  { return nil }
+func (discard) Collect(batch.Batch) error { return nil }
 func (discard) EmitWatermark(int64) error { return nil }
