@@ -1,0 +1,84 @@
+package script
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestSplit(t *testing.T) {
+	text := "CREATE TABLE t (a INT);\n" +
+		"-- a comment; with a semicolon\n" +
+		"SELECT 'x;y', `c;d` FROM t; SELECT \"q;\" /* ; */ FROM t;\n" +
+		"\n" +
+		"  SELECT 'it''s;' FROM t\n" +
+		"-- trailing comment only;\n"
+	got := Split(text)
+	want := []Statement{
+		{Text: "CREATE TABLE t (a INT);", Line: 1, Col: 1},
+		{Text: "-- a comment; with a semicolon\nSELECT 'x;y', `c;d` FROM t;", Line: 2, Col: 1},
+		{Text: "SELECT \"q;\" /* ; */ FROM t;", Line: 3, Col: 29},
+		{Text: "SELECT 'it''s;' FROM t\n-- trailing comment only;", Line: 5, Col: 3},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d statements, want %d: %#v", len(got), len(want), got)
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.Text != w.Text || g.Line != w.Line || g.Col != w.Col {
+			t.Errorf("statement %d: got %q at %d:%d, want %q at %d:%d", i, g.Text, g.Line, g.Col, w.Text, w.Line, w.Col)
+		}
+		if text[g.Offset:g.Offset+len(g.Text)] != g.Text {
+			t.Errorf("statement %d: offset %d does not point at its text", i, g.Offset)
+		}
+	}
+}
+
+func TestSplitDropsEmptyPieces(t *testing.T) {
+	if got := Split(" ;; -- nothing\n/* at all */ ;"); len(got) != 0 {
+		t.Fatalf("got %#v, want no statements", got)
+	}
+}
+
+func TestPaddedKeepsPositions(t *testing.T) {
+	text := "SELECT 1;\nSELECT 2; SELECT bad"
+	st := Split(text)[2]
+	p := st.Padded()
+	// The statement must sit at the same line and column in the padded text.
+	lines := strings.Split(p, "\n")
+	if len(lines) != 2 || strings.Index(lines[1], "SELECT bad") != len("SELECT 2; ") {
+		t.Fatalf("padded text %q does not keep line 2 col 11", p)
+	}
+}
+
+func TestPaddedCountsRunes(t *testing.T) {
+	st := Split("SELECT 'é'; SELECT x")[1]
+	if st.Col != 13 {
+		t.Fatalf("col = %d, want 13 (runes, not bytes)", st.Col)
+	}
+}
+
+func TestComplete(t *testing.T) {
+	cases := []struct {
+		text string
+		want bool
+	}{
+		{"SELECT 1;", true},
+		{"SELECT 1;  \n", true},
+		{"SELECT 1; -- done\n", true},
+		{"SELECT 1", false},
+		{"SELECT ';", false},
+		{"SELECT ';'", false},
+		{"SELECT ';';", true},
+		{"SELECT 1 /* ; */", false},
+		{"SELECT 1 /* ;", false},
+		{"SELECT 1; SELECT 2", false},
+		{"SELECT 1 -- ;", false},
+		{"", false},
+		{"quit;", true},
+	}
+	for _, c := range cases {
+		if got := Complete(c.text); got != c.want {
+			t.Errorf("Complete(%q) = %v, want %v", c.text, got, c.want)
+		}
+	}
+}
