@@ -1,11 +1,16 @@
 // Package script splits SQL text into statements without parsing it: the
-// shell needs to know when a statement is complete, and the golden runner
-// runs a file one statement at a time so that an error does not hide the
-// statements after it. It only understands what can hide a ';': quotes and
-// comments.
+// golden runner runs a file one statement at a time so that an error does
+// not hide the statements after it, and sql.Parse stops at the first error.
+// It follows the sql package's lexer on what can hide a ';' (quotes with
+// doubled-quote escapes, -- and /* */ comments) and keeps EXECUTE
+// STATEMENT SET BEGIN ... END; together.
 package script
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
 
 // Statement is one statement of a script.
 type Statement struct {
@@ -26,70 +31,51 @@ func (s Statement) Padded() string {
 	return strings.Repeat("\n", s.Line-1) + strings.Repeat(" ", s.Col-1) + s.Text
 }
 
-// Split cuts text at every ';' outside quotes and comments. Pieces that hold
+// Split cuts text at every ';' that ends a statement. Pieces that hold
 // nothing but whitespace and comments are dropped.
 func Split(text string) []Statement {
 	var out []Statement
 	sc := scanner{src: text}
-	start := -1      // byte offset of the current statement, -1 before its first char
-	hasCode := false // whether the current piece has anything but comments
-	for sc.pos < len(text) {
-		c := text[sc.pos]
-		if start < 0 && !isSpace(c) {
-			start = sc.pos
+	start := -1 // byte offset of the current statement, -1 before its first char
+	for {
+		k := sc.next()
+		if k == tokEOF {
+			break
 		}
-		switch {
-		case c == ';':
-			sc.pos++
-			if hasCode {
+		if start < 0 && k != tokSpace {
+			start = sc.tokStart
+		}
+		if k == tokEnd {
+			if sc.words > 0 {
 				out = append(out, newStatement(text, start, sc.pos))
 			}
-			start, hasCode = -1, false
-		case sc.comment():
-		case sc.quoted():
-			hasCode = true
-		default:
-			if !isSpace(c) {
-				hasCode = true
-			}
-			sc.pos++
+			start = -1
+			sc.resetStatement()
 		}
 	}
-	if hasCode {
+	if sc.words > 0 {
 		out = append(out, newStatement(text, start, len(text)))
 	}
 	return out
 }
 
 // Complete reports whether text ends with a ';' that terminates a
-// statement (outside quotes and comments), followed only by whitespace or
-// comments: the shell then executes what was typed.
+// statement, followed only by whitespace or comments: the shell then
+// executes what was typed.
 func Complete(text string) bool {
 	sc := scanner{src: text}
 	complete := false
-	for sc.pos < len(text) {
-		c := text[sc.pos]
-		switch {
-		case c == ';':
+	for {
+		switch sc.next() {
+		case tokEOF:
+			return complete && !sc.unterminated
+		case tokEnd:
 			complete = true
-			sc.pos++
-		case sc.comment():
-			if sc.unterminated {
-				return false
-			}
-		case sc.quoted():
-			if sc.unterminated {
-				return false
-			}
+			sc.resetStatement()
+		case tokCode:
 			complete = false
-		default:
-			if !isSpace(c) {
-				complete = false
-			}
-			sc.pos++
 		}
 	}
-	return complete
 }
 
 func newStatement(text string, from, to int) Statement {
@@ -101,74 +87,134 @@ func newStatement(text string, from, to int) Statement {
 			col++
 		}
 	}
-	return Statement{Text: strings.TrimRightFunc(text[from:to], isSpaceRune), Line: line, Col: col, Offset: from}
+	return Statement{Text: strings.TrimRightFunc(text[from:to], unicode.IsSpace), Line: line, Col: col, Offset: from}
 }
 
-// scanner skips quoted literals and comments.
+type tokKind int
+
+const (
+	tokEOF   tokKind = iota
+	tokSpace         // whitespace
+	tokComment
+	tokCode          // anything else but a statement-ending ';'
+	tokEnd           // a ';' that ends a statement
+)
+
+// scanner reads text a lexeme at a time, just well enough to find the
+// statement-ending semicolons.
 type scanner struct {
-	src string
-	pos int
-	// unterminated is set when the last skipped quote or block comment ran
-	// to the end of the text.
+	src      string
+	pos      int
+	tokStart int
+	// unterminated is set when a quote or block comment ran to the end.
 	unterminated bool
+	// words counts the current statement's words; first holds its first
+	// few (upper case) to recognize a statement set, inSet whether we are
+	// between its BEGIN and END.
+	words int
+	first []string
+	inSet bool
 }
 
-// comment skips a comment at pos and reports whether there was one.
-func (s *scanner) comment() bool {
+func (s *scanner) resetStatement() { s.words, s.first, s.inSet = 0, nil, false }
+
+func (s *scanner) next() tokKind {
+	s.tokStart = s.pos
+	if s.pos >= len(s.src) {
+		return tokEOF
+	}
 	rest := s.src[s.pos:]
-	s.unterminated = false
+	c := rest[0]
 	switch {
+	case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+		s.pos++
+		return tokSpace
 	case strings.HasPrefix(rest, "--"):
-		end := strings.IndexByte(rest, '\n')
-		if end < 0 {
-			s.pos = len(s.src)
-		} else {
+		if end := strings.IndexByte(rest, '\n'); end >= 0 {
 			s.pos += end + 1
-		}
-		return true
-	case strings.HasPrefix(rest, "/*"):
-		end := strings.Index(rest[2:], "*/")
-		if end < 0 {
-			s.pos = len(s.src)
-			s.unterminated = true
 		} else {
-			s.pos += 2 + end + 2
+			s.pos = len(s.src)
 		}
-		return true
+		return tokComment
+	case strings.HasPrefix(rest, "/*"):
+		if end := strings.Index(rest[2:], "*/"); end >= 0 {
+			s.pos += end + 4
+		} else {
+			s.pos, s.unterminated = len(s.src), true
+		}
+		return tokComment
+	case c == '\'' || c == '"' || c == '`':
+		s.skipQuoted(c)
+		s.words++
+		return tokCode
+	case c == ';':
+		s.pos++
+		if s.inSet {
+			return tokCode
+		}
+		return tokEnd
 	}
-	return false
+	r, size := utf8.DecodeRuneInString(rest)
+	if !isWordRune(r) {
+		s.pos += size
+		s.words++
+		return tokCode
+	}
+	n := 0
+	for n < len(rest) {
+		r, size := utf8.DecodeRuneInString(rest[n:])
+		if !isWordRune(r) {
+			break
+		}
+		n += size
+	}
+	s.pos += n
+	s.word(strings.ToUpper(rest[:n]))
+	return tokCode
 }
 
-// quoted skips a '...', "..." or `...` literal at pos (a doubled quote
-// character inside is an escaped quote, and a backslash escapes the next
-// character in string literals, as in the TiDB lexer).
-func (s *scanner) quoted() bool {
-	q := s.src[s.pos]
-	if q != '\'' && q != '"' && q != '`' {
-		return false
+// word tracks EXECUTE STATEMENT SET BEGIN ... END (also after EXPLAIN, and
+// STATEMENT SET BEGIN), inside which ';' ends the inner INSERTs only.
+func (s *scanner) word(w string) {
+	s.words++
+	if s.inSet {
+		if w == "END" {
+			s.inSet = false
+		}
+		return
 	}
-	s.unterminated = true
+	if len(s.first) < 5 {
+		s.first = append(s.first, w)
+		lead := s.first
+		if len(lead) > 0 && lead[0] == "EXPLAIN" {
+			lead = lead[1:]
+		}
+		if len(lead) > 0 && lead[0] == "EXECUTE" {
+			lead = lead[1:]
+		}
+		if strings.Join(lead, " ") == "STATEMENT SET BEGIN" {
+			s.inSet = true
+		}
+	}
+}
+
+// skipQuoted skips a quoted lexeme; a doubled quote is an escaped quote.
+func (s *scanner) skipQuoted(q byte) {
 	i := s.pos + 1
 	for i < len(s.src) {
-		c := s.src[i]
-		switch {
-		case c == '\\' && q != '`':
-			i += 2
-			continue
-		case c == q && i+1 < len(s.src) && s.src[i+1] == q:
-			i += 2
-			continue
-		case c == q:
+		if s.src[i] == q {
+			if i+1 < len(s.src) && s.src[i+1] == q {
+				i += 2
+				continue
+			}
 			s.pos = i + 1
-			s.unterminated = false
-			return true
+			return
 		}
 		i++
 	}
-	s.pos = len(s.src)
-	return true
+	s.pos, s.unterminated = len(s.src), true
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
-
-func isSpaceRune(r rune) bool { return r < 128 && isSpace(byte(r)) }
+func isWordRune(r rune) bool {
+	return r == '_' || r == '$' || unicode.IsLetter(r) || unicode.IsDigit(r)
+}

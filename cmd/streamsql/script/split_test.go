@@ -82,3 +82,25 @@ func TestComplete(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitStatementSet(t *testing.T) {
+	text := "EXECUTE STATEMENT SET BEGIN\n  INSERT INTO a SELECT * FROM t;\n  INSERT INTO b SELECT * FROM t;\nEND;\nSELECT 1;"
+	got := Split(text)
+	if len(got) != 2 || !strings.HasSuffix(got[0].Text, "END;") || got[1].Text != "SELECT 1;" || got[1].Line != 5 {
+		t.Fatalf("got %#v", got)
+	}
+	if Complete("EXECUTE STATEMENT SET BEGIN\n INSERT INTO a SELECT 1;") {
+		t.Error("a statement set is not complete before END;")
+	}
+	if !Complete("EXECUTE STATEMENT SET BEGIN\n INSERT INTO a SELECT 1;\nEND;") {
+		t.Error("a statement set is complete after END;")
+	}
+}
+
+func TestSplitBackslashIsNotAnEscape(t *testing.T) {
+	// As in the sql lexer (and Flink), 'C:\' is a complete literal.
+	got := Split(`SELECT 'C:\'; SELECT 2;`)
+	if len(got) != 2 {
+		t.Fatalf("got %#v", got)
+	}
+}
