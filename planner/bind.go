@@ -1,0 +1,507 @@
+package planner
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/streamsql/streamsql/connectors"
+	"github.com/streamsql/streamsql/exec/expr"
+	"github.com/streamsql/streamsql/sql/ast"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// Planner binds statements against a catalog.
+type Planner struct {
+	Catalog  *Catalog
+	Settings *Settings
+	// Env is handed to connectors when the planner needs to ask a source
+	// whether it is bounded.
+	Env connectors.Env
+}
+
+// scopeCol is a column visible to expressions.
+type scopeCol struct {
+	Qualifier string
+	Name      string
+	Type      types.Type
+}
+
+// scope resolves identifiers against a relation's columns.
+type scope struct {
+	cols []scopeCol
+}
+
+func (s *scope) Resolve(id *ast.Ident) (int, types.Type, error) {
+	var qual, name string
+	switch len(id.Parts) {
+	case 1:
+		name = id.Parts[0]
+	case 2:
+		qual, name = id.Parts[0], id.Parts[1]
+	default:
+		return 0, types.Type{}, ast.Errorf(id.Pos, "not supported yet: column reference '%s'", strings.Join(id.Parts, "."))
+	}
+	found := -1
+	for i, c := range s.cols {
+		if !strings.EqualFold(c.Name, name) || (qual != "" && !strings.EqualFold(c.Qualifier, qual)) {
+			continue
+		}
+		if found >= 0 {
+			return 0, types.Type{}, ast.Errorf(id.Pos, "column '%s' is ambiguous", name)
+		}
+		found = i
+	}
+	if found < 0 {
+		if qual != "" {
+			return 0, types.Type{}, ast.Errorf(id.Pos, "unknown column '%s.%s'", qual, name)
+		}
+		return 0, types.Type{}, ast.Errorf(id.Pos, "unknown column '%s'", name)
+	}
+	return found, s.cols[found].Type, nil
+}
+
+func scopeOf(qualifier string, s types.Schema) *scope {
+	sc := &scope{}
+	for _, f := range s.Fields {
+		sc.cols = append(sc.cols, scopeCol{Qualifier: qualifier, Name: f.Name, Type: f.Type})
+	}
+	return sc
+}
+
+// relation is a planned FROM item with the names it exposes.
+type relation struct {
+	node  Node
+	scope *scope
+}
+
+// queryPlan is a planned query block.
+type queryPlan struct {
+	node Node
+	// ordered: the output order is meaningful (ORDER BY).
+	ordered bool
+}
+
+// ctx carries query-local names (CTEs).
+type bindCtx struct {
+	ctes map[string]*ast.Select
+}
+
+func (b *bindCtx) with(ctes []ast.CTE) *bindCtx {
+	if len(ctes) == 0 {
+		return b
+	}
+	n := &bindCtx{ctes: map[string]*ast.Select{}}
+	for k, v := range b.ctes {
+		n.ctes[k] = v
+	}
+	for _, c := range ctes {
+		n.ctes[strings.ToLower(c.Name)] = c.Query
+	}
+	return n
+}
+
+func noAggregates(what string) expr.BindOptions {
+	return expr.BindOptions{OnAggregate: func(c *ast.Call) (expr.Expr, error) {
+		if c.Over != nil {
+			return nil, ast.Errorf(c.Pos, "not supported yet: OVER window function %s in %s", c.Name, what)
+		}
+		return nil, ast.Errorf(c.Pos, "aggregate function %s is not allowed in %s", c.Name, what)
+	}}
+}
+
+// PlanQuery plans a SELECT.
+func (p *Planner) PlanQuery(sel *ast.Select) (Node, bool, error) {
+	qp, err := p.planSelect(&bindCtx{}, sel)
+	if err != nil {
+		return nil, false, err
+	}
+	return qp.node, qp.ordered, nil
+}
+
+func (p *Planner) planSelect(bc *bindCtx, sel *ast.Select) (queryPlan, error) {
+	bc = bc.with(sel.With)
+	qp, err := p.planBlock(bc, sel)
+	if err != nil {
+		return queryPlan{}, err
+	}
+	if len(sel.SetOps) == 0 {
+		return qp, nil
+	}
+	inputs := []Node{qp.node}
+	for _, op := range sel.SetOps {
+		if op.Op != "UNION" || !op.All {
+			kind := op.Op
+			if !op.All {
+				kind += " (without ALL)"
+			}
+			return queryPlan{}, ast.Errorf(sel.Pos, "not supported yet: %s", kind)
+		}
+		next, err := p.planBlock(bc, op.Query)
+		if err != nil {
+			return queryPlan{}, err
+		}
+		if next.ordered {
+			return queryPlan{}, ast.Errorf(op.Query.Pos, "not supported yet: ORDER BY inside UNION ALL")
+		}
+		inputs = append(inputs, next.node)
+	}
+	out := qp.node.Schema()
+	for i, in := range inputs[1:] {
+		s := in.Schema()
+		if s.Len() != out.Len() {
+			return queryPlan{}, ast.Errorf(sel.SetOps[i].Query.Pos, "UNION ALL inputs have %d and %d columns", out.Len(), s.Len())
+		}
+		for c := range s.Fields {
+			if !s.Fields[c].Type.Equal(out.Fields[c].Type) {
+				return queryPlan{}, ast.Errorf(sel.SetOps[i].Query.Pos,
+					"UNION ALL column %d has type %s in the first input but %s here; CAST one side",
+					c+1, out.Fields[c].Type, s.Fields[c].Type)
+			}
+		}
+	}
+	return queryPlan{node: &Union{In: inputs, Out: out}}, nil
+}
+
+// planBlock plans one SELECT ... FROM ... WHERE ... ORDER BY ... LIMIT.
+func (p *Planner) planBlock(bc *bindCtx, sel *ast.Select) (queryPlan, error) {
+	var rel relation
+	if sel.From == nil {
+		rel = relation{node: &Values{}, scope: &scope{}}
+	} else {
+		r, err := p.planFrom(bc, sel.From)
+		if err != nil {
+			return queryPlan{}, err
+		}
+		rel = r
+	}
+	if len(sel.GroupBy) > 0 {
+		return queryPlan{}, ast.Errorf(sel.GroupBy[0].Position(), "not supported yet: GROUP BY")
+	}
+	if sel.Having != nil {
+		return queryPlan{}, ast.Errorf(sel.Having.Position(), "not supported yet: HAVING")
+	}
+	if sel.Distinct {
+		return queryPlan{}, ast.Errorf(sel.Pos, "not supported yet: SELECT DISTINCT")
+	}
+	var filter expr.Expr
+	if sel.Where != nil {
+		f, err := expr.Bind(sel.Where, rel.scope, noAggregates("WHERE"))
+		if err != nil {
+			return queryPlan{}, err
+		}
+		if f.Type().Kind != types.Boolean && f.Type().Kind != types.Null {
+			return queryPlan{}, ast.Errorf(sel.Where.Position(), "WHERE must be a boolean condition, got %s", f.Type())
+		}
+		filter = f
+	}
+	var exprs []expr.Expr
+	var names []string
+	for i, it := range sel.Items {
+		if it.Star {
+			matched := false
+			for ci, c := range rel.scope.cols {
+				if it.StarTable != "" && !strings.EqualFold(c.Qualifier, it.StarTable) {
+					continue
+				}
+				matched = true
+				exprs = append(exprs, expr.NewColumn(ci, c.Type, c.Name))
+				names = append(names, c.Name)
+			}
+			if !matched {
+				if it.StarTable != "" {
+					return queryPlan{}, ast.Errorf(it.Pos, "unknown table '%s' in %s.*", it.StarTable, it.StarTable)
+				}
+				return queryPlan{}, ast.Errorf(it.Pos, "SELECT * needs a FROM clause")
+			}
+			continue
+		}
+		e, err := expr.Bind(it.Expr, rel.scope, noAggregates("SELECT without GROUP BY (aggregation is not supported yet)"))
+		if err != nil {
+			return queryPlan{}, err
+		}
+		exprs = append(exprs, e)
+		names = append(names, itemName(it, i))
+	}
+	names = dedupeNames(names)
+	fields := make([]types.Field, len(exprs))
+	for i, e := range exprs {
+		fields[i] = types.Field{Name: names[i], Type: e.Type()}
+	}
+	var node Node = &Calc{Input: rel.node, Filter: filter, Exprs: exprs, Out: types.Schema{Fields: fields}}
+	if isIdentity(rel.node, filter, exprs) {
+		node = rel.node
+	}
+
+	ordered := false
+	offset, limit := int64(0), int64(-1)
+	var err error
+	if sel.Offset != nil {
+		if offset, err = p.constInt(sel.Offset, "OFFSET"); err != nil {
+			return queryPlan{}, err
+		}
+	}
+	if sel.Limit != nil {
+		if limit, err = p.constInt(sel.Limit, "LIMIT"); err != nil {
+			return queryPlan{}, err
+		}
+	}
+	if len(sel.OrderBy) > 0 {
+		if !node.Bounded() {
+			return queryPlan{}, ast.Errorf(sel.OrderBy[0].Expr.Position(),
+				"not supported yet: ORDER BY on an unbounded input (it could never emit a first row)")
+		}
+		keys, err := orderKeys(sel, node.Schema(), names)
+		if err != nil {
+			return queryPlan{}, err
+		}
+		node = &SortNode{Input: node, Keys: keys, Offset: offset, Limit: limit}
+		ordered = true
+	} else if limit >= 0 || offset > 0 {
+		if limit < 0 {
+			return queryPlan{}, ast.Errorf(sel.Offset.Position(), "not supported yet: OFFSET without LIMIT or ORDER BY")
+		}
+		node = &LimitNode{Input: node, Offset: offset, Limit: limit}
+	}
+	return queryPlan{node: node, ordered: ordered}, nil
+}
+
+// isIdentity reports whether a projection just passes its input through.
+func isIdentity(in Node, filter expr.Expr, exprs []expr.Expr) bool {
+	if filter != nil || len(exprs) != in.Schema().Len() {
+		return false
+	}
+	for i, e := range exprs {
+		c, ok := e.(*expr.ColumnRef)
+		if !ok || c.Index != i {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *Planner) constInt(e ast.Expr, what string) (int64, error) {
+	b, err := expr.Bind(e, &scope{}, noAggregates(what))
+	if err != nil {
+		return 0, err
+	}
+	v, err := expr.Const(b, &expr.EvalEnv{})
+	if err != nil {
+		return 0, ast.Errorf(e.Position(), "%s: %v", what, err)
+	}
+	var n int64
+	switch x := v.(type) {
+	case int64:
+		n = x
+	case int32:
+		n = int64(x)
+	default:
+		return 0, ast.Errorf(e.Position(), "%s must be a non-negative integer", what)
+	}
+	if n < 0 {
+		return 0, ast.Errorf(e.Position(), "%s must be a non-negative integer, got %d", what, n)
+	}
+	return n, nil
+}
+
+// orderKeys resolves ORDER BY items against the select list: by alias or
+// column name, by ordinal position, or by an expression written exactly as
+// a select item.
+func orderKeys(sel *ast.Select, out types.Schema, names []string) ([]SortKeySpec, error) {
+	var keys []SortKeySpec
+	for _, o := range sel.OrderBy {
+		col := -1
+		switch e := o.Expr.(type) {
+		case *ast.Ident:
+			name := e.Parts[len(e.Parts)-1]
+			for i, n := range names {
+				if strings.EqualFold(n, name) {
+					col = i
+					break
+				}
+			}
+		case *ast.Literal:
+			if e.Kind == ast.LitInt {
+				n, err := strconv.Atoi(e.Value)
+				if err != nil || n < 1 || n > out.Len() {
+					return nil, ast.Errorf(e.Pos, "ORDER BY position %s is not in the select list", e.Value)
+				}
+				col = n - 1
+			}
+		}
+		if col < 0 {
+			for i, it := range sel.Items {
+				if !it.Star && it.Expr != nil && sameExprText(it, o.Expr) {
+					col = i
+					break
+				}
+			}
+		}
+		if col < 0 {
+			return nil, ast.Errorf(o.Expr.Position(), "not supported yet: ORDER BY an expression that is not in the select list")
+		}
+		keys = append(keys, SortKeySpec{Col: col, Desc: o.Desc})
+	}
+	return keys, nil
+}
+
+func sameExprText(it ast.SelectItem, e ast.Expr) bool {
+	// Positions differ; compare the syntax without them.
+	return stripPos(it.Expr) == stripPos(e)
+}
+
+// stripPos renders an expression without positions, for comparisons.
+func stripPos(e ast.Expr) string {
+	switch x := e.(type) {
+	case *ast.Ident:
+		return strings.ToLower(strings.Join(x.Parts, "."))
+	case *ast.Literal:
+		return fmt.Sprintf("lit(%d,%s,%s)", x.Kind, x.Value, x.Unit)
+	case *ast.Call:
+		args := make([]string, len(x.Args))
+		for i, a := range x.Args {
+			args[i] = stripPos(a)
+		}
+		return x.Name + "(" + strings.Join(args, ",") + ")"
+	case *ast.Binary:
+		return "(" + stripPos(x.L) + x.Op + stripPos(x.R) + ")"
+	case *ast.Unary:
+		return x.Op + stripPos(x.X)
+	case *ast.Cast:
+		return "CAST(" + stripPos(x.X) + "," + x.To.String() + ")"
+	}
+	return fmt.Sprintf("%p", e) // never equal to another node
+}
+
+// itemName names an output column as Flink does: the alias, the column name
+// of a plain reference, or EXPR$<position>.
+func itemName(it ast.SelectItem, i int) string {
+	if it.Alias != "" {
+		return it.Alias
+	}
+	if id, ok := it.Expr.(*ast.Ident); ok {
+		return id.Parts[len(id.Parts)-1]
+	}
+	return fmt.Sprintf("EXPR$%d", i)
+}
+
+// dedupeNames makes output names unique the way Flink does (a, a0, a1).
+func dedupeNames(names []string) []string {
+	seen := map[string]bool{}
+	out := make([]string, len(names))
+	for i, n := range names {
+		cand := n
+		for k := 0; seen[strings.ToLower(cand)]; k++ {
+			cand = fmt.Sprintf("%s%d", n, k)
+		}
+		seen[strings.ToLower(cand)] = true
+		out[i] = cand
+	}
+	return out
+}
+
+// planFrom plans a FROM item.
+func (p *Planner) planFrom(bc *bindCtx, ref ast.TableRef) (relation, error) {
+	switch r := ref.(type) {
+	case *ast.TableName:
+		return p.planTableName(bc, r)
+	case *ast.DerivedTable:
+		qp, err := p.planSelect(bc, r.Query)
+		if err != nil {
+			return relation{}, err
+		}
+		return relation{node: qp.node, scope: scopeOf(r.Alias, qp.node.Schema())}, nil
+	case *ast.Join:
+		return relation{}, ast.Errorf(r.Pos, "not supported yet: JOIN")
+	case *ast.WindowTVF:
+		return relation{}, ast.Errorf(r.Pos, "not supported yet: window table function %s", r.Kind)
+	}
+	return relation{}, ast.Errorf(ref.Position(), "not supported yet: FROM item %T", ref)
+}
+
+func (p *Planner) planTableName(bc *bindCtx, r *ast.TableName) (relation, error) {
+	qual := r.Name
+	if r.Alias != "" {
+		qual = r.Alias
+	}
+	if q, ok := bc.ctes[strings.ToLower(r.Name)]; ok {
+		// A CTE is planned where it is used; CTEs defined after it are not
+		// visible inside it, but that is an error the user sees anyway.
+		qp, err := p.planSelect(bc, q)
+		if err != nil {
+			return relation{}, err
+		}
+		return relation{node: qp.node, scope: scopeOf(qual, qp.node.Schema())}, nil
+	}
+	if v, ok := p.Catalog.View(r.Name); ok {
+		qp, err := p.planSelect(&bindCtx{}, v.Query)
+		if err != nil {
+			return relation{}, fmt.Errorf("view %s: %w", v.Name, err)
+		}
+		node := qp.node
+		if len(v.Columns) > 0 {
+			node = renameColumns(node, v.Columns)
+		}
+		return relation{node: node, scope: scopeOf(qual, node.Schema())}, nil
+	}
+	t, ok := p.Catalog.Table(r.Name)
+	if !ok {
+		return relation{}, ast.Errorf(r.Pos, "unknown table '%s'", r.Name)
+	}
+	node, err := p.scanTable(t)
+	if err != nil {
+		return relation{}, ast.Errorf(r.Pos, "%v", err)
+	}
+	return relation{node: node, scope: scopeOf(qual, node.Schema())}, nil
+}
+
+// renameColumns puts a projection with new names over node.
+func renameColumns(node Node, names []string) Node {
+	s := node.Schema()
+	exprs := make([]expr.Expr, s.Len())
+	fields := make([]types.Field, s.Len())
+	for i, f := range s.Fields {
+		exprs[i] = expr.NewColumn(i, f.Type, f.Name)
+		fields[i] = types.Field{Name: names[i], Type: f.Type}
+	}
+	return &Calc{Input: node, Exprs: exprs, Out: types.Schema{Fields: fields}}
+}
+
+// scanTable reads a table: its physical columns, then its computed columns
+// evaluated over them (a Calc), in declared column order.
+func (p *Planner) scanTable(t *Table) (Node, error) {
+	src, err := t.Factory.NewSource(t.ConnectorTable(p.Env))
+	if err != nil {
+		return nil, fmt.Errorf("table '%s' cannot be read: %w", t.Name, err)
+	}
+	bounded := src.Bounded()
+	_ = src.Close()
+	var node Node = &Scan{Table: t, bounded: bounded}
+	hasComputed := false
+	for _, c := range t.Columns {
+		if c.Computed != nil {
+			hasComputed = true
+		}
+	}
+	if !hasComputed {
+		return node, nil
+	}
+	sc := scopeOf(t.Name, t.Physical)
+	var exprs []expr.Expr
+	var fields []types.Field
+	phys := 0
+	for _, c := range t.Columns {
+		if c.Computed == nil {
+			exprs = append(exprs, expr.NewColumn(phys, c.Type, c.Name))
+			phys++
+		} else {
+			e, err := expr.Bind(c.Computed, sc, noAggregates("a computed column"))
+			if err != nil {
+				return nil, err
+			}
+			exprs = append(exprs, e)
+		}
+		fields = append(fields, types.Field{Name: c.Name, Type: exprs[len(exprs)-1].Type()})
+	}
+	return &Calc{Input: node, Exprs: exprs, Out: types.Schema{Fields: fields}}, nil
+}

@@ -1,0 +1,160 @@
+// Package planner turns statements into runnable jobs: it binds names
+// against the catalog, types expressions (through exec/expr), builds a
+// logical plan, and translates it into an exec.Graph whose forward edges are
+// chained into single tasks.
+package planner
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/streamsql/streamsql/connectors"
+	"github.com/streamsql/streamsql/sql/ast"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// Column is one column of a catalog table.
+type Column struct {
+	Name string
+	Type types.Type
+	// Computed is non-nil for `name AS expr`.
+	Computed     ast.Expr
+	ComputedText string
+	// Metadata columns are read from connector metadata.
+	Metadata    bool
+	MetadataKey string
+}
+
+// Table is a table registered with CREATE TABLE.
+type Table struct {
+	Name    string
+	Columns []Column
+	// Physical is the schema the connector reads and writes: the
+	// non-computed columns, in order.
+	Physical   types.Schema
+	Watermark  *ast.Watermark
+	PrimaryKey []string
+	// Options is the whole WITH list; ConnectorOptions the part the
+	// connector itself validates (without 'connector' and job settings).
+	Options          map[string]string
+	ConnectorOptions map[string]string
+	// OptionPos locates each option key in the DDL (for errors).
+	OptionPos map[string]ast.Pos
+	Connector string
+	Factory   connectors.Factory
+	Pos       ast.Pos
+}
+
+// Schema is every column (physical and computed), as SELECT * sees it.
+func (t *Table) Schema() types.Schema {
+	fs := make([]types.Field, len(t.Columns))
+	for i, c := range t.Columns {
+		fs[i] = types.Field{Name: c.Name, Type: c.Type}
+	}
+	return types.Schema{Fields: fs}
+}
+
+// ConnectorTable is the table as its connector sees it.
+func (t *Table) ConnectorTable(env connectors.Env) connectors.Table {
+	return connectors.Table{Name: t.Name, Schema: t.Physical, Options: t.ConnectorOptions, PrimaryKey: t.PrimaryKey, Env: env}
+}
+
+// View is a named query.
+type View struct {
+	Name   string
+	Query  *ast.Select
+	Text   string
+	Schema types.Schema
+	// Columns renames the query's columns when given.
+	Columns []string
+}
+
+// Catalog holds tables and views of a session. Names are case-insensitive.
+type Catalog struct {
+	tables map[string]*Table
+	views  map[string]*View
+}
+
+// NewCatalog returns an empty catalog.
+func NewCatalog() *Catalog {
+	return &Catalog{tables: map[string]*Table{}, views: map[string]*View{}}
+}
+
+func key(name string) string { return strings.ToLower(name) }
+
+// Table returns the table named name.
+func (c *Catalog) Table(name string) (*Table, bool) {
+	t, ok := c.tables[key(name)]
+	return t, ok
+}
+
+// View returns the view named name.
+func (c *Catalog) View(name string) (*View, bool) {
+	v, ok := c.views[key(name)]
+	return v, ok
+}
+
+// Exists reports whether a table or view has the name.
+func (c *Catalog) Exists(name string) bool {
+	_, t := c.tables[key(name)]
+	_, v := c.views[key(name)]
+	return t || v
+}
+
+// AddTable registers t.
+func (c *Catalog) AddTable(t *Table) error {
+	if c.Exists(t.Name) {
+		return fmt.Errorf("table or view '%s' already exists", t.Name)
+	}
+	c.tables[key(t.Name)] = t
+	return nil
+}
+
+// AddView registers v.
+func (c *Catalog) AddView(v *View) error {
+	if c.Exists(v.Name) {
+		return fmt.Errorf("table or view '%s' already exists", v.Name)
+	}
+	c.views[key(v.Name)] = v
+	return nil
+}
+
+// DropTable removes a table; it reports whether it existed.
+func (c *Catalog) DropTable(name string) bool {
+	_, ok := c.tables[key(name)]
+	delete(c.tables, key(name))
+	return ok
+}
+
+// DropView removes a view; it reports whether it existed.
+func (c *Catalog) DropView(name string) bool {
+	_, ok := c.views[key(name)]
+	delete(c.views, key(name))
+	return ok
+}
+
+// TableNames lists tables (and views when views is true) sorted by name.
+func (c *Catalog) TableNames(includeViews bool) []string {
+	var out []string
+	for _, t := range c.tables {
+		out = append(out, t.Name)
+	}
+	if includeViews {
+		for _, v := range c.views {
+			out = append(out, v.Name)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i]) < strings.ToLower(out[j]) })
+	return out
+}
+
+// ViewNames lists views sorted by name.
+func (c *Catalog) ViewNames() []string {
+	var out []string
+	for _, v := range c.views {
+		out = append(out, v.Name)
+	}
+	sort.Strings(out)
+	return out
+}

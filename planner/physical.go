@@ -1,0 +1,263 @@
+package planner
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/streamsql/streamsql/connectors"
+	"github.com/streamsql/streamsql/exec"
+	"github.com/streamsql/streamsql/exec/batch"
+	"github.com/streamsql/streamsql/exec/ops"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// Job is a planned, runnable job.
+type Job struct {
+	Name     string
+	Root     Node
+	Graph    *exec.Graph
+	Settings *JobSettings
+	// Bounded: every source ends.
+	Bounded bool
+	// Ordered: the result order is meaningful (ORDER BY).
+	Ordered bool
+	// Schema is the result schema of a query (the sink's input for INSERT).
+	Schema types.Schema
+}
+
+// CollectFunc receives a query's result batches (never concurrently).
+type CollectFunc func(ctx context.Context, b batch.Batch) error
+
+// BuildOptions tunes the translation.
+type BuildOptions struct {
+	// Collect receives the rows of a CollectNode.
+	Collect CollectFunc
+	// LimitReached is called when a LIMIT has emitted all its rows.
+	LimitReached func()
+}
+
+// stream is the output of a translated subtree: the vertex whose chain
+// produces it (operators may still be chained onto it).
+type stream struct {
+	vi          int
+	parallelism int
+	// sealed: another vertex already consumes this one, nothing may be
+	// chained onto it any more.
+	sealed bool
+}
+
+type builder struct {
+	p    *Planner
+	g    *exec.Graph
+	opts BuildOptions
+	par  int
+}
+
+// Build translates a plan into a job graph. Forward edges between operators
+// of equal parallelism are chained into one vertex (one task per subtask,
+// no queues in between); a change of parallelism or a need for all rows in
+// one place (ORDER BY, LIMIT, the client) adds an exchange.
+func (p *Planner) Build(name string, root Node, ordered bool, opts BuildOptions) (*Job, error) {
+	tables := collectTables(root)
+	js, err := ResolveJobSettings(p.Settings, tables)
+	if err != nil {
+		return nil, err
+	}
+	if js.Get(KeyPipelineName) != "" {
+		name = js.Get(KeyPipelineName)
+	}
+	b := &builder{p: p, opts: opts, par: js.Int(KeyParallelism),
+		g: &exec.Graph{Name: name, MaxParallelism: js.Int(KeyMaxParallelism)}}
+	if _, err := b.build(root); err != nil {
+		return nil, err
+	}
+	return &Job{Name: name, Root: root, Graph: b.g, Settings: js, Bounded: root.Bounded(), Ordered: ordered, Schema: root.Schema()}, nil
+}
+
+func collectTables(n Node) []*Table {
+	var out []*Table
+	seen := map[*Table]bool{}
+	var walk func(Node)
+	walk = func(n Node) {
+		switch x := n.(type) {
+		case *Scan:
+			if !seen[x.Table] {
+				seen[x.Table] = true
+				out = append(out, x.Table)
+			}
+		case *SinkNode:
+			if !seen[x.Table] {
+				seen[x.Table] = true
+				out = append(out, x.Table)
+			}
+		}
+		for _, c := range n.Inputs() {
+			walk(c)
+		}
+	}
+	walk(n)
+	return out
+}
+
+func (b *builder) vertex(i int) *exec.Vertex { return b.g.Vertices[i] }
+
+func (b *builder) addVertex(v *exec.Vertex) stream {
+	b.g.Vertices = append(b.g.Vertices, v)
+	return stream{vi: len(b.g.Vertices) - 1, parallelism: v.Parallelism}
+}
+
+// chain appends an operator to s's vertex, or starts a new vertex fed by
+// s through a forward or rebalancing edge when s is sealed or runs at
+// another parallelism.
+func (b *builder) chain(s stream, par int, f exec.OperatorFactory) stream {
+	if !s.sealed && s.parallelism == par {
+		v := b.vertex(s.vi)
+		v.Chain = append(v.Chain, f)
+		return s
+	}
+	kind := exec.Rebalance
+	switch {
+	case par == 1:
+		kind = exec.Global
+	case s.parallelism == par:
+		kind = exec.Forward
+	}
+	return b.exchange(s, par, exec.Partitioning{Kind: kind}, f)
+}
+
+// exchange starts a new vertex that reads s through the given partitioning.
+func (b *builder) exchange(s stream, par int, part exec.Partitioning, f exec.OperatorFactory) stream {
+	return b.addVertex(&exec.Vertex{Name: f.Name, Parallelism: par,
+		Inputs: []exec.Input{{From: s.vi, Partitioning: part}}, Chain: []exec.OperatorFactory{f}})
+}
+
+func (b *builder) build(n Node) (stream, error) {
+	switch x := n.(type) {
+	case *Scan:
+		t := x.Table
+		env := b.p.Env
+		return b.addVertex(&exec.Vertex{Name: "Source: " + t.Name, Parallelism: b.par,
+			Source: func(int) (connectors.Source, error) { return t.Factory.NewSource(t.ConnectorTable(env)) }}), nil
+	case *Values:
+		return b.addVertex(&exec.Vertex{Name: "Values", Parallelism: 1,
+			Source: func(int) (connectors.Source, error) { return &valuesSource{}, nil }}), nil
+	case *Calc:
+		in, err := b.build(x.Input)
+		if err != nil {
+			return stream{}, err
+		}
+		filter, exprs, out := x.Filter, x.Exprs, x.Out
+		return b.chain(in, in.parallelism, exec.OperatorFactory{Name: x.Describe(), New: func(int) (exec.Operator, error) {
+			return &ops.Calc{Filter: filter, Exprs: exprs, Out: out}, nil
+		}}), nil
+	case *SortNode:
+		in, err := b.build(x.Input)
+		if err != nil {
+			return stream{}, err
+		}
+		keys := make([]ops.SortKey, len(x.Keys))
+		for i, k := range x.Keys {
+			keys[i] = ops.SortKey{Col: k.Col, Desc: k.Desc}
+		}
+		schema := x.Schema().Arrow()
+		offset, limit := x.Offset, x.Limit
+		return b.chain(in, 1, exec.OperatorFactory{Name: x.Describe(), New: func(int) (exec.Operator, error) {
+			return &ops.Sort{Keys: keys, Offset: offset, Limit: limit, Schema: schema}, nil
+		}}), nil
+	case *LimitNode:
+		in, err := b.build(x.Input)
+		if err != nil {
+			return stream{}, err
+		}
+		offset, limit, reached := x.Offset, x.Limit, b.opts.LimitReached
+		return b.chain(in, 1, exec.OperatorFactory{Name: x.Describe(), New: func(int) (exec.Operator, error) {
+			return &ops.Limit{Offset: offset, Limit: limit, Reached: reached}, nil
+		}}), nil
+	case *Union:
+		var ins []stream
+		for _, c := range x.In {
+			s, err := b.build(c)
+			if err != nil {
+				return stream{}, err
+			}
+			ins = append(ins, s)
+		}
+		v := &exec.Vertex{Name: "Union", Parallelism: b.par}
+		for _, s := range ins {
+			kind := exec.Rebalance
+			if s.parallelism == b.par {
+				kind = exec.Forward
+			}
+			if b.par == 1 {
+				kind = exec.Global
+			}
+			v.Inputs = append(v.Inputs, exec.Input{From: s.vi, Partitioning: exec.Partitioning{Kind: kind}})
+		}
+		return b.addVertex(v), nil
+	case *SinkNode:
+		in, err := b.build(x.Input)
+		if err != nil {
+			return stream{}, err
+		}
+		t := x.Table
+		env := b.p.Env
+		s := b.chain(in, in.parallelism, exec.OperatorFactory{Name: "Sink: " + t.Name, New: func(int) (exec.Operator, error) {
+			sk, err := t.Factory.NewSink(t.ConnectorTable(env))
+			if err != nil {
+				return nil, err
+			}
+			return &ops.Sink{Sink: sk}, nil
+		}})
+		s.sealed = true
+		return s, nil
+	case *CollectNode:
+		in, err := b.build(x.Input)
+		if err != nil {
+			return stream{}, err
+		}
+		fn := b.opts.Collect
+		if fn == nil {
+			return stream{}, fmt.Errorf("internal: a query needs a collector")
+		}
+		s := b.chain(in, 1, exec.OperatorFactory{Name: "Collect", New: func(int) (exec.Operator, error) {
+			return &ops.Collect{Fn: fn}, nil
+		}})
+		s.sealed = true
+		return s, nil
+	}
+	return stream{}, fmt.Errorf("not supported yet: plan node %T", n)
+}
+
+// Explain renders the logical plan, the job graph and the job's settings.
+func (j *Job) Explain() string {
+	var sb strings.Builder
+	sb.WriteString("== Logical Plan ==\n")
+	sb.WriteString(ExplainTree(j.Root))
+	sb.WriteString("\n== Job Graph ==\n")
+	for i, v := range j.Graph.Vertices {
+		names := []string{}
+		if v.Source != nil {
+			names = append(names, v.Name)
+		}
+		for _, f := range v.Chain {
+			names = append(names, f.Name)
+		}
+		if len(names) == 0 {
+			names = append(names, v.Name)
+		}
+		fmt.Fprintf(&sb, "[%d] %s  (parallelism %d)\n", i+1, strings.Join(names, " -> "), v.Parallelism)
+		for _, in := range v.Inputs {
+			fmt.Fprintf(&sb, "    <- [%d] %s\n", in.From+1, in.Partitioning)
+		}
+	}
+	sb.WriteString("\n== Job Settings ==\n")
+	for _, r := range j.Settings.List {
+		v := r.Value
+		if v == "" {
+			v = "(none)"
+		}
+		fmt.Fprintf(&sb, "%s = %s  (%s)\n", r.Key, v, r.Origin)
+	}
+	return sb.String()
+}
