@@ -87,6 +87,19 @@ func (g *Graph) Validate() error {
 // task fails, or ctx is cancelled. The first failure cancels all tasks and is
 // returned; cancellation returns ctx's error.
 func Run(ctx context.Context, g *Graph, env Env) error {
+	_, err := RunWithStats(ctx, g, env)
+	return err
+}
+
+// RunWithStats is Run, also returning the job's throughput figures.
+func RunWithStats(ctx context.Context, g *Graph, env Env) (Stats, error) {
+	start, startCPU := time.Now(), cpuTime()
+	counters := &jobCounters{}
+	err := run(ctx, g, env, counters)
+	return Stats{RowsIn: counters.rowsIn.Load(), Wall: time.Since(start), CPU: cpuTime() - startCPU}, err
+}
+
+func run(ctx context.Context, g *Graph, env Env, counters *jobCounters) error {
 	if err := g.Validate(); err != nil {
 		return err
 	}
@@ -115,7 +128,7 @@ func Run(ctx context.Context, g *Graph, env Env) error {
 	jobCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
-	tasks, err := build(jobCtx, g, &env)
+	tasks, err := build(jobCtx, g, &env, counters)
 	if err != nil {
 		return err
 	}
@@ -160,12 +173,12 @@ func sanitize(name string) string {
 }
 
 // build creates tasks, channels and wiring.
-func build(ctx context.Context, g *Graph, env *Env) ([]*task, error) {
+func build(ctx context.Context, g *Graph, env *Env, counters *jobCounters) ([]*task, error) {
 	perVertex := make([][]*task, len(g.Vertices))
 	var all []*task
 	for vi, v := range g.Vertices {
 		for s := 0; s < v.Parallelism; s++ {
-			t := &task{vertex: v, subtask: s, ctx: ctx, mail: NewMailbox()}
+			t := &task{vertex: v, subtask: s, ctx: ctx, mail: NewMailbox(), counters: counters}
 			if v.Source != nil {
 				src, err := v.Source(s)
 				if err != nil {

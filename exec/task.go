@@ -41,6 +41,7 @@ type task struct {
 	out     *Output   // nil when the chain ends in a sink
 	tail    Collector
 
+	counters   *jobCounters
 	watermarks []int64 // per input channel
 	currentWM  int64
 }
@@ -168,6 +169,7 @@ func (t *task) runSource() error {
 			return &OperatorError{Operator: t.vertex.Name, Subtask: t.subtask, Parallelism: t.vertex.Parallelism, Err: err}
 		}
 		if b.Len() > 0 {
+			t.counters.rowsIn.Add(int64(b.Len()))
 			if err := t.head.Collect(b); err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/exec/batch"
 	"github.com/streamsql/streamsql/sql/types"
 )
@@ -27,6 +28,9 @@ type Options struct {
 	// false (the shell), INSERT submits the job in the background and
 	// returns its id at once.
 	DMLSync bool
+	// OnJobFinished, if set, receives each finished job's throughput figures
+	// (`run` prints them to stderr; tests leave it nil since timings vary).
+	OnJobFinished func(job string, st exec.Stats)
 }
 
 // ResultInfo describes a result before its rows arrive.

@@ -405,7 +405,11 @@ func (s *Session) query(ctx context.Context, n *ast.Query, out Output) error {
 	}
 	done := make(chan error, 1)
 	go func() {
-		done <- exec.Run(jobCtx, job.Graph, s.jobEnv(job))
+		st, err := exec.RunWithStats(jobCtx, job.Graph, s.jobEnv(job))
+		if err == nil && s.opts.OnJobFinished != nil {
+			s.opts.OnJobFinished(job.Name, st)
+		}
+		done <- err
 		close(results)
 	}()
 	limited := false
@@ -455,11 +459,15 @@ func (s *Session) insert(ctx context.Context, n *ast.Insert, out Output) error {
 		sync = s.settings.Get(planner.KeyDMLSync) == "true"
 	}
 	if sync {
-		if err := exec.Run(ctx, job.Graph, s.jobEnv(job)); err != nil {
+		st, err := exec.RunWithStats(ctx, job.Graph, s.jobEnv(job))
+		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			return &JobError{Job: job.Name, Err: err}
+		}
+		if s.opts.OnJobFinished != nil {
+			s.opts.OnJobFinished(job.Name, st)
 		}
 		return out.Message("[INFO] Complete execution of the SQL update statement.")
 	}
