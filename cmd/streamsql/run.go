@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/streamsql/streamsql/cmd/streamsql/render"
+	"github.com/streamsql/streamsql/exec/session"
+)
+
+const runUsage = `Usage: streamsql run [--output table|csv|json] FILE.sql|-
+
+Runs the statements of FILE.sql (or of stdin for -) in order; an INSERT
+waits for its job to finish. Query results go to stdout, messages to stderr.
+
+Output formats:
+  table  an aligned table per query, op column first (default)
+  csv    a header "op,<columns>", then one line per change (+I, -U, +U, -D);
+         NULL is an empty field, timestamps are 2006-01-02 15:04:05.000
+  json   one object per change: {"op":"+I","col":value,...}; NULL is null
+
+Exit status: 0 success, 1 a job failed, 2 an error in the SQL or in the
+usage, 130 interrupted (SIGINT or SIGTERM cancel the running job).
+
+Examples:
+  streamsql run job.sql
+  streamsql run --output csv report.sql > report.csv
+  echo 'SELECT 1 AS one;' | streamsql run --output json -
+`
+
+func (c *cli) run(args []string, level string) int {
+	fs := newCommand("streamsql run", runUsage)
+	output := fs.String("output", "table", "result format: table, csv or json")
+	fs.StringVar(&level, "log-level", level, "log level on stderr: debug, info, warn or error")
+	rest, code, ok := c.parse(fs, args, true)
+	if !ok {
+		return code
+	}
+	format, err := render.ParseFormat(*output)
+	if err != nil {
+		return c.usageError(fs, err)
+	}
+	if len(rest) != 1 {
+		return c.usageError(fs, errors.New("want exactly one FILE.sql or -"))
+	}
+	log, err := newLogger(c.stderr, level)
+	if err != nil {
+		return c.usageError(fs, err)
+	}
+	name, src, err := c.readScript(rest[0])
+	if err != nil {
+		fmt.Fprintf(c.stderr, "streamsql run: %v\n", err)
+		return exitSQLError
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	out := render.NewOutput(c.stdout, c.stderr, format, time.Local)
+	return c.execute(ctx, log, name, src, out, func(s *session.Session) error {
+		return s.ExecuteScript(ctx, src, out)
+	})
+}
+
+// execute opens a session, runs do, closes what do left open and reports
+// errors; it returns the exit status.
+func (c *cli) execute(ctx context.Context, log *slog.Logger, name, src string, out *render.Output, do func(*session.Session) error) int {
+	s, err := session.New(session.Options{Stdout: c.stdout, Logger: log, DMLSync: true})
+	if err != nil {
+		fmt.Fprintf(c.stderr, "streamsql: start session: %v\n", err)
+		return exitJobFailed
+	}
+	err = do(s)
+	if ferr := out.Finish(); ferr != nil && err == nil {
+		err = ferr
+	}
+	if cerr := s.Close(); cerr != nil {
+		log.Warn("close session", "err", cerr)
+	}
+	code := exitCode(ctx, err)
+	switch code {
+	case exitOK:
+	case exitCancelled:
+		fmt.Fprintln(c.stderr, "[INFO] Interrupted: the running job was cancelled.")
+	default:
+		reportError(c.stderr, name, src, err)
+	}
+	return code
+}
+
+// readScript reads a script file, or stdin for "-" (named "<stdin>").
+func (c *cli) readScript(path string) (name, src string, err error) {
+	if path == "-" {
+		b, err := io.ReadAll(c.stdin)
+		if err != nil {
+			return "", "", fmt.Errorf("read stdin: %w", err)
+		}
+		return "<stdin>", string(b), nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", "", fmt.Errorf("read script: %w", err)
+	}
+	return path, string(b), nil
+}
