@@ -23,7 +23,7 @@ func reportError(w io.Writer, name, src string, err error) {
 	var sqlErr *ast.Error
 	if !errors.As(err, &sqlErr) || !sqlErr.Pos.IsValid() {
 		if prefix == "" {
-			fmt.Fprintf(w, "error: %v\n", err)
+			fmt.Fprintf(w, "%v\n", err)
 		} else {
 			fmt.Fprintf(w, "%s %v\n", prefix, err)
 		}
