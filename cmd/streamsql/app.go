@@ -144,10 +144,12 @@ func (c *cli) usageError(fs *command, err error) int {
 func exitCode(ctx context.Context, err error) int {
 	var jobErr *session.JobError
 	switch {
+	case ctx.Err() != nil:
+		// Interrupted: whatever the statement returned (an unbounded query
+		// may end cleanly when cancelled), the script did not complete.
+		return exitCancelled
 	case err == nil:
 		return exitOK
-	case ctx.Err() != nil && errors.Is(err, context.Canceled):
-		return exitCancelled
 	case errors.As(err, &jobErr):
 		return exitJobFailed
 	}
