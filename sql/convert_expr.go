@@ -2,6 +2,7 @@ package sql
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -125,6 +126,11 @@ func (cv *converter) expr(e tast.ExprNode) (ast.Expr, error) {
 	case *tast.TimeUnitExpr:
 		// TIMESTAMPDIFF(SECOND, a, b) and the like: the unit as a string.
 		return &ast.Literal{Kind: ast.LitString, Value: x.Unit.String(), Pos: cv.pos(x)}, nil
+	case *tast.PositionExpr:
+		if x.P != nil {
+			return nil, notSupported(cv.pos(x), "parameter markers")
+		}
+		return &ast.Literal{Kind: ast.LitInt, Value: strconv.Itoa(x.N), Pos: cv.pos(x)}, nil
 	case *tast.RowExpr:
 		return nil, notSupported(cv.pos(x), "row constructors")
 	case *tast.DefaultExpr:
@@ -152,8 +158,11 @@ func (cv *converter) value(x *driver.ValueExpr) (ast.Expr, error) {
 			break
 		}
 		lit.Kind, lit.Value = ast.LitInt, strconv.FormatInt(x.GetInt64(), 10)
-	case driver.KindUint64:
+	case driver.KindUint64: // LIMIT counts, and integers beyond int64
 		lit.Kind, lit.Value = ast.LitDecimal, strconv.FormatUint(x.GetUint64(), 10)
+		if x.GetUint64() <= math.MaxInt64 {
+			lit.Kind = ast.LitInt
+		}
 	case driver.KindMysqlDecimal:
 		lit.Kind, lit.Value = ast.LitDecimal, x.GetMysqlDecimal().String()
 		if isNumberText(raw) {
@@ -321,7 +330,7 @@ func (cv *converter) trim(x *tast.FuncCallExpr, pos ast.Pos) (ast.Expr, error) {
 			}
 			continue
 		}
-		if a == nil || (i == 1 && isNilValue(a)) {
+		if a == nil || (i == 1 && isImplicitValue(a)) {
 			continue
 		}
 		e, err := cv.expr(a)
@@ -333,10 +342,11 @@ func (cv *converter) trim(x *tast.FuncCallExpr, pos ast.Pos) (ast.Expr, error) {
 	return &ast.Call{Name: name, Args: args, Pos: pos}, nil
 }
 
-// isNilValue reports a NULL stand-in TiDB puts for an omitted TRIM character.
-func isNilValue(e tast.ExprNode) bool {
+// isImplicitValue reports a value TiDB made up for an omitted TRIM
+// character: it has no place in the text (offset 0 is the SELECT keyword).
+func isImplicitValue(e tast.ExprNode) bool {
 	v, ok := e.(*driver.ValueExpr)
-	return ok && v.Kind() == driver.KindNull && v.OriginTextPosition() == 0
+	return ok && v.OriginTextPosition() == 0
 }
 
 // isCountStar reports whether the call at pos was written COUNT(*): TiDB
