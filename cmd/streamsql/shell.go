@@ -16,6 +16,7 @@ import (
 	"github.com/streamsql/streamsql/cmd/streamsql/render"
 	"github.com/streamsql/streamsql/cmd/streamsql/script"
 	"github.com/streamsql/streamsql/exec/session"
+	"github.com/streamsql/streamsql/sql"
 )
 
 const (
@@ -107,7 +108,7 @@ func (c *cli) shell(log *slog.Logger) int {
 		}
 		buf.WriteString(line)
 		buf.WriteString("\n")
-		if !script.Complete(buf.String()) {
+		if !sql.Complete(buf.String()) {
 			continue
 		}
 		text := buf.String()

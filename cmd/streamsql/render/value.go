@@ -7,6 +7,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 
+	"github.com/streamsql/streamsql/connectors/format"
 	"github.com/streamsql/streamsql/sql/types"
 )
 
@@ -23,7 +24,7 @@ func Cell(a arrow.Array, i int, t types.Type, loc *time.Location) Value {
 	if a.IsNull(i) {
 		return Value{Null: true, JSON: "null"}
 	}
-	text := display(a, i, t, loc)
+	text := format.Display(a, i, t, loc)
 	return Value{Text: text, JSON: jsonOf(a, i, t, text)}
 }
 

@@ -1,6 +1,7 @@
 // Package script splits SQL text into statements without parsing it: the
 // golden runner runs a file one statement at a time so that an error does
-// not hide the statements after it, and sql.Parse stops at the first error.
+// not hide the statements after it, and sql.Parse stops at the first error
+// (the shell uses sql.Complete).
 // It follows the sql package's lexer on what can hide a ';' (quotes with
 // doubled-quote escapes, -- and /* */ comments) and keeps EXECUTE
 // STATEMENT SET BEGIN ... END; together.
@@ -59,25 +60,6 @@ func Split(text string) []Statement {
 	return out
 }
 
-// Complete reports whether text ends with a ';' that terminates a
-// statement, followed only by whitespace or comments: the shell then
-// executes what was typed.
-func Complete(text string) bool {
-	sc := scanner{src: text}
-	complete := false
-	for {
-		switch sc.next() {
-		case tokEOF:
-			return complete && !sc.unterminated
-		case tokEnd:
-			complete = true
-			sc.resetStatement()
-		case tokCode:
-			complete = false
-		}
-	}
-}
-
 func newStatement(text string, from, to int) Statement {
 	line, col := 1, 1
 	for _, r := range text[:from] {
@@ -96,8 +78,8 @@ const (
 	tokEOF   tokKind = iota
 	tokSpace         // whitespace
 	tokComment
-	tokCode          // anything else but a statement-ending ';'
-	tokEnd           // a ';' that ends a statement
+	tokCode // anything else but a statement-ending ';'
+	tokEnd  // a ';' that ends a statement
 )
 
 // scanner reads text a lexeme at a time, just well enough to find the
@@ -106,8 +88,6 @@ type scanner struct {
 	src      string
 	pos      int
 	tokStart int
-	// unterminated is set when a quote or block comment ran to the end.
-	unterminated bool
 	// words counts the current statement's words; first holds its first
 	// few (upper case) to recognize a statement set, inSet whether we are
 	// between its BEGIN and END.
@@ -140,7 +120,7 @@ func (s *scanner) next() tokKind {
 		if end := strings.Index(rest[2:], "*/"); end >= 0 {
 			s.pos += end + 4
 		} else {
-			s.pos, s.unterminated = len(s.src), true
+			s.pos = len(s.src)
 		}
 		return tokComment
 	case c == '\'' || c == '"' || c == '`':
@@ -212,7 +192,7 @@ func (s *scanner) skipQuoted(q byte) {
 		}
 		i++
 	}
-	s.pos, s.unterminated = len(s.src), true
+	s.pos = len(s.src)
 }
 
 func isWordRune(r rune) bool {

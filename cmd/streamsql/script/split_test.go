@@ -57,43 +57,11 @@ func TestPaddedCountsRunes(t *testing.T) {
 	}
 }
 
-func TestComplete(t *testing.T) {
-	cases := []struct {
-		text string
-		want bool
-	}{
-		{"SELECT 1;", true},
-		{"SELECT 1;  \n", true},
-		{"SELECT 1; -- done\n", true},
-		{"SELECT 1", false},
-		{"SELECT ';", false},
-		{"SELECT ';'", false},
-		{"SELECT ';';", true},
-		{"SELECT 1 /* ; */", false},
-		{"SELECT 1 /* ;", false},
-		{"SELECT 1; SELECT 2", false},
-		{"SELECT 1 -- ;", false},
-		{"", false},
-		{"quit;", true},
-	}
-	for _, c := range cases {
-		if got := Complete(c.text); got != c.want {
-			t.Errorf("Complete(%q) = %v, want %v", c.text, got, c.want)
-		}
-	}
-}
-
 func TestSplitStatementSet(t *testing.T) {
 	text := "EXECUTE STATEMENT SET BEGIN\n  INSERT INTO a SELECT * FROM t;\n  INSERT INTO b SELECT * FROM t;\nEND;\nSELECT 1;"
 	got := Split(text)
 	if len(got) != 2 || !strings.HasSuffix(got[0].Text, "END;") || got[1].Text != "SELECT 1;" || got[1].Line != 5 {
 		t.Fatalf("got %#v", got)
-	}
-	if Complete("EXECUTE STATEMENT SET BEGIN\n INSERT INTO a SELECT 1;") {
-		t.Error("a statement set is not complete before END;")
-	}
-	if !Complete("EXECUTE STATEMENT SET BEGIN\n INSERT INTO a SELECT 1;\nEND;") {
-		t.Error("a statement set is complete after END;")
 	}
 }
 
