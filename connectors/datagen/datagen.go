@@ -1,0 +1,46 @@
+// Package datagen implements Flink's 'datagen' connector: a source of random
+// or sequential rows, optionally bounded and rate-limited.
+//
+// Random values are derived from a hash of (column, row index), not from a
+// random number generator, so the same table definition yields the same rows
+// on every run and at any parallelism (timestamps and dates are relative to
+// the clock and move with it).
+package datagen
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/streamsql/streamsql/connectors"
+)
+
+// Factory creates datagen sources.
+type Factory struct{}
+
+// New returns the datagen factory.
+func New() *Factory { return &Factory{} }
+
+// Name implements connectors.Factory.
+func (*Factory) Name() string { return "datagen" }
+
+// Validate implements connectors.Factory.
+func (*Factory) Validate(t connectors.Table) error {
+	_, err := parse(t)
+	return err
+}
+
+// NewSource implements connectors.Factory.
+func (*Factory) NewSource(t connectors.Table) (connectors.Source, error) {
+	c, err := parse(t)
+	if err != nil {
+		return nil, err
+	}
+	return newSource(t, c), nil
+}
+
+// NewSink implements connectors.Factory: datagen cannot be written to.
+func (*Factory) NewSink(t connectors.Table) (connectors.Sink, error) {
+	return nil, fmt.Errorf("table '%s': %w", t.Name, errNoSink)
+}
+
+var errNoSink = errors.New("connector 'datagen' can only be read from, not written to")

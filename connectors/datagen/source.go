@@ -1,0 +1,151 @@
+package datagen
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow"
+
+	"github.com/streamsql/streamsql/connectors"
+	"github.com/streamsql/streamsql/exec/batch"
+)
+
+const (
+	maxBatchRows = 4096
+	// maxWait bounds one sleep so Next returns within the contract's ~50 ms.
+	maxWait = 50 * time.Millisecond
+)
+
+// source is one parallel subtask of a datagen table.
+type source struct {
+	table  string
+	cfg    *config
+	schema *arrow.Schema
+	now    func() time.Time
+
+	// Rows this subtask produces: a bounded table gives each subtask one
+	// contiguous range of global row indexes [next, end) (so sequences
+	// split without overlap); an unbounded one interleaves indexes
+	// subtask, subtask+P, ... forever.
+	bounded    bool
+	next, end  int64
+	stride     int64
+	rate       float64 // rows per second for this subtask
+	started    time.Time
+	emitted    int64
+	opened     bool
+	arraysPool []arrow.Array
+}
+
+func newSource(t connectors.Table, c *config) *source {
+	now := t.Env.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &source{table: t.Name, cfg: c, schema: t.Schema.Arrow(), now: now, bounded: c.total >= 0}
+}
+
+// Bounded implements connectors.Source.
+func (s *source) Bounded() bool { return s.bounded }
+
+// Open implements connectors.Source.
+func (s *source) Open(_ context.Context, subtask, parallelism int) error {
+	if parallelism < 1 || subtask < 0 || subtask >= parallelism {
+		return fmt.Errorf("datagen '%s': invalid subtask %d of %d", s.table, subtask, parallelism)
+	}
+	p, st := int64(parallelism), int64(subtask)
+	if s.bounded {
+		// Exact split: subtask i gets [N*i/P, N*(i+1)/P). Computed without
+		// overflowing N*i for large N.
+		s.next, s.end = share(s.cfg.total, st, p), share(s.cfg.total, st+1, p)
+		s.stride = 1
+	} else {
+		s.next, s.stride = st, p
+	}
+	// rows-per-second is for the whole table, split like the rows.
+	r := share(s.cfg.rowsPerSecond, st+1, p) - share(s.cfg.rowsPerSecond, st, p)
+	s.rate = float64(max(r, 1))
+	s.opened = true
+	return nil
+}
+
+// share returns floor(n*i/p) without overflow for n, p < 2^62.
+func share(n, i, p int64) int64 {
+	return (n/p)*i + (n%p)*i/p
+}
+
+// Next implements connectors.Source.
+func (s *source) Next(ctx context.Context) (batch.Batch, error) {
+	if !s.opened {
+		return batch.Batch{}, fmt.Errorf("datagen '%s': Next before Open", s.table)
+	}
+	if s.bounded && s.next >= s.end {
+		return batch.Batch{}, io.EOF
+	}
+	if s.started.IsZero() {
+		s.started = time.Now()
+	}
+	allowed := s.allowance()
+	if allowed <= 0 {
+		// Sleep until the next row is due, but never beyond maxWait.
+		due := s.started.Add(time.Duration(float64(s.emitted+1) / s.rate * float64(time.Second)))
+		wait := min(time.Until(due), maxWait)
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return batch.Batch{}, fmt.Errorf("datagen '%s': %w", s.table, ctx.Err())
+			case <-t.C:
+			}
+		}
+		if allowed = s.allowance(); allowed <= 0 {
+			return s.empty(), nil
+		}
+	}
+	n := min(allowed, maxBatchRows)
+	if s.bounded {
+		n = min(n, s.end-s.next)
+	}
+	return s.generate(int(n)), nil
+}
+
+// allowance is how many rows the rate limit lets us emit now.
+func (s *source) allowance() int64 {
+	due := int64(time.Since(s.started).Seconds() * s.rate)
+	return due - s.emitted
+}
+
+func (s *source) generate(n int) batch.Batch {
+	rs := rows{base: s.next, step: s.stride, n: n}
+	nowMicros := s.now().UnixMicro()
+	cols := s.arraysPool[:0]
+	for i := range s.cfg.fields {
+		cols = append(cols, generate(&s.cfg.fields[i], rs, nowMicros))
+	}
+	rec := batch.NewRecordArrow(s.schema, cols, n)
+	for _, c := range cols {
+		c.Release()
+	}
+	s.arraysPool = cols[:0]
+	if s.bounded {
+		s.next += int64(n)
+	} else {
+		s.next += int64(n) * s.stride
+	}
+	s.emitted += int64(n)
+	return batch.New(rec)
+}
+
+// empty returns a zero-row batch with the table's schema, so callers can
+// treat it like any other batch.
+func (s *source) empty() batch.Batch {
+	return s.generate(0)
+}
+
+// Close implements connectors.Source.
+func (s *source) Close() error { return nil }
+
+var _ connectors.Source = (*source)(nil)
