@@ -45,6 +45,9 @@ func (c *cursor) createTable(start token, temporary bool) (ast.Statement, error)
 			return nil, err
 		}
 	}
+	if c.peek().is("AS") {
+		return nil, notSupported(c.here(), "CREATE TABLE ... AS SELECT")
+	}
 	if c.peek().is("PARTITIONED") {
 		return nil, notSupported(c.here(), "PARTITIONED BY")
 	}

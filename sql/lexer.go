@@ -39,7 +39,12 @@ func (t token) is(w string) bool { return t.Kind == tkWord && strings.EqualFold(
 func (t token) isOp(op string) bool { return t.Kind == tkOp && t.Raw == op }
 
 // describe renders t for error messages: 'FORM'.
-func (t token) describe() string { return "'" + t.Raw + "'" }
+func (t token) describe() string {
+	if t.Kind == tkString {
+		return t.Raw
+	}
+	return "'" + t.Raw + "'"
+}
 
 // lexer scans a whole script. It keeps going after an unterminated string or
 // comment only far enough to report it.
