@@ -13,7 +13,8 @@ import (
 type tokKind uint8
 
 const (
-	tkWord    tokKind = iota // unquoted identifier or keyword
+	tkEOF     tokKind = iota // the zero token: past the end
+	tkWord                   // unquoted identifier or keyword
 	tkQuoted                 // `backquoted identifier`; Val is unquoted
 	tkString                 // 'string'; Val has '' folded to '
 	tkDString                // "string" (passed through to TiDB as is)
