@@ -8,8 +8,6 @@ package expr
 import (
 	"time"
 
-	"github.com/apache/arrow/go/v17/arrow"
-
 	"github.com/streamsql/streamsql/sql/ast"
 	"github.com/streamsql/streamsql/sql/types"
 )
@@ -75,37 +73,3 @@ func itoa(i int) string {
 	}
 	return itoa(i/10) + string(rune('0'+i%10))
 }
-
-// The functions below are implemented in the package's other files:
-//
-//	// Bind type-checks e against scope. Type errors are *ast.Error at the
-//	// offending node ("cannot apply '+' to STRING and INT").
-//	func Bind(e ast.Expr, scope Scope, opts BindOptions) (Expr, error)
-//
-//	// IsAggregate reports whether name (upper case) is an aggregate function.
-//	func IsAggregate(name string) bool
-//
-//	// Refs returns the sorted, distinct input column indexes e reads.
-//	func Refs(e Expr) []int
-//
-//	// Remap returns e with every column index i replaced by m[i].
-//	func Remap(e Expr, m map[int]int) Expr
-//
-//	// Compile prepares a list of expressions for repeated evaluation.
-//	func Compile(exprs []Expr, env *EvalEnv) (*Program, error)
-//	// Eval evaluates every expression over rec; one array per expression,
-//	// of the physical type of its Type(). Runtime errors (overflow,
-//	// division by zero, bad CAST) name the expression.
-//	func (p *Program) Eval(rec arrow.Record) ([]arrow.Array, error)
-//
-//	// CompilePredicate prepares a boolean expression as a filter.
-//	func CompilePredicate(e Expr, env *EvalEnv) (*Predicate, error)
-//	// Select appends to sel[:0] the indexes of rows for which the predicate
-//	// is TRUE (NULL and FALSE drop the row) and returns it.
-//	func (p *Predicate) Select(rec arrow.Record, sel []int32) ([]int32, error)
-//
-//	// Const evaluates an expression with no column references (interval
-//	// arguments of windows, LIMIT). The result is the Go value of the
-//	// physical type (int64, int32, float64, bool, string) or nil for NULL.
-//	func Const(e Expr, env *EvalEnv) (any, error)
-var _ arrow.Record // the API above speaks in arrow.Record

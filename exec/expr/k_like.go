@@ -1,0 +1,217 @@
+package expr
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+type likeTok struct {
+	kind byte // 'l' literal rune, '_' one character, '%' any sequence
+	r    rune
+}
+
+// likeMatcher is a compiled LIKE pattern. Patterns without '_' whose '%'
+// sit only at the ends use plain string operations.
+type likeMatcher struct {
+	kind byte // '=' exact, '^' prefix, '$' suffix, '*' contains, 'g' general
+	lit  string
+	toks []likeTok
+}
+
+func compileLike(pattern string, esc rune) (*likeMatcher, error) {
+	var toks []likeTok
+	for i := 0; i < len(pattern); {
+		r, size := utf8.DecodeRuneInString(pattern[i:])
+		i += size
+		switch {
+		case r == esc:
+			if i >= len(pattern) {
+				return nil, fmt.Errorf("invalid LIKE pattern '%s': it ends with the escape character", pattern)
+			}
+			nr, nsize := utf8.DecodeRuneInString(pattern[i:])
+			if nr != '%' && nr != '_' && nr != esc {
+				return nil, fmt.Errorf("invalid LIKE pattern '%s': escape must be followed by %%, _ or itself", pattern)
+			}
+			i += nsize
+			toks = append(toks, likeTok{kind: 'l', r: nr})
+		case r == '%':
+			if len(toks) == 0 || toks[len(toks)-1].kind != '%' {
+				toks = append(toks, likeTok{kind: '%'})
+			}
+		case r == '_':
+			toks = append(toks, likeTok{kind: '_'})
+		default:
+			toks = append(toks, likeTok{kind: 'l', r: r})
+		}
+	}
+	m := &likeMatcher{kind: 'g', toks: toks}
+	// Classify: literal runs with '%' only at the ends.
+	inner := toks
+	lead := len(inner) > 0 && inner[0].kind == '%'
+	if lead {
+		inner = inner[1:]
+	}
+	trail := len(inner) > 0 && inner[len(inner)-1].kind == '%'
+	if trail {
+		inner = inner[:len(inner)-1]
+	}
+	var sb strings.Builder
+	for _, t := range inner {
+		if t.kind != 'l' {
+			return m, nil
+		}
+		sb.WriteRune(t.r)
+	}
+	m.lit = sb.String()
+	switch {
+	case lead && trail:
+		m.kind = '*'
+	case lead:
+		m.kind = '$'
+	case trail:
+		m.kind = '^'
+	default:
+		m.kind = '='
+	}
+	return m, nil
+}
+
+func (m *likeMatcher) match(s string) bool {
+	switch m.kind {
+	case '=':
+		return s == m.lit
+	case '^':
+		return strings.HasPrefix(s, m.lit)
+	case '$':
+		return strings.HasSuffix(s, m.lit)
+	case '*':
+		return strings.Contains(s, m.lit)
+	}
+	return matchTokens(m.toks, s)
+}
+
+// matchTokens is the classic wildcard match with backtracking to the last
+// '%': linear for most patterns.
+func matchTokens(p []likeTok, s string) bool {
+	si, pi := 0, 0
+	starP, starS := -1, 0
+	for si < len(s) {
+		r, size := utf8.DecodeRuneInString(s[si:])
+		if pi < len(p) && (p[pi].kind == '_' || (p[pi].kind == 'l' && p[pi].r == r)) {
+			si += size
+			pi++
+			continue
+		}
+		if pi < len(p) && p[pi].kind == '%' {
+			starP, starS = pi, si
+			pi++
+			continue
+		}
+		if starP >= 0 {
+			_, sz := utf8.DecodeRuneInString(s[starS:])
+			starS += sz
+			si, pi = starS, starP+1
+			continue
+		}
+		return false
+	}
+	for pi < len(p) && p[pi].kind == '%' {
+		pi++
+	}
+	return pi == len(p)
+}
+
+// likeKernel is x [NOT] LIKE pattern.
+type likeKernel struct {
+	not   bool
+	x, p  kernel
+	esc   rune
+	fixed *likeMatcher // constant pattern
+	text  string
+}
+
+func (cp *compiler) buildLike(x *Call) (kernel, error) {
+	xk, err := cp.build(x.Args[0])
+	if err != nil {
+		return nil, err
+	}
+	esc, _ := utf8.DecodeRuneInString(x.Aux)
+	if x.Aux == "" {
+		esc = '\\'
+	}
+	k := &likeKernel{not: x.Fn == "NOT LIKE", x: xk, esc: esc, text: x.String()}
+	if isConstant(x.Args[1]) {
+		v, err := Const(x.Args[1], cp.env)
+		if err != nil {
+			return nil, err
+		}
+		if v == nil {
+			return &constKernel{v: scalarValue{t: types.TypeBoolean}}, nil
+		}
+		if k.fixed, err = compileLike(v.(string), esc); err != nil {
+			return nil, fmt.Errorf("%s: %w", k.text, err)
+		}
+		return k, nil
+	}
+	if k.p, err = cp.build(x.Args[1]); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+func (k *likeKernel) eval(c *ctx) (*vec, error) {
+	xv, err := k.x.eval(c)
+	if err != nil {
+		return nil, err
+	}
+	n := c.n
+	if xv.allNull() {
+		return nullScalar(n), nil
+	}
+	out := &vec{n: n, b: make([]bool, n)}
+	if k.fixed != nil {
+		out.valid = xv.valid
+		if xv.scalar {
+			out.scalar, out.b = true, []bool{k.fixed.match(xv.str(0)) != k.not}
+			return out, nil
+		}
+		m := k.fixed
+		switch m.kind {
+		case '^':
+			// Prefix test on the raw bytes, no string header per row.
+			lit := m.lit
+			for i := range out.b {
+				b := xv.data[xv.offs[i]:xv.offs[i+1]]
+				out.b[i] = (len(b) >= len(lit) && string(b[:len(lit)]) == lit) != k.not
+			}
+		default:
+			for i := range out.b {
+				out.b[i] = m.match(xv.str(i)) != k.not
+			}
+		}
+		return out, nil
+	}
+	pv, err := k.p.eval(c)
+	if err != nil {
+		return nil, err
+	}
+	out.valid = andValid(n, xv, pv)
+	var last string
+	var m *likeMatcher
+	for i := range out.b {
+		if xv.null(i) || pv.null(i) {
+			continue
+		}
+		if p := pv.str(i); m == nil || p != last {
+			if m, err = compileLike(p, k.esc); err != nil {
+				return nil, fmt.Errorf("%s: %w", k.text, err)
+			}
+			last = strings.Clone(p)
+		}
+		out.b[i] = m.match(xv.str(i)) != k.not
+	}
+	return out, nil
+}

@@ -1,0 +1,416 @@
+package expr
+
+import (
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// mapRows builds a string result row by row: f appends row i to dst and
+// reports false for a NULL result. Rows where an argument is NULL are NULL.
+func mapRows(n int, a []*vec, hint int, f func(i int, dst []byte) ([]byte, bool)) *vec {
+	sb := newStringBuilder(n, hint)
+	for i := 0; i < n; i++ {
+		null := false
+		for _, v := range a {
+			if v.null(i) {
+				null = true
+				break
+			}
+		}
+		if null {
+			sb.appendNull()
+			continue
+		}
+		start := len(sb.data)
+		d, ok := f(i, sb.data)
+		if !ok {
+			sb.data = d[:start]
+			sb.appendNull()
+			continue
+		}
+		sb.data = d
+		sb.finish()
+	}
+	return sb.vec()
+}
+
+// mapInts builds an INT result row by row (NULL where an argument is NULL).
+func mapInts(n int, a []*vec, f func(i int) int32) *vec {
+	out := &vec{n: n, i32: make([]int32, n), valid: andValid(n, a...)}
+	for i := range out.i32 {
+		if ok(out.valid, i) {
+			out.i32[i] = f(i)
+		}
+	}
+	return out
+}
+
+func dataSize(v *vec) int {
+	if v.scalar || len(v.offs) == 0 {
+		return 16
+	}
+	return int(v.offs[len(v.offs)-1] - v.offs[0])
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// caseMap is UPPER / LOWER: when the batch's bytes are all ASCII, one pass
+// over the whole buffer, offsets shared with the input.
+func caseMap(v *vec, n int, upper bool) *vec {
+	if !v.scalar && len(v.offs) > 0 {
+		lo, hi := v.offs[0], v.offs[n]
+		src := v.data[lo:hi]
+		if isASCII(src) {
+			out := &vec{n: n, valid: v.valid, data: make([]byte, len(src))}
+			if upper {
+				for j, c := range src {
+					if c >= 'a' && c <= 'z' {
+						c -= 'a' - 'A'
+					}
+					out.data[j] = c
+				}
+			} else {
+				for j, c := range src {
+					if c >= 'A' && c <= 'Z' {
+						c += 'a' - 'A'
+					}
+					out.data[j] = c
+				}
+			}
+			if lo == 0 {
+				out.offs = v.offs[:n+1]
+			} else {
+				out.offs = make([]int32, n+1)
+				for i := range out.offs {
+					out.offs[i] = v.offs[i] - lo
+				}
+			}
+			return out
+		}
+	}
+	f := strings.ToLower
+	if upper {
+		f = strings.ToUpper
+	}
+	return mapRows(n, []*vec{v}, dataSize(v), func(i int, dst []byte) ([]byte, bool) {
+		return append(dst, f(v.str(i))...), true
+	})
+}
+
+func runeCount(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return utf8.RuneCountInString(s)
+		}
+	}
+	return len(s)
+}
+
+// substring implements Flink's SUBSTRING: 1-based; a negative start counts
+// from the end; start 0 acts as 1.
+func substring(s string, pos, length int64, hasLen bool) (string, bool) {
+	if hasLen && length < 0 {
+		return "", false
+	}
+	n := int64(runeCount(s))
+	var start int64
+	switch {
+	case pos > 0:
+		start = pos - 1
+	case pos < 0:
+		start = max(n+pos, 0)
+	}
+	end := n
+	if hasLen && start+length < end {
+		end = start + length
+	}
+	if start >= end {
+		return "", true
+	}
+	if n == int64(len(s)) {
+		return s[start:end], true
+	}
+	r := []rune(s)
+	return string(r[start:end]), true
+}
+
+func (cp *compiler) buildString(x *Call) (kernel, bool, error) {
+	var impl func(c *ctx, a []*vec, n int) (*vec, error)
+	strict := true
+	switch x.Fn {
+	case "CONCAT":
+		impl = func(c *ctx, a []*vec, n int) (*vec, error) {
+			hint := 0
+			for _, v := range a {
+				hint += dataSize(v)
+			}
+			return mapRows(n, a, hint, func(i int, dst []byte) ([]byte, bool) {
+				for _, v := range a {
+					dst = append(dst, v.bytesAt(i)...)
+				}
+				return dst, true
+			}), nil
+		}
+	case "CONCAT_WS":
+		// NULL only when the separator is; NULL arguments are skipped.
+		strict = false
+		impl = func(c *ctx, a []*vec, n int) (*vec, error) {
+			sep := a[0]
+			return mapRows(n, a[:1], 0, func(i int, dst []byte) ([]byte, bool) {
+				first := true
+				for _, v := range a[1:] {
+					if v.null(i) {
+						continue
+					}
+					if !first {
+						dst = append(dst, sep.bytesAt(i)...)
+					}
+					first = false
+					dst = append(dst, v.bytesAt(i)...)
+				}
+				return dst, true
+			}), nil
+		}
+	case "UPPER", "LOWER":
+		upper := x.Fn == "UPPER"
+		impl = func(c *ctx, a []*vec, n int) (*vec, error) { return caseMap(a[0], n, upper), nil }
+	case "INITCAP":
+		impl = func(c *ctx, a []*vec, n int) (*vec, error) {
+			return mapRows(n, a, dataSize(a[0]), func(i int, dst []byte) ([]byte, bool) {
+				prev := ' '
+				for _, r := range a[0].str(i) {
+					if unicode.IsLetter(prev) || unicode.IsDigit(prev) {
+						dst = utf8.AppendRune(dst, unicode.ToLower(r))
+					} else {
+						dst = utf8.AppendRune(dst, unicode.ToUpper(r))
+					}
+					prev = r
+				}
+				return dst, true
+			}), nil
+		}
+	case "REVERSE":
+		impl = func(c *ctx, a []*vec, n int) (*vec, error) {
+			return mapRows(n, a, dataSize(a[0]), func(i int, dst []byte) ([]byte, bool) {
+				r := []rune(a[0].str(i))
+				for j := len(r) - 1; j >= 0; j-- {
+					dst = utf8.AppendRune(dst, r[j])
+				}
+				return dst, true
+			}), nil
+		}
+	case "CHAR_LENGTH":
+		impl = func(c *ctx, a []*vec, n int) (*vec, error) {
+			return mapInts(n, a, func(i int) int32 { return int32(runeCount(a[0].str(i))) }), nil
+		}
+	case "SUBSTRING":
+		impl = func(c *ctx, a []*vec, n int) (*vec, error) {
+			return mapRows(n, a, dataSize(a[0]), func(i int, dst []byte) ([]byte, bool) {
+				var length int64
+				if len(a) == 3 {
+					length = a[2].i64[a[2].idx(i)]
+				}
+				s, ok := substring(a[0].str(i), a[1].i64[a[1].idx(i)], length, len(a) == 3)
+				return append(dst, s...), ok
+			}), nil
+		}
+	case "TRIM", "LTRIM", "RTRIM":
+		fn := x.Fn
+		impl = func(c *ctx, a []*vec, n int) (*vec, error) {
+			return mapRows(n, a, dataSize(a[0]), func(i int, dst []byte) ([]byte, bool) {
+				cut := " "
+				if len(a) == 2 {
+					cut = a[1].str(i)
+				}
+				s := a[0].str(i)
+				switch fn {
+				case "TRIM":
+					s = strings.Trim(s, cut)
+				case "LTRIM":
+					s = strings.TrimLeft(s, cut)
+				default:
+					s = strings.TrimRight(s, cut)
+				}
+				return append(dst, s...), true
+			}), nil
+		}
+	case "REPLACE":
+		impl = func(c *ctx, a []*vec, n int) (*vec, error) {
+			return mapRows(n, a, dataSize(a[0]), func(i int, dst []byte) ([]byte, bool) {
+				s, from := a[0].str(i), a[1].str(i)
+				if from == "" {
+					return append(dst, s...), true
+				}
+				return append(dst, strings.ReplaceAll(s, from, a[2].str(i))...), true
+			}), nil
+		}
+	case "LPAD", "RPAD":
+		left := x.Fn == "LPAD"
+		impl = func(c *ctx, a []*vec, n int) (*vec, error) {
+			return mapRows(n, a, dataSize(a[0]), func(i int, dst []byte) ([]byte, bool) {
+				s, want, padS := a[0].str(i), a[1].i64[a[1].idx(i)], []rune(a[2].str(i))
+				r := []rune(s)
+				switch {
+				case want < 0:
+					return dst, false
+				case int64(len(r)) >= want:
+					return append(dst, string(r[:want])...), true
+				case len(padS) == 0:
+					return dst, false
+				}
+				fill := make([]rune, 0, want-int64(len(r)))
+				for j := 0; int64(len(fill)) < want-int64(len(r)); j++ {
+					fill = append(fill, padS[j%len(padS)])
+				}
+				if left {
+					return append(append(dst, string(fill)...), s...), true
+				}
+				return append(append(dst, s...), string(fill)...), true
+			}), nil
+		}
+	case "REPEAT":
+		impl = func(c *ctx, a []*vec, n int) (*vec, error) {
+			return mapRows(n, a, dataSize(a[0]), func(i int, dst []byte) ([]byte, bool) {
+				s, times := a[0].bytesAt(i), a[1].i64[a[1].idx(i)]
+				if int64(len(s))*times > 1<<28 {
+					return dst, false
+				}
+				for j := int64(0); j < times; j++ {
+					dst = append(dst, s...)
+				}
+				return dst, true
+			}), nil
+		}
+	case "POSITION", "LOCATE":
+		impl = func(c *ctx, a []*vec, n int) (*vec, error) {
+			return mapInts(n, a, func(i int) int32 {
+				sub, s := a[0].str(i), a[1].str(i)
+				from := int64(1)
+				if len(a) == 3 {
+					from = a[2].i64[a[2].idx(i)]
+					if from < 1 {
+						return 0
+					}
+				}
+				rest, ok := substring(s, from, 0, false)
+				if !ok {
+					return 0
+				}
+				j := strings.Index(rest, sub)
+				if j < 0 {
+					return 0
+				}
+				return int32(runeCount(rest[:j]) + int(from))
+			}), nil
+		}
+	case "REGEXP", "REGEXP_EXTRACT":
+		return cp.buildRegexp(x)
+	case "SPLIT_INDEX":
+		impl = func(c *ctx, a []*vec, n int) (*vec, error) {
+			return mapRows(n, a, dataSize(a[0]), func(i int, dst []byte) ([]byte, bool) {
+				s, sep, idx := a[0].str(i), a[1].str(i), a[2].i64[a[2].idx(i)]
+				if sep == "" || idx < 0 {
+					return dst, false
+				}
+				for ; idx > 0; idx-- {
+					j := strings.Index(s, sep)
+					if j < 0 {
+						return dst, false
+					}
+					s = s[j+len(sep):]
+				}
+				if j := strings.Index(s, sep); j >= 0 {
+					s = s[:j]
+				}
+				return append(dst, s...), true
+			}), nil
+		}
+	default:
+		return nil, false, nil
+	}
+	k, err := cp.newFunc(x, strict, impl)
+	return k, true, err
+}
+
+// regexCache compiles patterns once: at compile time for a constant, else
+// on change between rows. An invalid pattern gives NULL, as in Flink.
+type regexCache struct {
+	last string
+	re   *regexp.Regexp
+	bad  bool
+}
+
+func (rc *regexCache) get(p string) *regexp.Regexp {
+	if rc.re != nil && p == rc.last || rc.bad && p == rc.last {
+		return rc.re
+	}
+	rc.last = strings.Clone(p)
+	re, err := regexp.Compile(p)
+	rc.re, rc.bad = re, err != nil
+	return re
+}
+
+func (cp *compiler) buildRegexp(x *Call) (kernel, bool, error) {
+	rc := &regexCache{}
+	if isConstant(x.Args[1]) {
+		v, err := Const(x.Args[1], cp.env)
+		if err != nil {
+			return nil, true, err
+		}
+		if s, ok := v.(string); ok {
+			rc.get(s)
+		}
+	}
+	if x.Fn == "REGEXP" {
+		k, err := cp.newFunc(x, true, func(c *ctx, a []*vec, n int) (*vec, error) {
+			out := &vec{n: n, b: make([]bool, n), valid: andValid(n, a...)}
+			for i := range out.b {
+				if !ok(out.valid, i) {
+					continue
+				}
+				re := rc.get(a[1].str(i))
+				if re == nil {
+					if out.valid == nil {
+						out.valid = make([]bool, n)
+						for j := range out.valid {
+							out.valid[j] = true
+						}
+					}
+					out.valid[i] = false
+					continue
+				}
+				out.b[i] = re.MatchString(a[0].str(i))
+			}
+			return out, nil
+		})
+		return k, true, err
+	}
+	k, err := cp.newFunc(x, true, func(c *ctx, a []*vec, n int) (*vec, error) {
+		return mapRows(n, a, dataSize(a[0]), func(i int, dst []byte) ([]byte, bool) {
+			re := rc.get(a[1].str(i))
+			if re == nil {
+				return dst, false
+			}
+			group := int64(0)
+			if len(a) == 3 {
+				group = a[2].i64[a[2].idx(i)]
+			}
+			s := a[0].str(i)
+			m := re.FindStringSubmatchIndex(s)
+			if m == nil || group < 0 || int(group) > re.NumSubexp() || m[2*group] < 0 {
+				return dst, false
+			}
+			return append(dst, s[m[2*group]:m[2*group+1]]...), true
+		}), nil
+	})
+	return k, true, err
+}
