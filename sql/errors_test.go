@@ -65,6 +65,7 @@ func TestErrors(t *testing.T) {
 		{"SELECT * FROM t FOR SYSTEM_TIME AS OF t.ts", "1:17: not supported yet: FOR SYSTEM_TIME AS OF (temporal joins)"},
 		{"SELECT a FROM t NATURAL JOIN u", "1:15: not supported yet: NATURAL JOIN"},
 		{"SELECT a XOR b FROM t", "1:8: not supported yet: operator xor"},
+		{"SELECT __ssql_lit(0) FROM t", "1:8: names starting with __ssql_ are reserved, found '__ssql_lit'"},
 		// Window TVFs.
 		{"SELECT * FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts)))", "1:51: missing argument SIZE of TUMBLE; expected TUMBLE(TABLE t, DESCRIPTOR(ts), size)"},
 		{"SELECT * FROM TABLE(TUMBLE(t, DESCRIPTOR(ts), INTERVAL '1' SECOND))", "1:28: expected TABLE before the window function's input table, found 't'"},

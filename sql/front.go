@@ -104,6 +104,9 @@ func (fp *frontPass) step(ts []token, i int) (int, error) {
 	}
 	up := strings.ToUpper(t.Raw)
 	nx := at(ts, i+1)
+	if strings.HasPrefix(up, "__SSQL_") {
+		return 0, ast.Errorf(t.Pos, "names starting with __ssql_ are reserved, found %s", t.describe())
+	}
 	switch up {
 	case "INTERVAL":
 		return fp.interval(ts, i, false)
