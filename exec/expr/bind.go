@@ -30,6 +30,11 @@ func (b *binder) bind(e ast.Expr) (Expr, error) {
 		}
 		idx, t, err := b.scope.Resolve(x)
 		if err != nil {
+			// Niladic functions written without parentheses, if the
+			// parser hands them over as names.
+			if len(x.Parts) == 1 && niladic(strings.ToUpper(x.Parts[0])) {
+				return b.bindCall(&ast.Call{Name: strings.ToUpper(x.Parts[0]), Pos: x.Pos})
+			}
 			return nil, err
 		}
 		return &ColumnRef{Index: idx, T: t, Name: strings.Join(x.Parts, ".")}, nil
@@ -97,6 +102,14 @@ func (b *binder) bind(e ast.Expr) (Expr, error) {
 		return nil, ast.Errorf(x.Pos, "not supported yet: subqueries in expressions")
 	}
 	return nil, ast.Errorf(e.Position(), "not supported yet: expression %T", e)
+}
+
+func niladic(name string) bool {
+	switch name {
+	case "CURRENT_TIMESTAMP", "LOCALTIMESTAMP", "CURRENT_DATE", "CURRENT_ROW_TIMESTAMP":
+		return true
+	}
+	return false
 }
 
 // typedNull is a NULL literal of type t.
