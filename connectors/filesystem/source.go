@@ -1,0 +1,261 @@
+package filesystem
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/streamsql/streamsql/connectors"
+	"github.com/streamsql/streamsql/connectors/format"
+	"github.com/streamsql/streamsql/exec/batch"
+)
+
+const (
+	maxBatchRows = 4096
+	// maxRecordBytes bounds one record (a CSV record may span lines), so
+	// a file with an unterminated quote cannot eat all memory.
+	maxRecordBytes = 64 << 20
+)
+
+// source reads this subtask's share of the files, one after another.
+type source struct {
+	cfg    *config
+	logger *slog.Logger
+	rb     *format.RowBuilder
+	dec    format.Decoder
+
+	files []string
+	next  int // index into files of the next file to open
+
+	f       *os.File
+	r       *bufio.Reader
+	path    string
+	line    int // line number of the last line read
+	long    []byte
+	pending []byte
+
+	skipped   int64 // malformed records ignored (ignore-parse-errors)
+	opened    bool
+	logged    bool
+	exhausted bool
+}
+
+func newSource(c *config, t connectors.Table) *source {
+	logger := t.Env.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &source{cfg: c, logger: logger, rb: format.NewRowBuilder(t.Schema, t.Env.Location), dec: c.format.NewDecoder()}
+}
+
+// Bounded implements connectors.Source: files are read once.
+func (s *source) Bounded() bool { return true }
+
+// Open lists the input and takes every parallelism-th file, starting at
+// subtask, of the sorted list.
+func (s *source) Open(_ context.Context, subtask, parallelism int) error {
+	if parallelism < 1 || subtask < 0 || subtask >= parallelism {
+		return fmt.Errorf("filesystem '%s': invalid subtask %d of %d", s.cfg.table, subtask, parallelism)
+	}
+	all, err := listFiles(s.cfg.path)
+	if err != nil {
+		return fmt.Errorf("filesystem '%s': %w", s.cfg.table, err)
+	}
+	for i := subtask; i < len(all); i += parallelism {
+		s.files = append(s.files, all[i])
+	}
+	s.opened = true
+	return nil
+}
+
+// listFiles returns path itself if it is a file, or every visible file
+// below it (names starting with '.' or '_' are hidden, as in Flink: they
+// are in-progress or metadata files), sorted.
+func listFiles(path string) ([]string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read input: %w", err)
+	}
+	if !st.IsDir() {
+		return []string{path}, nil
+	}
+	var files []string
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == path {
+			return nil
+		}
+		if hidden(d.Name()) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot list input directory: %w", err)
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+func hidden(name string) bool { return strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") }
+
+// Next implements connectors.Source.
+func (s *source) Next(ctx context.Context) (batch.Batch, error) {
+	if !s.opened {
+		return batch.Batch{}, fmt.Errorf("filesystem '%s': Next before Open", s.cfg.table)
+	}
+	for s.rb.Len() < maxBatchRows && !s.exhausted {
+		if err := ctx.Err(); err != nil {
+			return batch.Batch{}, fmt.Errorf("filesystem '%s': %w", s.cfg.table, err)
+		}
+		if s.r == nil {
+			if s.next == len(s.files) {
+				s.exhausted = true
+				s.logSkipped()
+				break
+			}
+			if err := s.openFile(s.files[s.next]); err != nil {
+				return batch.Batch{}, err
+			}
+			s.next++
+		}
+		if err := s.readRecords(maxBatchRows - s.rb.Len()); err != nil {
+			return batch.Batch{}, err
+		}
+	}
+	if s.rb.Len() == 0 && s.exhausted {
+		return batch.Batch{}, io.EOF
+	}
+	return s.rb.Build(), nil
+}
+
+func (s *source) openFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("filesystem '%s': cannot read input: %w", s.cfg.table, err)
+	}
+	s.f, s.path, s.line = f, path, 0
+	s.r = bufio.NewReaderSize(f, 256<<10)
+	if s.cfg.format.SkipFirstLine() {
+		if _, err := s.readLine(); err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+	}
+	return nil
+}
+
+// readRecords decodes up to n records of the current file, closing it at
+// its end.
+func (s *source) readRecords(n int) error {
+	for start := s.rb.Len(); s.rb.Len()-start < n; {
+		line, err := s.readLine()
+		if errors.Is(err, io.EOF) {
+			return s.closeFile()
+		}
+		if err != nil {
+			return err
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		first := s.line
+		err = s.dec.Decode(line, s.rb)
+		// A CSV record may continue on the next lines inside quotes.
+		for errors.Is(err, format.ErrIncompleteRecord) {
+			s.pending = append(append(s.pending[:0], line...), '\n')
+			more, rerr := s.readLine()
+			if rerr != nil || len(s.pending)+len(more) > maxRecordBytes {
+				break // report the unterminated quote below
+			}
+			line = append(s.pending, more...)
+			err = s.dec.Decode(line, s.rb)
+		}
+		if err != nil {
+			if !s.cfg.format.IgnoreParseErrors() {
+				return fmt.Errorf("%s:%d: %w", s.path, first, err)
+			}
+			s.skipped++
+		}
+	}
+	return nil
+}
+
+// readLine returns the next line without its line break; the slice is
+// valid until the next call.
+func (s *source) readLine() ([]byte, error) {
+	line, err := s.r.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		s.long = append(s.long[:0], line...)
+		for errors.Is(err, bufio.ErrBufferFull) {
+			if len(s.long) > maxRecordBytes {
+				return nil, fmt.Errorf("%s:%d: line longer than %d bytes", s.path, s.line+1, maxRecordBytes)
+			}
+			line, err = s.r.ReadSlice('\n')
+			s.long = append(s.long, line...)
+		}
+		line = s.long
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s:%d: %w", s.path, s.line+1, err)
+	}
+	if len(line) == 0 && errors.Is(err, io.EOF) {
+		return nil, io.EOF
+	}
+	s.line++
+	line = bytes.TrimSuffix(line, []byte{'\n'})
+	return bytes.TrimSuffix(line, []byte{'\r'}), nil
+}
+
+func (s *source) closeFile() error {
+	f := s.f
+	s.f, s.r = nil, nil
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("filesystem '%s': %s: %w", s.cfg.table, s.path, err)
+	}
+	return nil
+}
+
+// logSkipped reports how many records ignore-parse-errors dropped.
+func (s *source) logSkipped() {
+	if s.skipped > 0 && !s.logged {
+		s.logger.Warn("skipped malformed records", "table", s.cfg.table, "path", s.cfg.path, "count", s.skipped)
+	}
+	s.logged = true
+}
+
+// Close implements connectors.Source.
+func (s *source) Close() error {
+	s.logSkipped()
+	if s.f != nil {
+		return s.closeFile()
+	}
+	return nil
+}
+
+var _ connectors.Source = (*source)(nil)
+
+// clock returns the table's clock, or the real one.
+func clock(t connectors.Table) func() time.Time {
+	if t.Env.Now != nil {
+		return t.Env.Now
+	}
+	return time.Now
+}
