@@ -97,3 +97,48 @@ func TestSelectErrors(t *testing.T) {
 		t.Fatal("non-boolean predicate accepted")
 	}
 }
+
+func TestSlicedRecord(t *testing.T) {
+	rec := testRecord()
+	defer rec.Release()
+	sl := rec.NewSlice(1, 4) // rows 1..3 of the fixture
+	defer sl.Release()
+	for _, c := range []struct {
+		sql  string
+		want []int32
+	}{
+		{"b IS NULL", []int32{2}},
+		{"a > 100", []int32{0}},
+		{"f", []int32{1}},
+		{"s LIKE '%b%'", []int32{1}},
+	} {
+		e, err := bindSQL(t, c.sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := CompilePredicate(e, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := p.Select(sl, nil)
+		if err != nil || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s on a slice: %v, %v; want %v", c.sql, got, err, c.want)
+		}
+	}
+	e, err := bindSQL(t, "a + b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Compile([]Expr{e}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.Eval(sl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out[0].Release()
+	if got := out[0].String(); got != "[200 2 (null)]" {
+		t.Errorf("a + b on a slice = %s", got)
+	}
+}

@@ -1,7 +1,14 @@
 package expr
 
 import (
+	"strings"
 	"testing"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+
+	"github.com/streamsql/streamsql/exec/batch"
+	"github.com/streamsql/streamsql/sql/types"
 )
 
 func same(v any) []any { return []any{v, v, v, v} }
@@ -108,4 +115,67 @@ func TestMathFunctions(t *testing.T) {
 	runErrCases(t, []errCase{
 		{"ABS(big)", "ABS(big): BIGINT overflow"},
 	})
+}
+
+func TestCaseMapAndContainsEdges(t *testing.T) {
+	var all []byte
+	for c := 0; c < 128; c++ {
+		all = append(all, byte(c))
+	}
+	vals := []string{string(all), "abcdefgh" + "XYZ@[`{", "b", "c", "bc", "Ünï", ""}
+	rec := batch.NewRecord(types.NewSchema(types.Field{Name: "s", Type: types.TypeString}),
+		[]arrow.Array{batch.StringArray(vals, nil)}, len(vals))
+	defer rec.Release()
+	// Also through a slice, whose offsets do not start at zero.
+	sliced := rec.NewSlice(1, int64(len(vals)))
+	defer sliced.Release()
+	scope := fakeScope{types.NewSchema(types.Field{Name: "s", Type: types.TypeString})}
+	for _, r := range []arrow.Record{rec, sliced} {
+		for _, sql := range []string{"UPPER(s)", "LOWER(s)", "s LIKE '%bc%'", "s LIKE '%c%'", "s NOT LIKE '%@[%'"} {
+			pe, err := parseExpr(sql)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := Bind(pe, scope, BindOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := Compile([]Expr{e}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := p.Eval(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := r.Column(0).(*array.String)
+			for i := 0; i < int(r.NumRows()); i++ {
+				s := in.Value(i)
+				var want any
+				switch sql {
+				case "UPPER(s)":
+					want = strings.ToUpper(s)
+				case "LOWER(s)":
+					want = strings.ToLower(s)
+				case "s LIKE '%bc%'":
+					want = strings.Contains(s, "bc")
+				case "s LIKE '%c%'":
+					want = strings.Contains(s, "c")
+				default:
+					want = !strings.Contains(s, "@[")
+				}
+				var got any
+				switch o := out[0].(type) {
+				case *array.String:
+					got = o.Value(i)
+				case *array.Boolean:
+					got = o.Value(i)
+				}
+				if got != want {
+					t.Errorf("%s on %q = %v, want %v", sql, s, got, want)
+				}
+			}
+			out[0].Release()
+		}
+	}
 }

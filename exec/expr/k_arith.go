@@ -277,7 +277,7 @@ func (k *arithKernel) evalI64(a, b *vec, n int, valid []bool) ([]int64, error) {
 				out[i] = p
 			}
 		}
-	case a.scalar && (k.op == '+' || k.op == '*'):
+	case a.scalar && !b.scalar && (k.op == '+' || k.op == '*'):
 		return k.evalI64(b, a, n, valid)
 	case b.scalar:
 		x, c := a.i64[:n], b.i64[0]

@@ -99,7 +99,10 @@ func matchTokens(p []likeTok, s string) bool {
 	si, pi := 0, 0
 	starP, starS := -1, 0
 	for si < len(s) {
-		r, size := utf8.DecodeRuneInString(s[si:])
+		r, size := rune(s[si]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[si:])
+		}
 		if pi < len(p) && (p[pi].kind == '_' || (p[pi].kind == 'l' && p[pi].r == r)) {
 			si += size
 			pi++
@@ -180,6 +183,13 @@ func (k *likeKernel) eval(c *ctx) (*vec, error) {
 		}
 		m := k.fixed
 		switch m.kind {
+		case '*':
+			containsRows(xv, n, m.lit, out.b)
+			if k.not {
+				for i := range out.b {
+					out.b[i] = !out.b[i]
+				}
+			}
 		case '^':
 			// Prefix test on the raw bytes, no string header per row.
 			lit := m.lit
@@ -214,4 +224,37 @@ func (k *likeKernel) eval(c *ctx) (*vec, error) {
 		out.b[i] = m.match(xv.str(i)) != k.not
 	}
 	return out, nil
+}
+
+// containsRows marks the rows of a string vec that contain lit, searching
+// the batch's whole byte buffer at once (one long search instead of a
+// search per row) and skipping to the next row after each hit.
+func containsRows(v *vec, n int, lit string, out []bool) {
+	if lit == "" {
+		for i := range out {
+			out[i] = true
+		}
+		return
+	}
+	offs := v.offs[:n+1]
+	data := v.data[:offs[n]]
+	pos := int(offs[0])
+	row := 0
+	for pos < len(data) {
+		j := strings.Index(unsafeString(data[pos:]), lit)
+		if j < 0 {
+			return
+		}
+		start := pos + j
+		for int(offs[row+1]) <= start {
+			row++
+		}
+		end := int(offs[row+1])
+		if start+len(lit) <= end {
+			out[row] = true
+			pos = end
+		} else {
+			pos = start + 1
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"encoding/binary"
 	"regexp"
 	"strings"
 	"unicode"
@@ -54,13 +55,49 @@ func dataSize(v *vec) int {
 	return int(v.offs[len(v.offs)-1] - v.offs[0])
 }
 
+const (
+	lowBits  = 0x0101010101010101
+	highBits = 0x8080808080808080
+)
+
 func isASCII(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&highBits != 0 {
+			return false
+		}
+		b = b[8:]
+	}
 	for _, c := range b {
 		if c >= utf8.RuneSelf {
 			return false
 		}
 	}
 	return true
+}
+
+// asciiCase flips the case of the letters in from..to (upper: 'a'..'z' to
+// upper case) of ASCII src into dst, eight bytes at a time: a byte's high
+// bit marks "in range" after adding offsets, and 0x20 is the case bit.
+func asciiCase(dst, src []byte, upper bool) {
+	lo, hi := byte('a'), byte('z')
+	if !upper {
+		lo, hi = 'A', 'Z'
+	}
+	addLo := uint64(0x80-lo) * lowBits
+	addHi := uint64(0x80-hi-1) * lowBits
+	j := 0
+	for ; j+8 <= len(src); j += 8 {
+		w := binary.LittleEndian.Uint64(src[j:])
+		inRange := ((w + addLo) &^ (w + addHi)) & highBits
+		binary.LittleEndian.PutUint64(dst[j:], w^(inRange>>2))
+	}
+	for ; j < len(src); j++ {
+		c := src[j]
+		if c >= lo && c <= hi {
+			c ^= 0x20
+		}
+		dst[j] = c
+	}
 }
 
 // caseMap is UPPER / LOWER: when the batch's bytes are all ASCII, one pass
@@ -71,21 +108,7 @@ func caseMap(v *vec, n int, upper bool) *vec {
 		src := v.data[lo:hi]
 		if isASCII(src) {
 			out := &vec{n: n, valid: v.valid, data: make([]byte, len(src))}
-			if upper {
-				for j, c := range src {
-					if c >= 'a' && c <= 'z' {
-						c -= 'a' - 'A'
-					}
-					out.data[j] = c
-				}
-			} else {
-				for j, c := range src {
-					if c >= 'A' && c <= 'Z' {
-						c += 'a' - 'A'
-					}
-					out.data[j] = c
-				}
-			}
+			asciiCase(out.data, src, upper)
 			if lo == 0 {
 				out.offs = v.offs[:n+1]
 			} else {

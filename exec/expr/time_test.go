@@ -66,6 +66,12 @@ func TestTimeFunctions(t *testing.T) {
 		{"LOCALTIMESTAMP", same(mustTS("2024-06-01 12:30:45.678"))},
 		{"CURRENT_DATE", same(mustDate("2024-06-01"))},
 		{"UNIX_TIMESTAMP()", same(mustTS("2024-06-01 12:30:45") / 1_000_000)},
+		// Per-batch values are scalars: scalar-scalar arithmetic paths.
+		{"UNIX_TIMESTAMP() + 1", same(mustTS("2024-06-01 12:30:46") / 1_000_000)},
+		{"2 * UNIX_TIMESTAMP() - UNIX_TIMESTAMP()", same(mustTS("2024-06-01 12:30:45") / 1_000_000)},
+		{"UNIX_TIMESTAMP() / 86400 > 0", same(true)},
+		{"UNIX_TIMESTAMP() > a", same(true)},
+		{"CURRENT_TIMESTAMP - INTERVAL '1' HOUR", same(mustTS("2024-06-01 11:30:45.678"))},
 	})
 }
 

@@ -399,3 +399,12 @@ func (sb *stringBuilder) appendString(s string) {
 func (sb *stringBuilder) vec() *vec {
 	return &vec{n: len(sb.offs) - 1, offs: sb.offs, data: sb.data, valid: sb.valid}
 }
+
+// unsafeString views b as a string without copying (b must not change
+// while the string is used).
+func unsafeString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
