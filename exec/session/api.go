@@ -41,6 +41,9 @@ type ResultInfo struct {
 	Changelog bool
 	// Ordered: the query has an ORDER BY, so row order is meaningful.
 	Ordered bool
+	// Location is the session time zone ('table.local-time-zone') in which
+	// TIMESTAMP_LTZ values are shown; nil means UTC.
+	Location *time.Location
 }
 
 // Output receives what statements produce. Calls for one result come from

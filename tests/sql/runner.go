@@ -146,8 +146,13 @@ func (c *collector) Rows(b batch.Batch) error {
 	if !c.open {
 		return errors.New("sqltest: rows outside a result")
 	}
-	// UTC, not the machine's zone: goldens must not depend on where they run.
-	c.rows = append(c.rows, render.Rows(b, c.schema, time.UTC)...)
+	// The session's zone (UTC unless SET), never the machine's: goldens must
+	// not depend on where they run.
+	loc := c.info.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	c.rows = append(c.rows, render.Rows(b, c.schema, loc)...)
 	return nil
 }
 

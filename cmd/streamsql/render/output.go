@@ -89,6 +89,9 @@ func (o *Output) Begin(schema types.Schema, info session.ResultInfo) error {
 		return err
 	}
 	o.open, o.schema, o.info, o.rows, o.stream = true, schema, info, nil, nil
+	if info.Location != nil {
+		o.loc = info.Location
+	}
 	switch o.format {
 	case FormatCSV:
 		if _, err := io.WriteString(o.out, CSVHeader(schema.Names())+"\n"); err != nil {
