@@ -82,6 +82,14 @@ func TestArithmetic(t *testing.T) {
 		{"m / 4", i64s(int64(26250000000), int64(-4975000000), int64(0), nil)},
 		{"m - 0.005", i64s(int64(10495), int64(-1995), int64(-5), nil)},
 		{"NULL + a", i64s(nil, nil, nil, nil)},
+		// DECIMAL(18, 10) * DECIMAL(18, 10) is DECIMAL(18, 6), DECIMAL(5, 0) / INT
+		// is DECIMAL(16, 11): rounding HALF_UP.
+		{"CAST(0.0000025 AS DECIMAL(18, 10)) * CAST(1 AS DECIMAL(18, 10))", same(int64(3))},
+		{"CAST(-0.0000025 AS DECIMAL(18, 10)) * CAST(1 AS DECIMAL(18, 10))", same(int64(-3))},
+		{"CAST(0.0000024 AS DECIMAL(18, 10)) * CAST(1 AS DECIMAL(18, 10))", same(int64(2))},
+		{"CAST(1 AS DECIMAL(5, 0)) / 3", same(int64(33333333333))},
+		{"CAST(2 AS DECIMAL(5, 0)) / 3", same(int64(66666666667))},
+		{"CAST(-2 AS DECIMAL(5, 0)) / 3", same(int64(-66666666667))},
 	})
 }
 
@@ -418,5 +426,38 @@ func TestConst(t *testing.T) {
 	e, _ := bindSQL(t, "a + 1")
 	if _, err := Const(e, testEnv); err == nil {
 		t.Error("Const of a column reference: no error")
+	}
+}
+
+func TestExplainStrings(t *testing.T) {
+	cases := []struct{ sql, want string }{
+		{"CAST(a AS STRING)", "CAST(a AS STRING)"},
+		{"TRY_CAST(s AS INT)", "TRY_CAST(s AS INT)"},
+		{"i + a", "i + a"}, // the implicit widening is not shown
+		{"(a + b) * 2", "(a + b) * 2"},
+		{"a - (b - 1)", "a - (b - 1)"},
+		{"-(a + 1)", "-(a + 1)"},
+		{"CASE WHEN a > 1 THEN 'x' ELSE 'y' END", "CASE WHEN a > 1 THEN 'x' ELSE 'y' END"},
+		{"a IN (1, 2)", "a IN (1, 2)"},
+		{"s NOT LIKE 'a%'", "s NOT LIKE 'a%'"},
+		{"EXTRACT(YEAR FROM ts)", "EXTRACT(YEAR FROM ts)"},
+		{"ts + INTERVAL '5' SECOND", "ts + INTERVAL '5' SECOND"},
+		{"NULLIF(a, 1)", "NULLIF(a, 1)"},
+		{"b IS NOT NULL", "b IS NOT NULL"},
+		{"NOT (f AND a > 1)", "NOT (f AND a > 1)"},
+		{"m * 1.50", "m * 1.50"},
+		{"ts > '2024-01-01 00:00:00'", "ts > TIMESTAMP '2024-01-01 00:00:00.000'"},
+		{"TIMESTAMPADD(HOUR, 1, ts)", "TIMESTAMPADD(HOUR, 1, ts)"},
+		{"d * 1e3", "d * 1000.0"},
+	}
+	for _, c := range cases {
+		e, err := bindSQL(t, c.sql)
+		if err != nil {
+			t.Errorf("%s: %v", c.sql, err)
+			continue
+		}
+		if got := e.String(); got != c.want {
+			t.Errorf("%s: String() = %s, want %s", c.sql, got, c.want)
+		}
 	}
 }

@@ -161,7 +161,14 @@ func decimalRow(op byte, a, b, t types.Type) func(x, y int64) (int64, error) {
 				}
 				return check(mulDivRound(x, pow10(e), y))
 			}
-			return check(mulDivRound(x, 1, y*pow10(-e)))
+			if -e > 18 {
+				return 0, nil // the quotient rounds to zero at this scale
+			}
+			d, fine := mul64(y, pow10(-e))
+			if !fine {
+				return 0, nil // |x| < 10^18 <= |d|: rounds to zero
+			}
+			return check(mulDivRound(x, 1, d))
 		}
 	default: // %
 		return func(x, y int64) (int64, error) {

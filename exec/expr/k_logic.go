@@ -27,7 +27,10 @@ func mayFail(e Expr) bool {
 		case "+", "-", "*", "/", "%", "NEG":
 			fail = c.T.Kind != types.Double
 		case "CAST":
-			fail = !c.Try && !(c.Implicit && c.T.Kind == types.Double)
+			// Implicit widenings (INT to BIGINT, any number to DOUBLE) cannot fail.
+			from := c.Args[0].Type()
+			widen := c.Implicit && from.IsNumeric() && (c.T.Kind == types.Double || (c.T.Kind == types.BigInt && from.Kind == types.Int))
+			fail = !c.Try && !widen
 		default:
 			fail = true
 		}

@@ -229,9 +229,6 @@ func roundVec(v *vec, from, to types.Type, d int, trunc bool) (*vec, error) {
 			}
 			// q is at scale d; bring it to outScale (d < 0 multiplies back).
 			r, fine := rescale(q, d, outScale)
-			if d < 0 {
-				r, fine = mul64(q, pow10(outScale-d))
-			}
 			if fine && to.Kind == types.Decimal {
 				fine = fitsPrecision(r, to.Precision)
 			}
