@@ -318,3 +318,67 @@ func BenchmarkDatagen(b *testing.B) {
 	}
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
 }
+
+func TestClockRelativeTypesUseSessionZone(t *testing.T) {
+	schema := types.NewSchema(
+		types.Field{Name: "ts", Type: types.TimestampOf(6)},
+		types.Field{Name: "ltz", Type: types.TimestampLTZOf(6)},
+		types.Field{Name: "s", Type: types.TypeString},
+	)
+	tb := table(schema, map[string]string{"number-of-rows": "200", "rows-per-second": "1000000000",
+		"fields.s.var-len": "true", "fields.s.length": "40"})
+	tb.Env.Location = time.FixedZone("X", -2*3600)
+	lengths := map[int]bool{}
+	for _, b := range readAll(t, tb, 0, 1) {
+		for r := 0; r < b.Len(); r++ {
+			// max-past defaults to 0: exactly "now", as wall clock and instant.
+			if got := b.Column(0).(*array.Int64).Value(r); got != fixedNow.UnixMicro()-2*3600e6 {
+				t.Fatalf("TIMESTAMP %d is not the session-zone wall clock", got)
+			}
+			if got := b.Column(1).(*array.Int64).Value(r); got != fixedNow.UnixMicro() {
+				t.Fatalf("TIMESTAMP_LTZ %d is not the current instant", got)
+			}
+			n := len(b.Column(2).(*array.String).Value(r))
+			if n < 1 || n > 40 {
+				t.Fatalf("var-len string of length %d", n)
+			}
+			lengths[n] = true
+		}
+		b.Release()
+	}
+	if len(lengths) < 10 {
+		t.Errorf("var-len produced only %d distinct lengths", len(lengths))
+	}
+}
+
+func TestUnboundedSubtasksDiffer(t *testing.T) {
+	schema := types.NewSchema(types.Field{Name: "v", Type: types.TypeBigInt})
+	first := func(subtask, parallelism int) []int64 {
+		src, err := New().NewSource(table(schema, map[string]string{"rows-per-second": "1000000000"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer src.Close()
+		ctx := context.Background()
+		if err := src.Open(ctx, subtask, parallelism); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			b, err := src.Next(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.Len() >= 2 {
+				defer b.Release()
+				return b.Column(0).(*array.Int64).Int64Values()[:2]
+			}
+			b.Release()
+		}
+	}
+	// Subtasks of an unbounded table interleave row indexes: subtask 0 of 2
+	// produces rows 0, 2, ... and subtask 1 rows 1, 3, ... of the P=1 stream.
+	one, even, odd := first(0, 1), first(0, 2), first(1, 2)
+	if even[0] != one[0] || odd[0] != one[1] || even[0] == odd[0] {
+		t.Errorf("P=1 %v, subtask 0/2 %v, subtask 1/2 %v", one, even, odd)
+	}
+}

@@ -66,9 +66,13 @@ func nullMask(fs *fieldSpec, rs rows) []bool {
 	return valid
 }
 
-// generate builds the column of fs for rows rs. nowMicros is the wall clock
-// used by timestamps and dates.
-func generate(fs *fieldSpec, rs rows, nowMicros int64) arrow.Array {
+// clockNow is the time a batch is generated: the instant (for
+// TIMESTAMP_LTZ) and the session-zone wall clock (for TIMESTAMP and DATE),
+// both in microseconds since the epoch.
+type clockNow struct{ instant, local int64 }
+
+// generate builds the column of fs for rows rs.
+func generate(fs *fieldSpec, rs rows, now clockNow) arrow.Array {
 	valid := nullMask(fs, rs)
 	switch fs.t.Kind {
 	case types.Boolean:
@@ -126,14 +130,18 @@ func generate(fs *fieldSpec, rs rows, nowMicros int64) arrow.Array {
 	case types.Timestamp, types.TimestampLTZ:
 		vals := make([]int64, rs.n)
 		span := uint64(fs.maxPast.Microseconds()) + 1
+		base := now.local
+		if fs.t.Kind == types.TimestampLTZ {
+			base = now.instant
+		}
 		for j := range vals {
-			v := nowMicros - int64(below(hashAt(fs.seed, rs.at(j)), span))
+			v := base - int64(below(hashAt(fs.seed, rs.at(j)), span))
 			vals[j] = format.TruncateMicros(v, fs.t.Precision)
 		}
 		return batch.Int64Array(vals, valid)
 	case types.Date:
 		vals := make([]int32, rs.n)
-		today := int64(math.Floor(float64(nowMicros) / 86_400e6))
+		today := int64(math.Floor(float64(now.local) / 86_400e6))
 		span := uint64(fs.maxPast.Hours()/24) + 1
 		for j := range vals {
 			vals[j] = int32(today - int64(below(hashAt(fs.seed, rs.at(j)), span)))
@@ -151,17 +159,22 @@ func generate(fs *fieldSpec, rs rows, nowMicros int64) arrow.Array {
 
 const hexDigits = "0123456789abcdef"
 
-// randomStrings builds fixed-length lowercase hex strings, as Flink's
-// datagen does, straight into one value buffer.
+// randomStrings builds lowercase hex strings of fixed length (with var-len,
+// of a random length in [1, length]), as Flink's datagen does, straight
+// into one value buffer.
 func randomStrings(fs *fieldSpec, rs rows, valid []bool) arrow.Array {
 	offsets := make([]int32, rs.n+1)
 	buf := make([]byte, 0, rs.n*fs.length)
 	for j := 0; j < rs.n; j++ {
 		if valid == nil || valid[j] {
 			r := rs.at(j)
-			for k := 0; k < fs.length; k += 16 {
+			length := fs.length
+			if fs.varLen && length > 0 {
+				length = 1 + int(below(hashAt(fs.seed^0x5851F42D4C957F2D, r), uint64(length)))
+			}
+			for k := 0; k < length; k += 16 {
 				h := hashAt(fs.seed+uint64(k)*0x632BE59BD9B4E019, r)
-				for c := k; c < fs.length && c < k+16; c++ {
+				for c := k; c < length && c < k+16; c++ {
 					buf = append(buf, hexDigits[h&15])
 					h >>= 4
 				}

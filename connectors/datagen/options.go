@@ -43,6 +43,7 @@ type fieldSpec struct {
 	flo, fhi float64
 	maxPast  time.Duration
 	length   int
+	varLen   bool
 	nullRate float64
 	seed     uint64
 
@@ -189,6 +190,11 @@ func parseFieldOption(t connectors.Table, c *config, key, v string) error {
 			err = opts.Errorf(t.Name, key, "length %d exceeds %s", n, fs.t)
 		}
 		fs.length = int(n)
+	case "var-len":
+		if fs.t.Kind != types.String {
+			return opts.Errorf(t.Name, key, "var-len applies to strings, not %s", fs.t)
+		}
+		fs.varLen, err = opts.Bool(t.Name, key, v)
 	case "null-rate":
 		f, perr := strconv.ParseFloat(strings.TrimSpace(v), 64)
 		if perr != nil || !(f >= 0 && f <= 1) {

@@ -24,6 +24,7 @@ type source struct {
 	cfg    *config
 	schema *arrow.Schema
 	now    func() time.Time
+	loc    *time.Location
 
 	// Rows this subtask produces: a bounded table gives each subtask one
 	// contiguous range of global row indexes [next, end) (so sequences
@@ -44,7 +45,7 @@ func newSource(t connectors.Table, c *config) *source {
 	if now == nil {
 		now = time.Now
 	}
-	return &source{table: t.Name, cfg: c, schema: t.Schema.Arrow(), now: now, bounded: c.total >= 0}
+	return &source{table: t.Name, cfg: c, schema: t.Schema.Arrow(), now: now, loc: t.Env.Location, bounded: c.total >= 0}
 }
 
 // Bounded implements connectors.Source.
@@ -120,10 +121,15 @@ func (s *source) allowance() int64 {
 
 func (s *source) generate(n int) batch.Batch {
 	rs := rows{base: s.next, step: s.stride, n: n}
-	nowMicros := s.now().UnixMicro()
+	t := s.now()
+	now := clockNow{instant: t.UnixMicro(), local: t.UnixMicro()}
+	if s.loc != nil {
+		_, off := t.In(s.loc).Zone()
+		now.local += int64(off) * 1_000_000
+	}
 	cols := s.arraysPool[:0]
 	for i := range s.cfg.fields {
-		cols = append(cols, generate(&s.cfg.fields[i], rs, nowMicros))
+		cols = append(cols, generate(&s.cfg.fields[i], rs, now))
 	}
 	rec := batch.NewRecordArrow(s.schema, cols, n)
 	for _, c := range cols {
