@@ -85,6 +85,8 @@ func TestOptionErrorsNameTheOption(t *testing.T) {
 		"fields.nn.max":                 {"fields.nn.max": "99999999999"},
 		"fields.id.start ":              {"fields.id.kind": "sequence", "fields.id.start": "9", "fields.id.end": "1"},
 		"fields.name.start":             {"fields.name.start": "1"},
+		"fields.id.var-len":             {"fields.id.var-len": "true"},
+		"fields.name.var-len":           {"fields.name.var-len": "sometimes"},
 		"fields.id.min (with sequence)": {"fields.id.kind": "sequence", "fields.id.start": "1", "fields.id.end": "2", "fields.id.min": "1"},
 	}
 	for want, options := range cases {
