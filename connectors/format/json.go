@@ -71,6 +71,8 @@ type jsonDecoder struct {
 	index   map[string]int
 	parser  fastjson.Parser
 	seen    []bool
+	names   []string
+	pos     int // column expected next (field-order fast path)
 	scratch []byte
 	into    *RowBuilder
 	err     error
@@ -78,7 +80,7 @@ type jsonDecoder struct {
 }
 
 func newJSONDecoder(o jsonOptions, s types.Schema) *jsonDecoder {
-	d := &jsonDecoder{o: o, schema: s, index: make(map[string]int, s.Len()), seen: make([]bool, s.Len())}
+	d := &jsonDecoder{o: o, schema: s, index: make(map[string]int, s.Len()), seen: make([]bool, s.Len()), names: s.Names()}
 	for i, f := range s.Fields {
 		d.index[f.Name] = i
 	}
@@ -104,7 +106,7 @@ func (d *jsonDecoder) Decode(rec []byte, into *RowBuilder) error {
 	for i := range d.seen {
 		d.seen[i] = false
 	}
-	d.into, d.err = into, nil
+	d.into, d.err, d.pos = into, nil, 0
 	obj.Visit(d.visit)
 	d.into = nil
 	if d.err == nil {
@@ -133,7 +135,15 @@ func (d *jsonDecoder) visitField(k []byte, v *fastjson.Value) {
 	if d.err != nil {
 		return
 	}
-	col, ok := d.index[string(k)] // no allocation for a map lookup
+	// Producers usually write fields in column order: try the next
+	// column's name before hashing the key.
+	col, ok := d.pos, false
+	if col < len(d.names) && d.names[col] == string(k) {
+		ok = true
+	} else {
+		col, ok = d.index[string(k)] // no allocation for a map lookup
+	}
+	d.pos = col + 1
 	if !ok {
 		col = -1
 		for i, f := range d.schema.Fields {

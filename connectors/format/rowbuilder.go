@@ -282,6 +282,8 @@ func (c *column) array() arrow.Array {
 		data.Release()
 		c.offs = make([]int32, 1, n+1)
 		c.buf = make([]byte, 0, len(c.buf))
+	case types.Null:
+		a = array.NewNull(n)
 	default:
 		a = batch.Int64Array(c.i64, valid)
 		c.i64 = make([]int64, 0, n)
