@@ -8,6 +8,10 @@ import (
 	"unicode/utf8"
 )
 
+// maxPadChars bounds LPAD/RPAD results: a larger request is NULL rather
+// than an out-of-memory crash of the job.
+const maxPadChars = 1 << 24
+
 // mapRows builds a string result row by row: f appends row i to dst and
 // reports false for a NULL result. Rows where an argument is NULL are NULL.
 func mapRows(n int, a []*vec, hint int, f func(i int, dst []byte) ([]byte, bool)) *vec {
@@ -153,7 +157,7 @@ func substring(s string, pos, length int64, hasLen bool) (string, bool) {
 		start = max(n+pos, 0)
 	}
 	end := n
-	if hasLen && start+length < end {
+	if hasLen && length < end-start {
 		end = start + length
 	}
 	if start >= end {
@@ -287,7 +291,7 @@ func (cp *compiler) buildString(x *Call) (kernel, bool, error) {
 					return dst, false
 				case int64(len(r)) >= want:
 					return append(dst, string(r[:want])...), true
-				case len(padS) == 0:
+				case len(padS) == 0 || want > maxPadChars:
 					return dst, false
 				}
 				fill := make([]rune, 0, want-int64(len(r)))

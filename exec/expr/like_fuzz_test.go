@@ -1,0 +1,48 @@
+package expr
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// likeRegexp is an independent reference: the pattern as an anchored regexp.
+func likeRegexp(toks []likeTok) *regexp.Regexp {
+	var sb strings.Builder
+	sb.WriteString("^(?s:")
+	for _, t := range toks {
+		switch t.kind {
+		case '%':
+			sb.WriteString(".*")
+		case '_':
+			sb.WriteString(".")
+		default:
+			sb.WriteString(regexp.QuoteMeta(string(t.r)))
+		}
+	}
+	sb.WriteString(")$")
+	return regexp.MustCompile(sb.String())
+}
+
+func FuzzLikeMatch(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"%iss%ppi", "mississippi"}, {"a_c", "abc"}, {"%", ""}, {"_", "é"}, {"a\\%b", "a%b"},
+		{"%a%b%c%", "xaybzc"}, {"abc%", "ab"}, {"%bc", "abcbc"}, {"h_l%o", "hello"},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, s string) {
+		if !utf8.ValidString(pattern) || !utf8.ValidString(s) {
+			return
+		}
+		m, err := compileLike(pattern, '\\')
+		if err != nil {
+			return
+		}
+		want := likeRegexp(m.toks).MatchString(s)
+		if got := m.match(s); got != want {
+			t.Fatalf("%q LIKE %q = %v, want %v", s, pattern, got, want)
+		}
+	})
+}
