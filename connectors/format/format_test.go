@@ -2,6 +2,7 @@ package format
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -268,5 +269,48 @@ func TestCSVComments(t *testing.T) {
 	// as a comment.
 	if got := string(f.NewEncoder().Encode(nil, b, 1)); got != `"#not a comment"` {
 		t.Errorf("encoded %q", got)
+	}
+}
+
+func TestAppendTextForms(t *testing.T) {
+	schema := types.NewSchema(
+		types.Field{Name: "b", Type: types.TypeBoolean},
+		types.Field{Name: "ts", Type: types.TimestampOf(3)},
+		types.Field{Name: "ltz", Type: types.TimestampLTZOf(0)},
+		types.Field{Name: "n", Type: types.TypeInt.WithNotNull(true)},
+	)
+	rb := NewRowBuilder(schema, time.FixedZone("X", 3600))
+	rows := [][]string{
+		{"TRUE", "2024-01-01 12:00:00.1239", "2024-01-01 12:00:00", " 5 "},
+		{"False", "2024-01-01T12:00:00Z", "2024-01-01T12:00:00+02:00", "-6"},
+	}
+	for _, row := range rows {
+		for c, v := range row {
+			if err := rb.AppendText(c, v); err != nil {
+				t.Fatalf("%q: %v", v, err)
+			}
+		}
+		rb.EndRow()
+	}
+	b := rb.Build()
+	defer b.Release()
+	base := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
+	want := fmt.Sprintf("+I[true, %d, %d, 5]\n+I[false, %d, %d, -6]\n",
+		base.UnixMicro()+123000, base.Add(-time.Hour).UnixMicro(), base.UnixMicro(), base.Add(-2*time.Hour).UnixMicro())
+	if got := batch.Debug(b); got != want {
+		t.Errorf("got\n%swant\n%s", got, want)
+	}
+	rb = NewRowBuilder(schema, nil)
+	err := rb.AppendNull(3)
+	if err == nil || !strings.Contains(err.Error(), "column 'n': NULL value for a NOT NULL column") {
+		t.Errorf("NULL into NOT NULL: %v", err)
+	}
+	for c, bad := range []string{"yes", "2024-13-01 00:00:00", "2024-01-01 00:00:00+25:00", "1.5"} {
+		if err := rb.AppendText(c, bad); err == nil {
+			t.Errorf("column %d accepted %q", c, bad)
+		}
+	}
+	if err := rb.AppendText(1, "2024-01-01 00:00:00+02:00"); err == nil {
+		t.Error("TIMESTAMP (no zone) accepted a non-UTC offset")
 	}
 }
