@@ -4,6 +4,8 @@
 package filesystem
 
 import (
+	"errors"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"time"
@@ -31,6 +33,7 @@ func (*Factory) Name() string { return "filesystem" }
 type config struct {
 	table            string
 	path             string // absolute, resolved against Env.Dir
+	rawPath          string // as the user wrote it, for messages
 	format           *format.Format
 	fileSize         int64
 	rolloverInterval time.Duration
@@ -51,6 +54,7 @@ func parse(t connectors.Table) (*config, error) {
 		return nil, err
 	}
 	c.path = p
+	c.rawPath = filepath.Clean(strings.TrimPrefix(rawPath, "file://"))
 	for _, k := range opts.SortedKeys(t.Options) {
 		v := t.Options[k]
 		switch {
@@ -94,6 +98,25 @@ func resolve(table, p, dir string) (string, error) {
 		p = filepath.Join(dir, p)
 	}
 	return filepath.Clean(p), nil
+}
+
+// display names a file in messages the way the user wrote the path
+// (relative paths stay relative), so errors read the same on any machine.
+func (c *config) display(file string) string {
+	if rel, err := filepath.Rel(c.path, file); err == nil && !strings.HasPrefix(rel, "..") {
+		return filepath.Join(c.rawPath, rel)
+	}
+	return file
+}
+
+// shortenErr rewrites the path inside an *fs.PathError with display, keeping
+// the cause (errors.Is(err, fs.ErrNotExist) still holds).
+func (c *config) shortenErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return &fs.PathError{Op: pe.Op, Path: c.display(pe.Path), Err: pe.Err}
+	}
+	return err
 }
 
 // Validate implements connectors.Factory. It does not touch the path: a

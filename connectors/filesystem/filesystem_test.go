@@ -276,10 +276,10 @@ func TestSourceDirectoryAndLines(t *testing.T) {
 
 func TestMalformedLineFailsWithFileAndLine(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "data.json")
-	writeFile(t, path, `{"id":1,"name":"a","amount":1}`+"\n"+`{"id":2,"name":"b","amount":"abc"}`+"\n")
+	writeFile(t, filepath.Join(dir, "data.json"), `{"id":1,"name":"a","amount":1}`+"\n"+`{"id":2,"name":"b","amount":"abc"}`+"\n")
 	_, err := readAll(t, table(dir, map[string]string{"path": "data.json", "format": "json"}), 1)
-	want := path + ":2: column 'amount': cannot parse 'abc' as DECIMAL(10, 2)"
+	// The file is named as the user wrote the path (relative here).
+	want := "data.json:2: column 'amount': cannot parse 'abc' as DECIMAL(10, 2)"
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
 	}
@@ -312,7 +312,18 @@ func TestMissingInputFailsAtOpen(t *testing.T) {
 	}
 	defer src.Close()
 	err = src.Open(context.Background(), 0, 1)
-	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "nope.csv")) {
-		t.Errorf("got %v, want an error naming the path", err)
+	want := "filesystem 'fs': cannot read input: stat nope.csv: no such file or directory"
+	if err == nil || err.Error() != want || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("got %v, want %q (matching os.ErrNotExist)", err, want)
+	}
+}
+
+func TestErrorNamesFileInsideDirectory(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "in", "sub", "x.csv"), "1,a,1\n\n2,b,zz\n")
+	_, err := readAll(t, table(dir, map[string]string{"path": "./in/", "format": "csv"}), 1)
+	want := filepath.Join("in", "sub", "x.csv") + ":3: column 'amount': cannot parse 'zz' as DECIMAL(10, 2)"
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
 	}
 }

@@ -67,7 +67,7 @@ func (s *source) Open(_ context.Context, subtask, parallelism int) error {
 	if parallelism < 1 || subtask < 0 || subtask >= parallelism {
 		return fmt.Errorf("filesystem '%s': invalid subtask %d of %d", s.cfg.table, subtask, parallelism)
 	}
-	all, err := listFiles(s.cfg.path)
+	all, err := listFiles(s.cfg)
 	if err != nil {
 		return fmt.Errorf("filesystem '%s': %w", s.cfg.table, err)
 	}
@@ -78,13 +78,14 @@ func (s *source) Open(_ context.Context, subtask, parallelism int) error {
 	return nil
 }
 
-// listFiles returns path itself if it is a file, or every visible file
+// listFiles returns the table's path itself if it is a file, or every visible file
 // below it (names starting with '.' or '_' are hidden, as in Flink: they
 // are in-progress or metadata files), sorted.
-func listFiles(path string) ([]string, error) {
+func listFiles(c *config) ([]string, error) {
+	path := c.path
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read input: %w", err)
+		return nil, fmt.Errorf("cannot read input: %w", c.shortenErr(err))
 	}
 	if !st.IsDir() {
 		return []string{path}, nil
@@ -109,7 +110,7 @@ func listFiles(path string) ([]string, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("cannot list input directory: %w", err)
+		return nil, fmt.Errorf("cannot list input directory: %w", c.shortenErr(err))
 	}
 	sort.Strings(files)
 	return files, nil
@@ -150,9 +151,9 @@ func (s *source) Next(ctx context.Context) (batch.Batch, error) {
 func (s *source) openFile(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("filesystem '%s': cannot read input: %w", s.cfg.table, err)
+		return fmt.Errorf("filesystem '%s': cannot read input: %w", s.cfg.table, s.cfg.shortenErr(err))
 	}
-	s.f, s.path, s.line = f, path, 0
+	s.f, s.path, s.line = f, s.cfg.display(path), 0
 	s.r = bufio.NewReaderSize(f, 256<<10)
 	if s.cfg.format.SkipFirstLine() {
 		if _, err := s.readLine(); err != nil && !errors.Is(err, io.EOF) {
@@ -236,7 +237,7 @@ func (s *source) closeFile() error {
 // logSkipped reports how many records ignore-parse-errors dropped.
 func (s *source) logSkipped() {
 	if s.skipped > 0 && !s.logged {
-		s.logger.Warn("skipped malformed records", "table", s.cfg.table, "path", s.cfg.path, "count", s.skipped)
+		s.logger.Warn("skipped malformed records", "table", s.cfg.table, "path", s.cfg.rawPath, "count", s.skipped)
 	}
 	s.logged = true
 }
