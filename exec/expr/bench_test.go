@@ -127,6 +127,9 @@ func BenchmarkProjectAddBigint(b *testing.B) { benchProject(b, "a + b") }
 func BenchmarkProjectDoubleAffine(b *testing.B) {
 	benchProject(b, "d * 0.9 + 1")
 }
+func BenchmarkProjectDecimal(b *testing.B) {
+	benchProject(b, "CAST(a AS DECIMAL(10, 2)) * 1.05 + CAST(b AS DECIMAL(12, 2))")
+}
 func BenchmarkUpper(b *testing.B)      { benchProject(b, "UPPER(s)") }
 func BenchmarkLikePrefix(b *testing.B) { benchFilter(b, "s LIKE 'ban%'") }
 func BenchmarkLikeContains(b *testing.B) {

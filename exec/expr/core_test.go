@@ -136,6 +136,7 @@ func TestArithmeticErrors(t *testing.T) {
 		{"a % b", "division by zero"},
 		{"m / (m - m)", "division by zero"},
 		{"CAST(a AS DECIMAL(17, 0)) * 10000000000000000", "DECIMAL(18, 0) overflow"},
+		{"CAST(a AS DECIMAL(18, 0)) + 999999999999999999", "DECIMAL(18, 0) overflow"},
 	})
 }
 

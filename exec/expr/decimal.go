@@ -28,13 +28,10 @@ func mul64(x, y int64) (int64, bool) {
 	return int64(lo), int64(hi) == int64(lo)>>63
 }
 
-// pow10 returns 10^n for 0 <= n <= 18.
+// pow10 returns 10^n for 0 <= n <= 18 (a constant table, no state).
 func pow10(n int) int64 {
-	p := int64(1)
-	for ; n > 0; n-- {
-		p *= 10
-	}
-	return p
+	return [...]int64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
+		1e13, 1e14, 1e15, 1e16, 1e17, 1e18}[n]
 }
 
 // fitsPrecision reports whether unscaled v has at most p digits.
@@ -142,6 +139,9 @@ func decimalRow(op byte, a, b, t types.Type) func(x, y int64) (int64, error) {
 		}
 	case '*':
 		drop := s1 + s2 - s
+		if drop > 18 {
+			return func(int64, int64) (int64, error) { return 0, errOverflow }
+		}
 		return func(x, y int64) (int64, error) {
 			if drop == 0 {
 				return check(mul64(x, y))

@@ -199,6 +199,8 @@ func castFast(a *vec, from, to types.Type) (*vec, bool) {
 			out.f64[i] = float64(x)
 		}
 		return out, true
+	case from.IsInteger() && to.Kind == types.Decimal:
+		return intToDecimal(a, from, to)
 	case (from.Kind == types.BigInt || from.Kind == types.Decimal) && to.Kind == types.Double:
 		out := &vec{n: a.n, scalar: a.scalar, valid: a.valid, f64: make([]float64, len(a.i64))}
 		div := 1.0
@@ -211,6 +213,25 @@ func castFast(a *vec, from, to types.Type) (*vec, bool) {
 		return out, true
 	}
 	return nil, false
+}
+
+// intToDecimal scales integers to DECIMAL(p, s) in one loop; when a value
+// does not fit it declines, and the general path reports the row.
+func intToDecimal(a *vec, from, to types.Type) (*vec, bool) {
+	if to.Scale > 18 || to.Precision > 18 {
+		return nil, false
+	}
+	f := pow10(to.Scale)
+	lim := pow10(to.Precision) / f // |x| < lim keeps |x * f| < 10^p
+	src := asI64(a, from)
+	out := &vec{n: a.n, scalar: a.scalar, valid: a.valid, i64: make([]int64, len(src))}
+	for i, x := range src {
+		if (x >= lim || x <= -lim) && ok(a.valid, i) {
+			return nil, false
+		}
+		out.i64[i] = x * f
+	}
+	return out, true
 }
 
 // truncateTo drops fractional digits of micros beyond precision p.
