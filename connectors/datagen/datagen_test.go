@@ -384,3 +384,29 @@ func TestUnboundedSubtasksDiffer(t *testing.T) {
 		t.Errorf("P=1 %v, subtask 0/2 %v, subtask 1/2 %v", one, even, odd)
 	}
 }
+
+func TestRateLimitedBatchesAreNotTiny(t *testing.T) {
+	schema := types.NewSchema(types.Field{Name: "i", Type: types.TypeBigInt})
+	src, err := New().NewSource(table(schema, map[string]string{"rows-per-second": "10000"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	ctx := context.Background()
+	if err := src.Open(ctx, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	for total := 0; total < 2000; {
+		b, err := src.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 10000 rows/s arrive in chunks of ~50 ms (500 rows), not one
+		// batch per due row; a slow machine only makes chunks larger.
+		if n := b.Len(); n > 0 && n < 490 {
+			t.Fatalf("batch of %d rows at 10000 rows/s", n)
+		}
+		total += b.Len()
+		b.Release()
+	}
+}

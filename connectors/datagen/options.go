@@ -220,11 +220,18 @@ func parseNumber(t types.Type, v string) (int64, string) {
 			return 0, "invalid INT '" + v + "'"
 		}
 		return n, ""
-	case types.BigInt, types.String, types.Double:
-		// A DOUBLE reaches here only for sequence bounds, which step by 1.
+	case types.BigInt:
 		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		if err != nil {
 			return 0, "invalid BIGINT '" + v + "'"
+		}
+		return n, ""
+	case types.String, types.Double:
+		// Only sequence bounds reach here for these types; sequences step
+		// by 1 and are rendered from integers.
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return 0, "invalid sequence bound '" + v + "' (an integer)"
 		}
 		return n, ""
 	case types.Decimal:

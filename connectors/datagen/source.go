@@ -88,10 +88,18 @@ func (s *source) Next(ctx context.Context) (batch.Batch, error) {
 	if s.started.IsZero() {
 		s.started = time.Now()
 	}
+	// Emit in chunks of about maxWait's worth of rows (up to a full batch)
+	// rather than row by row: a fast consumer would otherwise get one tiny
+	// batch per due row.
+	target := min(int64(s.rate*maxWait.Seconds()), maxBatchRows)
+	if s.bounded {
+		target = min(target, s.end-s.next)
+	}
+	target = max(target, 1)
 	allowed := s.allowance()
-	if allowed <= 0 {
-		// Sleep until the next row is due, but never beyond maxWait.
-		due := s.started.Add(time.Duration(float64(s.emitted+1) / s.rate * float64(time.Second)))
+	if allowed < target {
+		// Sleep until the chunk is due, but never beyond maxWait.
+		due := s.started.Add(time.Duration(float64(s.emitted+target) / s.rate * float64(time.Second)))
 		wait := min(time.Until(due), maxWait)
 		if wait > 0 {
 			t := time.NewTimer(wait)
