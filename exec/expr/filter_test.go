@@ -35,6 +35,10 @@ func TestSelectMatchesEval(t *testing.T) {
 		{"b > 1 OR f", []int32{0, 2}},
 		{"a > 0 AND (b > 5 OR d > 1)", []int32{0, 1}},
 		{"ts > '2000-01-01 00:00:00' AND dt < '2024-03-15'", []int32{2}},
+		{"ltz < '2000-01-01 00:00:00'", []int32{1, 2}},
+		{"m >= 0", []int32{0, 2}},
+		{"i = 2 OR i = 1", []int32{0, 1}},
+		{"s = 'World' OR s IS NULL", []int32{1, 3}},
 	}
 	rec := testRecord()
 	defer rec.Release()
