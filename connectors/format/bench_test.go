@@ -73,3 +73,26 @@ func BenchmarkJSONEncode(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+func BenchmarkCSVEncode(b *testing.B) {
+	f, err := New("t", "csv", nil, benchSchema)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rb := NewRowBuilder(benchSchema, nil)
+	dec := f.NewDecoder()
+	for i := 0; i < 1024; i++ {
+		if err := dec.Decode([]byte(fmt.Sprintf("%d,user-%d,%d.50,%d.25,2024-01-01 12:00:00.123", i, i, i, i)), rb); err != nil {
+			b.Fatal(err)
+		}
+	}
+	bt := rb.Build()
+	defer bt.Release()
+	enc := f.NewEncoder()
+	var buf []byte
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		buf = enc.Encode(buf[:0], bt, i%1024)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}

@@ -1,6 +1,7 @@
 package format
 
 import (
+	"bytes"
 	"errors"
 	"strconv"
 
@@ -130,6 +131,14 @@ func (d *csvDecoder) Decode(rec []byte, into *RowBuilder) error {
 			if i < len(rec) && rec[i] != o.delim {
 				return &ParseError{Column: d.column(len(d.ends)), Msg: "unexpected character '" + string(rec[i]) + "' after a closing quote"}
 			}
+		} else if o.escape == 0 {
+			// Common case: copy up to the next delimiter in one go.
+			end := bytes.IndexByte(rec[i:], o.delim)
+			if end < 0 {
+				end = len(rec) - i
+			}
+			d.scratch = append(d.scratch, rec[i:i+end]...)
+			i += end
 		} else {
 			for i < len(rec) && rec[i] != o.delim {
 				if o.escape != 0 && rec[i] == o.escape && i+1 < len(rec) {
