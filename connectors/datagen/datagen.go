@@ -8,7 +8,6 @@
 package datagen
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/streamsql/streamsql/connectors"
@@ -40,7 +39,5 @@ func (*Factory) NewSource(t connectors.Table) (connectors.Source, error) {
 
 // NewSink implements connectors.Factory: datagen cannot be written to.
 func (*Factory) NewSink(t connectors.Table) (connectors.Sink, error) {
-	return nil, fmt.Errorf("table '%s': %w", t.Name, errNoSink)
+	return nil, fmt.Errorf("table '%s': connector 'datagen' can only be read from, not written to", t.Name)
 }
-
-var errNoSink = errors.New("connector 'datagen' can only be read from, not written to")

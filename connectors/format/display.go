@@ -65,8 +65,49 @@ func AppendDisplay(dst []byte, a arrow.Array, i int, t types.Type, loc *time.Loc
 	return append(dst, a.ValueStr(i)...)
 }
 
-var pow10 = [...]int64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
-	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18}
+// pow10 returns 10^n for 0 <= n <= 18 (a switch, not a table, so the
+// package holds no mutable state; it compiles to a jump table).
+func pow10(n int) int64 {
+	switch n {
+	case 0:
+		return 1
+	case 1:
+		return 10
+	case 2:
+		return 100
+	case 3:
+		return 1e3
+	case 4:
+		return 1e4
+	case 5:
+		return 1e5
+	case 6:
+		return 1e6
+	case 7:
+		return 1e7
+	case 8:
+		return 1e8
+	case 9:
+		return 1e9
+	case 10:
+		return 1e10
+	case 11:
+		return 1e11
+	case 12:
+		return 1e12
+	case 13:
+		return 1e13
+	case 14:
+		return 1e14
+	case 15:
+		return 1e15
+	case 16:
+		return 1e16
+	case 17:
+		return 1e17
+	}
+	return 1e18
+}
 
 // AppendDecimal appends an unscaled decimal with exactly scale fraction
 // digits ("12.50", "-0.05").
@@ -80,7 +121,7 @@ func AppendDecimal(dst []byte, unscaled int64, scale int) []byte {
 		dst = append(dst, '-')
 		u = -u
 	}
-	p := uint64(pow10[min(scale, 18)])
+	p := uint64(pow10(min(scale, 18)))
 	dst = strconv.AppendUint(dst, u/p, 10)
 	dst = append(dst, '.')
 	return appendPadded(dst, u%p, scale)
@@ -216,7 +257,7 @@ func appendFraction(dst []byte, frac int64, prec int) []byte {
 	}
 	dst = append(dst, '.')
 	if prec <= 6 {
-		return appendPadded(dst, uint64(frac/pow10[6-prec]), prec)
+		return appendPadded(dst, uint64(frac/pow10(6-prec)), prec)
 	}
 	dst = appendPadded(dst, uint64(frac), 6)
 	for k := 6; k < prec; k++ {

@@ -75,7 +75,7 @@ func ParseDecimal(s string, p, sc int) (unscaled int64, ok bool) {
 		for _, c := range ds {
 			u = u*10 + uint64(c-'0')
 		}
-		u *= uint64(pow10[shift])
+		u *= uint64(pow10(shift))
 	default:
 		keep := nd + shift // digits left of the rounding point
 		roundUp := false
@@ -92,7 +92,7 @@ func ParseDecimal(s string, p, sc int) (unscaled int64, ok bool) {
 			u++
 		}
 	}
-	if p < 18 && u >= uint64(pow10[p]) || u >= uint64(pow10[18]) {
+	if p < 18 && u >= uint64(pow10(p)) || u >= uint64(pow10(18)) {
 		return 0, false
 	}
 	if neg {
@@ -190,7 +190,7 @@ func TruncateMicros(micros int64, prec int) int64 {
 	if prec >= 6 || prec < 0 {
 		return micros
 	}
-	unit := pow10[6-prec]
+	unit := pow10(6 - prec)
 	return floorDiv(micros, unit) * unit
 }
 

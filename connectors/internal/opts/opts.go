@@ -72,24 +72,32 @@ func Char(table, key, v string) (byte, error) {
 	return v[0], nil
 }
 
-var durationUnits = map[string]time.Duration{
-	"": time.Millisecond, "ns": time.Nanosecond, "nano": time.Nanosecond, "nanos": time.Nanosecond,
-	"nanosecond": time.Nanosecond, "nanoseconds": time.Nanosecond,
-	"us": time.Microsecond, "µs": time.Microsecond, "micro": time.Microsecond, "micros": time.Microsecond,
-	"microsecond": time.Microsecond, "microseconds": time.Microsecond,
-	"ms": time.Millisecond, "milli": time.Millisecond, "millis": time.Millisecond,
-	"millisecond": time.Millisecond, "milliseconds": time.Millisecond,
-	"s": time.Second, "sec": time.Second, "secs": time.Second, "second": time.Second, "seconds": time.Second,
-	"m": time.Minute, "min": time.Minute, "mins": time.Minute, "minute": time.Minute, "minutes": time.Minute,
-	"h": time.Hour, "hour": time.Hour, "hours": time.Hour,
-	"d": 24 * time.Hour, "day": 24 * time.Hour, "days": 24 * time.Hour,
+// durationUnit returns the length of a Flink duration unit.
+func durationUnit(u string) (time.Duration, bool) {
+	switch u {
+	case "ns", "nano", "nanos", "nanosecond", "nanoseconds":
+		return time.Nanosecond, true
+	case "us", "µs", "micro", "micros", "microsecond", "microseconds":
+		return time.Microsecond, true
+	case "", "ms", "milli", "millis", "millisecond", "milliseconds":
+		return time.Millisecond, true
+	case "s", "sec", "secs", "second", "seconds":
+		return time.Second, true
+	case "m", "min", "mins", "minute", "minutes":
+		return time.Minute, true
+	case "h", "hour", "hours":
+		return time.Hour, true
+	case "d", "day", "days":
+		return 24 * time.Hour, true
+	}
+	return 0, false
 }
 
 // Duration parses Flink's duration syntax: a number and an optional unit
 // ('500 ms', '10s', '1 min', '2 h'); a bare number is milliseconds.
 func Duration(table, key, v string) (time.Duration, error) {
 	num, unit := splitNumber(v)
-	d, ok := durationUnits[strings.ToLower(unit)]
+	d, ok := durationUnit(strings.ToLower(unit))
 	n, err := strconv.ParseInt(num, 10, 64)
 	if !ok || err != nil || n < 0 {
 		return 0, Errorf(table, key, "invalid duration '%s' (e.g. '500 ms', '10 s', '5 min')", v)
@@ -100,19 +108,28 @@ func Duration(table, key, v string) (time.Duration, error) {
 	return time.Duration(n) * d, nil
 }
 
-var memoryUnits = map[string]int64{
-	"": 1, "b": 1, "bytes": 1,
-	"k": 1 << 10, "kb": 1 << 10, "kibibytes": 1 << 10,
-	"m": 1 << 20, "mb": 1 << 20, "mebibytes": 1 << 20,
-	"g": 1 << 30, "gb": 1 << 30, "gibibytes": 1 << 30,
-	"t": 1 << 40, "tb": 1 << 40, "tebibytes": 1 << 40,
+// memoryUnit returns the size of a Flink memory unit (powers of 1024).
+func memoryUnit(u string) (int64, bool) {
+	switch u {
+	case "", "b", "bytes":
+		return 1, true
+	case "k", "kb", "kibibytes":
+		return 1 << 10, true
+	case "m", "mb", "mebibytes":
+		return 1 << 20, true
+	case "g", "gb", "gibibytes":
+		return 1 << 30, true
+	case "t", "tb", "tebibytes":
+		return 1 << 40, true
+	}
+	return 0, false
 }
 
 // MemorySize parses Flink's memory size syntax ('128MB', '64 kb', '1g');
 // a bare number is bytes. Units are powers of 1024, as in Flink.
 func MemorySize(table, key, v string) (int64, error) {
 	num, unit := splitNumber(v)
-	m, ok := memoryUnits[strings.ToLower(unit)]
+	m, ok := memoryUnit(strings.ToLower(unit))
 	n, err := strconv.ParseInt(num, 10, 64)
 	if !ok || err != nil || n < 0 {
 		return 0, Errorf(table, key, "invalid memory size '%s' (e.g. '128MB', '64 kb')", v)
