@@ -410,3 +410,33 @@ func TestRateLimitedBatchesAreNotTiny(t *testing.T) {
 		b.Release()
 	}
 }
+
+func TestSequenceOfEveryNumericType(t *testing.T) {
+	schema := types.NewSchema(
+		types.Field{Name: "i", Type: types.TypeInt},
+		types.Field{Name: "l", Type: types.TypeBigInt},
+		types.Field{Name: "d", Type: types.TypeDouble},
+	)
+	opts := map[string]string{"rows-per-second": "1000000000",
+		"fields.i.kind": "sequence", "fields.i.start": "-2", "fields.i.end": "2",
+		"fields.l.kind": "sequence", "fields.l.start": "9223372036854775800", "fields.l.end": "9223372036854775807",
+		"fields.d.kind": "sequence", "fields.d.start": "100", "fields.d.end": "200",
+	}
+	var got []string
+	for st := 0; st < 2; st++ {
+		for _, b := range readAll(t, table(schema, opts), st, 2) {
+			got = append(got, strings.Split(strings.TrimSpace(batch.Debug(b)), "\n")...)
+			b.Release()
+		}
+	}
+	want := []string{
+		"+I[-2, 9223372036854775800, 100]",
+		"+I[-1, 9223372036854775801, 101]",
+		"+I[0, 9223372036854775802, 102]",
+		"+I[1, 9223372036854775803, 103]",
+		"+I[2, 9223372036854775804, 104]",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
