@@ -19,6 +19,9 @@ type likeMatcher struct {
 	kind byte // '=' exact, '^' prefix, '$' suffix, '*' contains, 'g' general
 	lit  string
 	toks []likeTok
+	// General patterns: the pieces between '%'.
+	segs                []likeSeg
+	leadStar, trailStar bool
 }
 
 func compileLike(pattern string, esc rune) (*likeMatcher, error) {
@@ -48,6 +51,7 @@ func compileLike(pattern string, esc rune) (*likeMatcher, error) {
 		}
 	}
 	m := &likeMatcher{kind: 'g', toks: toks}
+	m.segs, m.leadStar, m.trailStar = segments(toks)
 	// Classify: literal runs with '%' only at the ends.
 	inner := toks
 	lead := len(inner) > 0 && inner[0].kind == '%'
@@ -90,41 +94,135 @@ func (m *likeMatcher) match(s string) bool {
 	case '*':
 		return strings.Contains(s, m.lit)
 	}
-	return matchTokens(m.toks, s)
+	return m.matchGeneral(s)
 }
 
-// matchTokens is the classic wildcard match with backtracking to the last
-// '%': linear for most patterns.
-func matchTokens(p []likeTok, s string) bool {
-	si, pi := 0, 0
-	starP, starS := -1, 0
-	for si < len(s) {
-		r, size := rune(s[si]), 1
+// likeSeg is a run of pattern tokens between two '%': literal characters
+// and '_', each matching exactly one character. lead is its literal prefix,
+// used to find candidate positions with a fast substring search.
+type likeSeg struct {
+	toks []likeTok
+	lead string
+}
+
+// segments splits the pattern at '%' (general patterns only).
+func segments(toks []likeTok) (segs []likeSeg, leadStar, trailStar bool) {
+	leadStar = len(toks) > 0 && toks[0].kind == '%'
+	trailStar = len(toks) > 0 && toks[len(toks)-1].kind == '%'
+	var cur []likeTok
+	flush := func() {
+		var sb strings.Builder
+		for _, t := range cur {
+			if t.kind != 'l' {
+				break
+			}
+			sb.WriteRune(t.r)
+		}
+		segs = append(segs, likeSeg{toks: cur, lead: sb.String()})
+		cur = nil
+	}
+	for _, t := range toks {
+		if t.kind == '%' {
+			if len(cur) > 0 {
+				flush()
+			}
+			continue
+		}
+		cur = append(cur, t)
+	}
+	if len(cur) > 0 {
+		flush()
+	}
+	return segs, leadStar, trailStar
+}
+
+// matchAt matches seg at byte position pos of s and returns where it ends.
+func (seg *likeSeg) matchAt(s string, pos int) (int, bool) {
+	for _, t := range seg.toks {
+		if pos >= len(s) {
+			return 0, false
+		}
+		r, size := rune(s[pos]), 1
 		if r >= utf8.RuneSelf {
-			r, size = utf8.DecodeRuneInString(s[si:])
+			r, size = utf8.DecodeRuneInString(s[pos:])
 		}
-		if pi < len(p) && (p[pi].kind == '_' || (p[pi].kind == 'l' && p[pi].r == r)) {
-			si += size
-			pi++
-			continue
+		if t.kind == 'l' && t.r != r {
+			return 0, false
 		}
-		if pi < len(p) && p[pi].kind == '%' {
-			starP, starS = pi, si
-			pi++
-			continue
+		pos += size
+	}
+	return pos, true
+}
+
+// find returns the end of the leftmost match of seg at or after from.
+func (seg *likeSeg) find(s string, from int) (int, bool) {
+	for from <= len(s) {
+		if seg.lead != "" {
+			j := strings.Index(s[from:], seg.lead)
+			if j < 0 {
+				return 0, false
+			}
+			from += j
 		}
-		if starP >= 0 {
-			_, sz := utf8.DecodeRuneInString(s[starS:])
-			starS += sz
-			si, pi = starS, starP+1
-			continue
+		if end, ok := seg.matchAt(s, from); ok {
+			return end, true
 		}
+		if from == len(s) {
+			return 0, false
+		}
+		_, size := utf8.DecodeRuneInString(s[from:])
+		from += size
+	}
+	return 0, false
+}
+
+// matchGeneral matches segment by segment: anchored first and last
+// segments, the middle ones leftmost (any gap is a '%', so the leftmost
+// match never loses a solution). Linear for typical patterns.
+func (m *likeMatcher) matchGeneral(s string) bool {
+	segs := m.segs
+	if len(segs) == 0 {
+		return m.leadStar || s == "" // "%" or the empty pattern
+	}
+	pos := 0
+	if !m.leadStar {
+		end, ok := segs[0].matchAt(s, 0)
+		if !ok {
+			return false
+		}
+		if len(segs) == 1 && !m.trailStar {
+			return end == len(s)
+		}
+		pos, segs = end, segs[1:]
+	}
+	var last *likeSeg
+	if !m.trailStar && len(segs) > 0 {
+		last, segs = &segs[len(segs)-1], segs[:len(segs)-1]
+	}
+	for i := range segs {
+		end, ok := segs[i].find(s, pos)
+		if !ok {
+			return false
+		}
+		pos = end
+	}
+	if last == nil {
+		return true
+	}
+	// The last segment sits at the end: step back its length in characters.
+	start := len(s)
+	for range last.toks {
+		if start <= pos {
+			return false
+		}
+		_, size := utf8.DecodeLastRuneInString(s[:start])
+		start -= size
+	}
+	if start < pos {
 		return false
 	}
-	for pi < len(p) && p[pi].kind == '%' {
-		pi++
-	}
-	return pi == len(p)
+	end, ok := last.matchAt(s, start)
+	return ok && end == len(s)
 }
 
 // likeKernel is x [NOT] LIKE pattern.

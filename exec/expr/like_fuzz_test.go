@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"math/rand"
 	"regexp"
 	"strings"
 	"testing"
@@ -45,4 +46,29 @@ func FuzzLikeMatch(f *testing.F) {
 			t.Fatalf("%q LIKE %q = %v, want %v", s, pattern, got, want)
 		}
 	})
+}
+
+// TestLikeRandom compares the matcher with the regexp reference on many
+// random patterns and strings over a small alphabet (so matches happen).
+func TestLikeRandom(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	patAlpha := []string{"a", "b", "é", "%", "_", "\\%", "\\_"}
+	strAlpha := []string{"a", "b", "é", "%", "_"}
+	for n := 0; n < 20000; n++ {
+		var pb, sb strings.Builder
+		for i := r.Intn(7); i > 0; i-- {
+			pb.WriteString(patAlpha[r.Intn(len(patAlpha))])
+		}
+		for i := r.Intn(9); i > 0; i-- {
+			sb.WriteString(strAlpha[r.Intn(len(strAlpha))])
+		}
+		pattern, s := pb.String(), sb.String()
+		m, err := compileLike(pattern, '\\')
+		if err != nil {
+			t.Fatalf("%q: %v", pattern, err)
+		}
+		if got, want := m.match(s), likeRegexp(m.toks).MatchString(s); got != want {
+			t.Fatalf("%q LIKE %q = %v, want %v", s, pattern, got, want)
+		}
+	}
 }
