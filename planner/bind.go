@@ -472,7 +472,7 @@ func renameColumns(node Node, names []string) Node {
 func (p *Planner) scanTable(t *Table) (Node, error) {
 	src, err := t.Factory.NewSource(t.ConnectorTable(p.Env))
 	if err != nil {
-		return nil, fmt.Errorf("table '%s' cannot be read: %w", t.Name, err)
+		return nil, err
 	}
 	bounded := src.Bounded()
 	_ = src.Close()

@@ -159,7 +159,7 @@ func (p *Planner) PlanInsert(ins *ast.Insert) (Node, error) {
 		return nil, ast.Errorf(ins.Pos, "unknown table '%s'", ins.Table)
 	}
 	if _, err := t.Factory.NewSink(t.ConnectorTable(p.Env)); err != nil {
-		return nil, ast.Errorf(ins.Pos, "table '%s' cannot be written: %v", t.Name, err)
+		return nil, ast.Errorf(ins.Pos, "%v", err)
 	}
 	qp, err := p.planSelect(&bindCtx{}, ins.Query)
 	if err != nil {
