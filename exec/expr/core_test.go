@@ -328,6 +328,7 @@ func TestBindErrors(t *testing.T) {
 		{"s + 1", "cannot apply '+' to STRING and INT", 3},
 		{"a + zz", "unknown column 'zz'", 5},
 		{"FOO(a)", "unknown function 'FOO'", 1},
+		{"MD5(s)", "not supported yet: function MD5", 1},
 		{"SUBSTRING(s)", "function SUBSTRING expects 2 or 3 arguments, got 1", 1},
 		{"UPPER(a)", "function UPPER expects STRING, got BIGINT", 7},
 		{"a AND f", "AND expects BOOLEAN, got BIGINT", 3},

@@ -146,3 +146,33 @@ func TestSlicedRecord(t *testing.T) {
 		t.Errorf("a + b on a slice = %s", got)
 	}
 }
+
+func TestEmptyBatch(t *testing.T) {
+	rec := testRecord()
+	defer rec.Release()
+	empty := rec.NewSlice(0, 0)
+	defer empty.Release()
+	for _, sql := range []string{"a + 1", "UPPER(s)", "CASE WHEN f THEN 1 END", "CAST(s AS INT)", "'x'", "d * 0.9 + 1", "a / b"} {
+		e, err := bindSQL(t, sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := Compile([]Expr{e}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := p.Eval(empty)
+		if err != nil || out[0].Len() != 0 {
+			t.Fatalf("%s on no rows: %v", sql, err)
+		}
+		out[0].Release()
+	}
+	e, _ := bindSQL(t, "a > 1 AND s LIKE '%x%'")
+	p, err := CompilePredicate(e, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sel, err := p.Select(empty, nil); err != nil || len(sel) != 0 {
+		t.Fatalf("Select on no rows: %v %v", sel, err)
+	}
+}
