@@ -249,6 +249,17 @@ func (b *binder) function(x *ast.Call, args []Expr, poses []ast.Pos) (Expr, erro
 			return nil, err
 		}
 		return call(types.TypeBoolean)
+	case "REGEXP_REPLACE":
+		if err = argCount(x, 3, 3); err != nil {
+			return nil, err
+		}
+		if err = strArgs(0); err != nil {
+			return nil, err
+		}
+		if err = constRegexp(args[1], poses[1]); err != nil {
+			return nil, err
+		}
+		return call(strT(false))
 	case "SPLIT_INDEX":
 		if err = argCount(x, 3, 3); err != nil {
 			return nil, err
@@ -286,7 +297,7 @@ func knownFlinkFunction(name string) bool {
 		"HASH_CODE", "TO_BASE64", "FROM_BASE64", "ASCII", "CHR", "ENCODE", "DECODE", "BIN", "HEX",
 		"JSON_VALUE", "JSON_QUERY", "JSON_EXISTS", "JSON_STRING", "JSON_OBJECT", "JSON_ARRAY",
 		"CONVERT_TZ", "CURRENT_TIME", "LOCALTIME", "CURRENT_WATERMARK", "DATE_ADD", "DATE_SUB",
-		"REGEXP_REPLACE", "OVERLAY", "PARSE_URL", "STR_TO_MAP", "SPLIT", "CARDINALITY", "ELEMENT",
+		"OVERLAY", "PARSE_URL", "STR_TO_MAP", "SPLIT", "CARDINALITY", "ELEMENT",
 		"ARRAY", "MAP", "ROW", "TRY_CAST", "CEIL_TO", "FLOOR_TO", "TRUNCATE_TO", "COSH", "SINH", "TANH",
 		"COT", "ATAN2", "E_POW", "BITAND", "BITOR", "BITXOR", "BITNOT":
 		return true

@@ -49,6 +49,8 @@ func TestStringFunctions(t *testing.T) {
 		{"REGEXP_EXTRACT('foothebar', 'foo(.*?)(bar)')", same("foothebar")},
 		{"REGEXP_EXTRACT(s, 'z(.)', 1)", i64s(nil, nil, nil, nil)},
 		{"REGEXP(s, '^[a-z]+$')", i64s(true, false, false, nil)},
+		{"REGEXP_REPLACE(s, '[lo]+', '*')", i64s("he*", "W*r*d", "ab_c%", nil)},
+		{"REGEXP_REPLACE('2024-05-06', '(\\d+)-(\\d+)-(\\d+)', '$3.$2.$1')", same("06.05.2024")},
 		{"SPLIT_INDEX('a,b,c', ',', 1)", same("b")},
 		{"SPLIT_INDEX('a,b,c', ',', 3)", same(nil)},
 		{"SPLIT_INDEX('a,b,c', ',', -1)", same(nil)},

@@ -339,7 +339,7 @@ func (cp *compiler) buildString(x *Call) (kernel, bool, error) {
 				return int32(runeCount(rest[:j]) + int(from))
 			}), nil
 		}
-	case "REGEXP", "REGEXP_EXTRACT":
+	case "REGEXP", "REGEXP_EXTRACT", "REGEXP_REPLACE":
 		return cp.buildRegexp(x)
 	case "SPLIT_INDEX":
 		impl = func(c *ctx, a []*vec, n int) (*vec, error) {
@@ -418,6 +418,18 @@ func (cp *compiler) buildRegexp(x *Call) (kernel, bool, error) {
 				out.b[i] = re.MatchString(a[0].str(i))
 			}
 			return out, nil
+		})
+		return k, true, err
+	}
+	if x.Fn == "REGEXP_REPLACE" {
+		k, err := cp.newFunc(x, true, func(c *ctx, a []*vec, n int) (*vec, error) {
+			return mapRows(n, a, dataSize(a[0]), func(i int, dst []byte) ([]byte, bool) {
+				re := rc.get(a[1].str(i))
+				if re == nil {
+					return dst, false
+				}
+				return append(dst, re.ReplaceAllString(a[0].str(i), a[2].str(i))...), true
+			}), nil
 		})
 		return k, true, err
 	}
