@@ -68,11 +68,14 @@ func (c *ctx) subset(idx []int32) *ctx {
 	if len(idx) == c.n {
 		return c
 	}
-	return &ctx{n: len(idx), cols: make([]*vec, len(c.cols)), parent: c, idx: idx, env: c.env, now: c.now}
+	return &ctx{n: len(idx), cols: make([]*vec, len(c.cols)), parent: c, idx: idx, env: c.env}
 }
 
 // clock returns the batch's CURRENT_TIMESTAMP, read once per batch.
 func (c *ctx) clock() time.Time {
+	if c.parent != nil {
+		return c.parent.clock() // one reading per batch, subsets included
+	}
 	if c.now == nil {
 		t := time.Now()
 		if c.env != nil && c.env.Now != nil {
