@@ -59,6 +59,7 @@ type builder struct {
 // no queues in between); a change of parallelism or a need for all rows in
 // one place (ORDER BY, LIMIT, the client) adds an exchange.
 func (p *Planner) Build(name string, root Node, ordered bool, opts BuildOptions) (*Job, error) {
+	root = Optimize(root)
 	tables := collectTables(root)
 	js, err := ResolveJobSettings(p.Settings, tables)
 	if err != nil {

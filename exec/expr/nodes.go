@@ -279,3 +279,28 @@ func Remap(e Expr, m map[int]int) Expr {
 	}
 	return e
 }
+
+// Substitute returns e with every column reference i replaced by cols[i]:
+// it inlines one projection into another, so two stacked Calcs become one.
+func Substitute(e Expr, cols []Expr) Expr {
+	switch x := e.(type) {
+	case *ColumnRef:
+		return cols[x.Index]
+	case *Call:
+		cp := *x
+		cp.Args = make([]Expr, len(x.Args))
+		for i, a := range x.Args {
+			cp.Args[i] = Substitute(a, cols)
+		}
+		return &cp
+	}
+	return e
+}
+
+// And combines two boolean conditions; evaluation of b is limited to the
+// rows where a holds, as for a written AND.
+func And(a, b Expr) Expr {
+	t := types.TypeBoolean
+	t.NotNull = a.Type().NotNull && b.Type().NotNull
+	return &Call{Fn: "AND", Args: []Expr{a, b}, T: t}
+}
