@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/streamsql/streamsql/exec"
 	"io"
 	"log/slog"
 	"os"
@@ -70,7 +71,11 @@ func (c *cli) run(args []string, level string) int {
 // execute opens a session, runs do, closes what do left open and reports
 // errors; it returns the exit status.
 func (c *cli) execute(ctx context.Context, log *slog.Logger, name, src string, out *render.Output, do func(*session.Session) error) int {
-	s, err := session.New(session.Options{Stdout: c.stdout, Logger: log, DMLSync: true})
+	s, err := session.New(session.Options{Stdout: c.stdout, Logger: log, DMLSync: true,
+		OnJobFinished: func(job string, st exec.Stats) {
+			fmt.Fprintf(c.stderr, "[INFO] Job %s finished: %d rows read in %.2f s (%s rows/s, %s rows per CPU-second)\n",
+				job, st.RowsIn, st.Wall.Seconds(), humanRate(st.RowsPerSecond()), humanRate(st.RowsPerCPUSecond()))
+		}})
 	if err != nil {
 		fmt.Fprintf(c.stderr, "streamsql: start session: %v\n", err)
 		return exitJobFailed
@@ -107,4 +112,15 @@ func (c *cli) readScript(path string) (name, src string, err error) {
 		return "", "", fmt.Errorf("read script: %w", err)
 	}
 	return path, string(b), nil
+}
+
+// humanRate renders a rate as 12.3 M, 45.6 k or 789.
+func humanRate(r float64) string {
+	switch {
+	case r >= 1e6:
+		return fmt.Sprintf("%.1f M", r/1e6)
+	case r >= 1e3:
+		return fmt.Sprintf("%.1f k", r/1e3)
+	}
+	return fmt.Sprintf("%.0f", r)
 }
