@@ -163,7 +163,8 @@ func (p *Planner) planSelect(bc *bindCtx, sel *ast.Select) (queryPlan, error) {
 	return queryPlan{node: &Union{In: inputs, Out: out}}, nil
 }
 
-// planBlock plans one SELECT ... FROM ... WHERE ... ORDER BY ... LIMIT.
+// planBlock plans one SELECT ... FROM ... WHERE ... GROUP BY ... HAVING ...
+// ORDER BY ... LIMIT.
 func (p *Planner) planBlock(bc *bindCtx, sel *ast.Select) (queryPlan, error) {
 	var rel relation
 	if sel.From == nil {
@@ -174,15 +175,6 @@ func (p *Planner) planBlock(bc *bindCtx, sel *ast.Select) (queryPlan, error) {
 			return queryPlan{}, err
 		}
 		rel = r
-	}
-	if len(sel.GroupBy) > 0 {
-		return queryPlan{}, ast.Errorf(sel.GroupBy[0].Position(), "not supported yet: GROUP BY")
-	}
-	if sel.Having != nil {
-		return queryPlan{}, ast.Errorf(sel.Having.Position(), "not supported yet: HAVING")
-	}
-	if sel.Distinct {
-		return queryPlan{}, ast.Errorf(sel.Pos, "not supported yet: SELECT DISTINCT")
 	}
 	var filter expr.Expr
 	if sel.Where != nil {
@@ -195,47 +187,37 @@ func (p *Planner) planBlock(bc *bindCtx, sel *ast.Select) (queryPlan, error) {
 		}
 		filter = f
 	}
-	var exprs []expr.Expr
+	hasAgg := len(sel.GroupBy) > 0 || sel.Having != nil
+	for _, it := range sel.Items {
+		if !it.Star && containsAggregate(it.Expr) {
+			hasAgg = true
+		}
+	}
+	var node Node
 	var names []string
-	for i, it := range sel.Items {
-		if it.Star {
-			matched := false
-			for ci, c := range rel.scope.cols {
-				if it.StarTable != "" && !strings.EqualFold(c.Qualifier, it.StarTable) {
-					continue
-				}
-				matched = true
-				exprs = append(exprs, expr.NewColumn(ci, c.Type, c.Name))
-				names = append(names, c.Name)
-			}
-			if !matched {
-				if it.StarTable != "" {
-					return queryPlan{}, ast.Errorf(it.Pos, "unknown table '%s' in %s.*", it.StarTable, it.StarTable)
-				}
-				return queryPlan{}, ast.Errorf(it.Pos, "SELECT * needs a FROM clause")
-			}
-			continue
+	var err error
+	if hasAgg {
+		input := rel.node
+		if filter != nil {
+			input = &Calc{Input: rel.node, Filter: filter, Exprs: identityExprs(rel.node.Schema()), Out: rel.node.Schema()}
 		}
-		e, err := expr.Bind(it.Expr, rel.scope, noAggregates("SELECT without GROUP BY (aggregation is not supported yet)"))
-		if err != nil {
-			return queryPlan{}, err
+		node, names, err = planAggregate(sel, rel.scope, input)
+	} else {
+		node, names, err = planProjection(sel, rel, filter)
+	}
+	if err != nil {
+		return queryPlan{}, err
+	}
+	if sel.Distinct {
+		keys := make([]int, node.Schema().Len())
+		for i := range keys {
+			keys[i] = i
 		}
-		exprs = append(exprs, e)
-		names = append(names, itemName(it, i))
-	}
-	names = dedupeNames(names)
-	fields := make([]types.Field, len(exprs))
-	for i, e := range exprs {
-		fields[i] = types.Field{Name: names[i], Type: e.Type()}
-	}
-	var node Node = &Calc{Input: rel.node, Filter: filter, Exprs: exprs, Out: types.Schema{Fields: fields}}
-	if isIdentity(rel.node, filter, exprs) {
-		node = rel.node
+		node = &GroupAgg{Input: node, Keys: keys, Out: node.Schema(), Distinct: true}
 	}
 
 	ordered := false
 	offset, limit := int64(0), int64(-1)
-	var err error
 	if sel.Offset != nil {
 		if offset, err = p.constInt(sel.Offset, "OFFSET"); err != nil {
 			return queryPlan{}, err
@@ -245,6 +227,9 @@ func (p *Planner) planBlock(bc *bindCtx, sel *ast.Select) (queryPlan, error) {
 		if limit, err = p.constInt(sel.Limit, "LIMIT"); err != nil {
 			return queryPlan{}, err
 		}
+	}
+	if Updating(node) && (len(sel.OrderBy) > 0 || limit >= 0 || offset > 0) {
+		return queryPlan{}, ast.Errorf(sel.Pos, "not supported yet: ORDER BY or LIMIT over an updating result (an aggregation or DISTINCT)")
 	}
 	if len(sel.OrderBy) > 0 {
 		if !node.Bounded() {
@@ -264,6 +249,165 @@ func (p *Planner) planBlock(bc *bindCtx, sel *ast.Select) (queryPlan, error) {
 		node = &LimitNode{Input: node, Offset: offset, Limit: limit}
 	}
 	return queryPlan{node: node, ordered: ordered}, nil
+}
+
+// planProjection plans the select list of a block without aggregation as
+// one Calc (with WHERE as its filter).
+func planProjection(sel *ast.Select, rel relation, filter expr.Expr) (Node, []string, error) {
+	var exprs []expr.Expr
+	var names []string
+	for i, it := range sel.Items {
+		if it.Star {
+			matched := false
+			for ci, c := range rel.scope.cols {
+				if it.StarTable != "" && !strings.EqualFold(c.Qualifier, it.StarTable) {
+					continue
+				}
+				matched = true
+				exprs = append(exprs, expr.NewColumn(ci, c.Type, c.Name))
+				names = append(names, c.Name)
+			}
+			if !matched {
+				if it.StarTable != "" {
+					return nil, nil, ast.Errorf(it.Pos, "unknown table '%s' in %s.*", it.StarTable, it.StarTable)
+				}
+				return nil, nil, ast.Errorf(it.Pos, "SELECT * needs a FROM clause")
+			}
+			continue
+		}
+		e, err := expr.Bind(it.Expr, rel.scope, noAggregates("SELECT"))
+		if err != nil {
+			return nil, nil, err
+		}
+		exprs = append(exprs, e)
+		names = append(names, itemName(it, i))
+	}
+	names = dedupeNames(names)
+	node := projection(rel.node, filter, exprs, names)
+	return node, names, nil
+}
+
+// projection is a Calc, or its input when it would change nothing.
+func projection(in Node, filter expr.Expr, exprs []expr.Expr, names []string) Node {
+	if isIdentity(in, filter, exprs) && sameNames(in.Schema().Names(), names) {
+		return in
+	}
+	fields := make([]types.Field, len(exprs))
+	for i, e := range exprs {
+		fields[i] = types.Field{Name: names[i], Type: e.Type()}
+	}
+	return &Calc{Input: in, Filter: filter, Exprs: exprs, Out: types.Schema{Fields: fields}}
+}
+
+// planAggregate plans GROUP BY / aggregates / HAVING: a projection of keys
+// and aggregate arguments, the GroupAgg, then the select list and HAVING
+// as a Calc over the aggregate's output.
+func planAggregate(sel *ast.Select, in *scope, input Node) (Node, []string, error) {
+	ab, err := newAggBinder(in, sel.GroupBy)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := ab.outScope()
+	var exprs []expr.Expr
+	var names []string
+	for i, it := range sel.Items {
+		if it.Star {
+			return nil, nil, ast.Errorf(it.Pos, "not supported yet: SELECT * with GROUP BY or aggregates")
+		}
+		e, err := expr.Bind(ab.rewriteKeys(it.Expr), out, ab.bindOptions())
+		if err != nil {
+			return nil, nil, err
+		}
+		exprs = append(exprs, e)
+		names = append(names, itemName(it, i))
+	}
+	var having expr.Expr
+	if sel.Having != nil {
+		h, err := expr.Bind(ab.rewriteKeys(sel.Having), out, ab.bindOptions())
+		if err != nil {
+			return nil, nil, err
+		}
+		if h.Type().Kind != types.Boolean {
+			return nil, nil, ast.Errorf(sel.Having.Position(), "HAVING must be a boolean condition, got %s", h.Type())
+		}
+		having = h
+	}
+	names = dedupeNames(names)
+	agg := ab.node(input, false)
+	return projection(agg, having, exprs, names), names, nil
+}
+
+// containsAggregate reports whether an expression calls an aggregate
+// function outside any subquery.
+func containsAggregate(e ast.Expr) bool {
+	found := false
+	var walk func(ast.Expr)
+	walk = func(e ast.Expr) {
+		if e == nil || found {
+			return
+		}
+		switch x := e.(type) {
+		case *ast.Call:
+			if expr.IsAggregate(x.Name) && x.Over == nil {
+				found = true
+				return
+			}
+			for _, a := range x.Args {
+				walk(a)
+			}
+		case *ast.Binary:
+			walk(x.L)
+			walk(x.R)
+		case *ast.Unary:
+			walk(x.X)
+		case *ast.Cast:
+			walk(x.X)
+		case *ast.IsNull:
+			walk(x.X)
+		case *ast.IsBool:
+			walk(x.X)
+		case *ast.Between:
+			walk(x.X)
+			walk(x.Lo)
+			walk(x.Hi)
+		case *ast.In:
+			walk(x.X)
+			for _, a := range x.List {
+				walk(a)
+			}
+		case *ast.Like:
+			walk(x.X)
+			walk(x.Pattern)
+		case *ast.Case:
+			walk(x.Operand)
+			for _, w := range x.Whens {
+				walk(w.Cond)
+				walk(w.Result)
+			}
+			walk(x.Else)
+		case *ast.Extract:
+			walk(x.X)
+		}
+	}
+	walk(e)
+	return found
+}
+
+func sameNames(a, b []string) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return len(a) == len(b)
+}
+
+func identityExprs(s types.Schema) []expr.Expr {
+	out := make([]expr.Expr, s.Len())
+	for i, f := range s.Fields {
+		out[i] = expr.NewColumn(i, f.Type, f.Name)
+	}
+	return out
 }
 
 // isIdentity reports whether a projection just passes its input through.

@@ -241,7 +241,27 @@ func (p *Planner) PlanInsert(ins *ast.Insert) (Node, error) {
 		}
 		q = &Calc{Input: q, Exprs: exprs, Out: types.Schema{Fields: fields}}
 	}
+	if Updating(q) {
+		uf, ok := t.Factory.(connectors.UpdateSinkFactory)
+		if !ok || !uf.AcceptsUpdates(t.ConnectorTable(p.Env)) {
+			return nil, ast.Errorf(ins.Pos, "table '%s' (connector '%s') cannot consume the update changes produced by %s; write to an upsert sink such as print or blackhole",
+				t.Name, t.Connector, updatingNode(q).Describe())
+		}
+	}
 	return &SinkNode{Input: q, Table: t}, nil
+}
+
+// updatingNode finds the node that makes a plan's output updating.
+func updatingNode(n Node) Node {
+	if _, ok := n.(*GroupAgg); ok {
+		return n
+	}
+	for _, in := range n.Inputs() {
+		if Updating(in) {
+			return updatingNode(in)
+		}
+	}
+	return n
 }
 
 // assignable reports whether Flink converts from into to implicitly on

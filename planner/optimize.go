@@ -15,6 +15,10 @@ func Optimize(n Node) Node {
 		cp := *x
 		cp.Input = in
 		return &cp
+	case *GroupAgg:
+		cp := *x
+		cp.Input = Optimize(x.Input)
+		return &cp
 	case *SortNode:
 		cp := *x
 		cp.Input = Optimize(x.Input)

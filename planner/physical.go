@@ -3,6 +3,7 @@ package planner
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/streamsql/streamsql/connectors"
@@ -196,6 +197,28 @@ func (b *builder) build(n Node) (stream, error) {
 			v.Inputs = append(v.Inputs, exec.Input{From: s.vi, Partitioning: exec.Partitioning{Kind: kind}})
 		}
 		return b.addVertex(v), nil
+	case *GroupAgg:
+		in, err := b.build(x.Input)
+		if err != nil {
+			return stream{}, err
+		}
+		specs := make([]ops.AggSpec, len(x.Aggs))
+		for i, a := range x.Aggs {
+			specs[i] = ops.AggSpec{Kind: aggKind(a.Func), Arg: a.Arg, Filter: a.Filter, ArgType: a.ArgType, Type: a.Type, Text: a.Text}
+		}
+		keys, out, updating := x.Keys, x.Out, Updating(x.Input)
+		mini, _ := strconv.Atoi(b.p.Settings.Get(KeyMiniBatchSize))
+		f := exec.OperatorFactory{Name: x.Describe(), New: func(int) (exec.Operator, error) {
+			return &ops.GroupAgg{Keys: keys, Aggs: specs, Out: out, InputUpdating: updating, MiniBatch: mini}, nil
+		}}
+		if len(keys) == 0 {
+			// A global aggregate has one key: it runs in one place.
+			return b.chain(in, 1, f), nil
+		}
+		if b.par == 1 && in.parallelism == 1 {
+			return b.chain(in, 1, f), nil // one subtask owns every key group
+		}
+		return b.exchange(in, b.par, exec.Partitioning{Kind: exec.Hash, Keys: keys}, f), nil
 	case *SinkNode:
 		in, err := b.build(x.Input)
 		if err != nil {
@@ -228,6 +251,24 @@ func (b *builder) build(n Node) (stream, error) {
 		return s, nil
 	}
 	return stream{}, fmt.Errorf("not supported yet: plan node %T", n)
+}
+
+func aggKind(f AggFunc) ops.AggKind {
+	switch f {
+	case AggCountStar:
+		return ops.AggCountStar
+	case AggCount:
+		return ops.AggCount
+	case AggCountDistinct:
+		return ops.AggCountDistinct
+	case AggSum:
+		return ops.AggSum
+	case AggAvg:
+		return ops.AggAvg
+	case AggMin:
+		return ops.AggMin
+	}
+	return ops.AggMax
 }
 
 // Explain renders the logical plan, the job graph and the job's settings.

@@ -17,6 +17,7 @@ const (
 	KeyDMLSync        = "table.dml-sync"
 	KeyStateBackend   = "state.backend"
 	KeyCheckpointIntv = "checkpoint.interval.ms"
+	KeyMiniBatchSize  = "table.exec.mini-batch.size"
 )
 
 type settingDef struct {
@@ -73,6 +74,7 @@ var knownSettings = map[string]settingDef{
 	KeyPipelineName:   {def: "", validate: anyValue, jobLevel: true, doc: "job name"},
 	KeyDMLSync:        {def: "", validate: boolean, doc: "INSERT waits for its job to finish"},
 	KeyStateBackend:   {def: "hashmap", validate: oneOf("hashmap"), jobLevel: true, doc: "state backend"},
+	KeyMiniBatchSize:  {def: "", validate: positiveInt, doc: "rows per aggregation emission (default: one emission per batch)"},
 	KeyCheckpointIntv: {def: "", validate: notYet("checkpointing ('checkpoint.interval.ms')"), jobLevel: true, doc: "checkpoint interval"},
 }
 

@@ -400,7 +400,7 @@ func (s *Session) query(ctx context.Context, n *ast.Query, out Output) error {
 	if err != nil {
 		return asSQLError(err, n.Pos)
 	}
-	if err := out.Begin(job.Schema, ResultInfo{Bounded: job.Bounded, Ordered: job.Ordered, Changelog: false, Location: s.settings.Location()}); err != nil {
+	if err := out.Begin(job.Schema, ResultInfo{Bounded: job.Bounded, Ordered: job.Ordered, Changelog: planner.Updating(job.Root), Location: s.settings.Location()}); err != nil {
 		return err
 	}
 	done := make(chan error, 1)
