@@ -400,7 +400,8 @@ func (s *Session) query(ctx context.Context, n *ast.Query, out Output) error {
 	if err != nil {
 		return asSQLError(err, n.Pos)
 	}
-	if err := out.Begin(job.Schema, ResultInfo{Bounded: job.Bounded, Ordered: job.Ordered, Changelog: planner.Updating(job.Root), Location: s.settings.Location()}); err != nil {
+	if err := out.Begin(job.Schema, ResultInfo{Bounded: job.Bounded, Ordered: job.Ordered, Changelog: planner.Updating(job.Root),
+		Deterministic: sequential(job.Graph), Location: s.settings.Location()}); err != nil {
 		return err
 	}
 	done := make(chan error, 1)
@@ -513,4 +514,14 @@ func (s *Session) Jobs() [][2]string {
 	}
 	sort.Slice(out, func(i, k int) bool { return out[i][0] < out[k][0] })
 	return out
+}
+
+// sequential reports whether every vertex of g runs at parallelism 1.
+func sequential(g *exec.Graph) bool {
+	for _, v := range g.Vertices {
+		if v.Parallelism != 1 {
+			return false
+		}
+	}
+	return true
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -161,15 +162,57 @@ func (c *collector) End() error {
 		return errors.New("sqltest: End without Begin")
 	}
 	c.open = false
-	if !c.info.Ordered {
-		render.Sort(c.rows)
-	}
 	rows := c.rows
+	switch {
+	case c.info.Ordered:
+	case c.info.Changelog && c.info.Deterministic:
+		// A sequential job's changelog is reproducible: show it as
+		// emitted, since its order is what a changelog test checks.
+	case c.info.Changelog:
+		// A parallel changelog interleaves differently on every run;
+		// its materialized final result does not.
+		final, err := materialize(rows)
+		if err != nil {
+			return err
+		}
+		rows = final
+		render.Sort(rows)
+		if _, err := io.WriteString(c.w, "-- final result of the changelog (parallel job):\n"); err != nil {
+			return fmt.Errorf("sqltest: write result: %w", err)
+		}
+	default:
+		render.Sort(rows)
+	}
 	c.rows = nil
 	if err := render.Table(c.w, c.schema.Names(), rows); err != nil {
 		return fmt.Errorf("sqltest: write result: %w", err)
 	}
 	return nil
+}
+
+// materialize applies a changelog: +I/+U add a row, -U/-D remove one equal
+// row (which must be present).
+func materialize(changes []render.Row) ([]render.Row, error) {
+	var out []render.Row
+	for _, r := range changes {
+		if !r.Op.IsRetract() {
+			r.Op = batch.Insert
+			out = append(out, r)
+			continue
+		}
+		found := -1
+		for i := range out {
+			if reflect.DeepEqual(out[i].Values, r.Values) {
+				found = i
+				break
+			}
+		}
+		if found < 0 {
+			return nil, fmt.Errorf("sqltest: changelog retracts a row it never added: %v", r.Values)
+		}
+		out = append(out[:found], out[found+1:]...)
+	}
+	return out, nil
 }
 
 // abandon drops a result the statement left open (it failed midway): its
