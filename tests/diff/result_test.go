@@ -1,0 +1,148 @@
+package diff
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Both engines' results are reduced to the same text form before they are
+// compared, one string per cell:
+//
+//   - NULL is the bare word NULL;
+//   - strings are Go-quoted ("abc"), so the string 'NULL' is "NULL";
+//   - every number is rendered by value, not by type: integers exactly,
+//     anything else rounded to 6 decimal places with trailing zeros
+//     dropped (so DECIMAL 12.50, DOUBLE 12.5 and sqlite's REAL
+//     12.4999999999 all read 12.5, and 3.0 reads 3);
+//   - booleans are 1 and 0, as sqlite has no boolean type.
+//
+// The rounding hides float summation noise and the difference between
+// Flink's exact DECIMAL and sqlite's REAL arithmetic; it does not hide a
+// wrong integer division (2 vs 2.5) or a type mismatch between a string
+// and a number.
+
+const nullCell = "NULL"
+
+// normInt renders an integer cell.
+func normInt(v int64) string { return strconv.FormatInt(v, 10) }
+
+// normFloat renders a non-integer-typed number cell.
+func normFloat(v float64) string {
+	s := strconv.FormatFloat(v, 'f', 6, 64)
+	s = strings.TrimRight(s, "0")
+	s = strings.TrimSuffix(s, ".")
+	if s == "-0" {
+		return "0"
+	}
+	return s
+}
+
+// normString renders a string cell.
+func normString(s string) string { return strconv.Quote(s) }
+
+// rowKey joins a row's cells; NUL never occurs in a rendered cell (strings
+// are quoted), so distinct rows have distinct keys.
+func rowKey(cells []string) string { return strings.Join(cells, "\x00") }
+
+// showRow renders a row key for people.
+func showRow(key string) string { return strings.ReplaceAll(key, "\x00", " | ") }
+
+// multiset is a materialized result: row key -> multiplicity.
+type multiset map[string]int
+
+// add applies one changelog row: +I/+U add it, -U/-D remove one copy, and
+// removing a row that is not there is an error (the engine retracted
+// something it never emitted).
+func (m multiset) add(key string, retract bool) error {
+	if !retract {
+		m[key]++
+		return nil
+	}
+	if m[key] == 0 {
+		return fmt.Errorf("retraction of a row not in the result: [%s]", showRow(key))
+	}
+	m[key]--
+	if m[key] == 0 {
+		delete(m, key)
+	}
+	return nil
+}
+
+// sorted lists the rows with repetition, sorted.
+func (m multiset) sorted() []string {
+	var out []string
+	for k, n := range m {
+		for range n {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// multisetOf counts rows.
+func multisetOf(rows []string) multiset {
+	m := multiset{}
+	for _, r := range rows {
+		m[r]++
+	}
+	return m
+}
+
+// maxShown bounds how many rows a mismatch report prints per list, so a
+// broken query does not flood the log; the differences come first.
+const maxShown = 40
+
+// describeMismatch explains how got (streamsql) differs from want (sqlite).
+// ordered compares position by position; otherwise as multisets. It
+// returns "" when they agree.
+func describeMismatch(got, want []string, ordered bool) string {
+	if ordered {
+		if slices.Equal(got, want) {
+			return ""
+		}
+	} else {
+		got, want = slices.Clone(got), slices.Clone(want)
+		slices.Sort(got)
+		slices.Sort(want)
+		if slices.Equal(got, want) {
+			return ""
+		}
+	}
+	var b strings.Builder
+	gm, wm := multisetOf(got), multisetOf(want)
+	onlyGot, onlyWant := surplus(gm, wm), surplus(wm, gm)
+	if ordered && len(onlyGot) == 0 && len(onlyWant) == 0 {
+		b.WriteString("same rows, different order\n")
+	}
+	writeRows(&b, "rows only in streamsql", onlyGot)
+	writeRows(&b, "rows only in sqlite", onlyWant)
+	writeRows(&b, "streamsql result", got)
+	writeRows(&b, "sqlite result", want)
+	return b.String()
+}
+
+// surplus lists the rows a has more often than b.
+func surplus(a, b multiset) []string {
+	var out []string
+	for k, n := range a {
+		for range n - b[k] {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func writeRows(b *strings.Builder, title string, rows []string) {
+	fmt.Fprintf(b, "%s (%d rows):\n", title, len(rows))
+	for i, r := range rows {
+		if i == maxShown {
+			fmt.Fprintf(b, "  ... %d more\n", len(rows)-maxShown)
+			break
+		}
+		fmt.Fprintf(b, "  [%s]\n", showRow(r))
+	}
+}
