@@ -178,7 +178,7 @@ func build(ctx context.Context, g *Graph, env *Env, counters *jobCounters) ([]*t
 	var all []*task
 	for vi, v := range g.Vertices {
 		for s := 0; s < v.Parallelism; s++ {
-			t := &task{vertex: v, subtask: s, ctx: ctx, mail: NewMailbox(), counters: counters}
+			t := &task{vertex: v, subtask: s, ctx: ctx, mail: NewMailbox(), counters: counters, done: make(chan struct{})}
 			if v.Source != nil {
 				src, err := v.Source(s)
 				if err != nil {

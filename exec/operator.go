@@ -27,6 +27,9 @@ type OpContext struct {
 	Location       *time.Location
 	// WorkDir is a directory private to this subtask (for on-disk state).
 	WorkDir string
+	// Every registers fn to run every d (processing time) on the task's
+	// own goroutine, with the operator's output; it stops with the task.
+	Every func(d time.Duration, fn func(out Collector) error)
 }
 
 // Operator is one step of a chain. All methods are called from the task's

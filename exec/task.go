@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
+	"time"
 
 	"github.com/streamsql/streamsql/connectors"
 	"github.com/streamsql/streamsql/exec/batch"
@@ -42,7 +44,8 @@ type task struct {
 	tail    Collector
 
 	counters   *jobCounters
-	watermarks []int64 // per input channel
+	done       chan struct{} // closed when the task ends (stops timers)
+	watermarks []int64       // per input channel
 	currentWM  int64
 }
 
@@ -85,10 +88,16 @@ func (t *task) link(i int) Collector {
 
 func (t *task) open(env *Env) error {
 	for i, op := range t.ops {
+		i := i
 		oc := &OpContext{
 			Ctx: t.ctx, Name: t.names[i], Subtask: t.subtask, Parallelism: t.vertex.Parallelism,
 			MaxParallelism: env.MaxParallelism, Logger: env.Logger, Now: env.Now, Location: env.Location,
 			WorkDir: env.WorkDir,
+			Every: func(d time.Duration, fn func(Collector) error) {
+				t.every(d, func() error {
+					return (&namedLink{t: t, i: i}).wrap(fn(t.link(i + 1)))
+				})
+			},
 		}
 		if err := op.Open(oc); err != nil {
 			return &OperatorError{Operator: t.names[i], Subtask: t.subtask, Parallelism: t.vertex.Parallelism, Err: err}
@@ -102,7 +111,34 @@ func (t *task) open(env *Env) error {
 	return nil
 }
 
+// every runs fn on the task's goroutine every d, through the mailbox: a
+// ticker goroutine only posts mail, so operator state stays single-threaded.
+// A tick is skipped while the previous one is still queued.
+func (t *task) every(d time.Duration, fn func() error) {
+	var queued atomic.Bool
+	go func() {
+		tk := time.NewTicker(d)
+		defer tk.Stop()
+		for {
+			select {
+			case <-tk.C:
+				if queued.CompareAndSwap(false, true) {
+					t.mail.Put(func() error {
+						queued.Store(false)
+						return fn()
+					})
+				}
+			case <-t.done:
+				return
+			case <-t.ctx.Done():
+				return
+			}
+		}
+	}()
+}
+
 func (t *task) close() error {
+	close(t.done)
 	var errs []error
 	if t.source != nil {
 		if err := t.source.Close(); err != nil {

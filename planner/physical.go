@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/streamsql/streamsql/connectors"
 	"github.com/streamsql/streamsql/exec"
@@ -208,8 +209,15 @@ func (b *builder) build(n Node) (stream, error) {
 		}
 		keys, out, updating := x.Keys, x.Out, Updating(x.Input)
 		mini, _ := strconv.Atoi(b.p.Settings.Get(KeyMiniBatchSize))
+		var latency time.Duration
+		if !x.Bounded() {
+			// A bounded job flushes at its end; only an unbounded one needs
+			// a timer (which would also make a test's changelog depend on
+			// timing).
+			latency, _ = ParseDuration(b.p.Settings.Get(KeyMiniBatchDelay))
+		}
 		f := exec.OperatorFactory{Name: x.Describe(), New: func(int) (exec.Operator, error) {
-			return &ops.GroupAgg{Keys: keys, Aggs: specs, Out: out, InputUpdating: updating, MiniBatch: mini}, nil
+			return &ops.GroupAgg{Keys: keys, Aggs: specs, Out: out, InputUpdating: updating, MiniBatch: mini, Latency: latency}, nil
 		}}
 		if len(keys) == 0 {
 			// A global aggregate has one key: it runs in one place.

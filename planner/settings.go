@@ -18,6 +18,7 @@ const (
 	KeyStateBackend   = "state.backend"
 	KeyCheckpointIntv = "checkpoint.interval.ms"
 	KeyMiniBatchSize  = "table.exec.mini-batch.size"
+	KeyMiniBatchDelay = "table.exec.mini-batch.allow-latency"
 )
 
 type settingDef struct {
@@ -44,6 +45,43 @@ func boolean(v string) error {
 }
 
 func anyValue(string) error { return nil }
+
+func durationValue(v string) error {
+	_, err := ParseDuration(v)
+	return err
+}
+
+// ParseDuration reads Flink's duration forms ("100 ms", "1s", "2 min",
+// "1 h") and Go's ("1m30s").
+func ParseDuration(v string) (time.Duration, error) {
+	s := strings.TrimSpace(v)
+	i := 0
+	for i < len(s) && (s[i] >= '0' && s[i] <= '9') {
+		i++
+	}
+	num, unit := s[:i], strings.ToLower(strings.TrimSpace(s[i:]))
+	if num == "" {
+		return 0, fmt.Errorf("expected a duration such as '100 ms' or '5 s', got '%s'", v)
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("expected a duration, got '%s'", v)
+	}
+	units := map[string]time.Duration{
+		"": time.Millisecond, "ms": time.Millisecond, "milli": time.Millisecond, "millis": time.Millisecond,
+		"millisecond": time.Millisecond, "milliseconds": time.Millisecond,
+		"s": time.Second, "sec": time.Second, "secs": time.Second, "second": time.Second, "seconds": time.Second,
+		"min": time.Minute, "m": time.Minute, "minute": time.Minute, "minutes": time.Minute,
+		"h": time.Hour, "hour": time.Hour, "hours": time.Hour, "d": 24 * time.Hour, "day": 24 * time.Hour, "days": 24 * time.Hour,
+	}
+	if u, ok := units[unit]; ok {
+		return time.Duration(n) * u, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return d, nil
+	}
+	return 0, fmt.Errorf("expected a duration such as '100 ms' or '5 s', got '%s'", v)
+}
 
 func timeZone(v string) error {
 	if _, err := time.LoadLocation(v); err != nil {
@@ -74,7 +112,8 @@ var knownSettings = map[string]settingDef{
 	KeyPipelineName:   {def: "", validate: anyValue, jobLevel: true, doc: "job name"},
 	KeyDMLSync:        {def: "", validate: boolean, doc: "INSERT waits for its job to finish"},
 	KeyStateBackend:   {def: "hashmap", validate: oneOf("hashmap"), jobLevel: true, doc: "state backend"},
-	KeyMiniBatchSize:  {def: "", validate: positiveInt, doc: "rows per aggregation emission (default: one emission per batch)"},
+	KeyMiniBatchSize:  {def: "100000", validate: positiveInt, doc: "input rows an aggregate buffers before emitting its changes"},
+	KeyMiniBatchDelay: {def: "100 ms", validate: durationValue, doc: "longest time an unbounded aggregate buffers changes"},
 	KeyCheckpointIntv: {def: "", validate: notYet("checkpointing ('checkpoint.interval.ms')"), jobLevel: true, doc: "checkpoint interval"},
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -36,15 +37,17 @@ type AggSpec struct {
 	Text    string     // for errors
 }
 
-// GroupAgg is a keyed aggregation over a changelog. Rows of a batch are
-// folded into their key's accumulators (+I/+U add, -U/-D retract); then
-// every key the batch touched emits its change once: +I for a new key,
-// -U/+U when its result changed, -D when its last row was retracted. Emitting
-// once per batch rather than per row is Flink's mini-batch behaviour: the
-// final result is the same, with fewer intermediate updates.
+// GroupAgg is a keyed aggregation over a changelog. Rows are folded into
+// their key's accumulators (+I/+U add, -U/-D retract). Changes are emitted
+// per mini-batch, as Flink does with 'table.exec.mini-batch.enabled': every
+// key touched since the last flush emits once — +I for a new key, -U/+U
+// when its result changed, -D when its last row was retracted. A flush
+// happens after MiniBatch input rows, every Latency of processing time
+// (unbounded jobs), and at the end of the input. The final results are the
+// same as with per-row emission; there are just fewer intermediate ones.
 //
-// State lives in the operator's key-group range; this is the in-memory
-// (hashmap) store.
+// State lives in memory (the hashmap backend), for the key groups this
+// subtask owns.
 type GroupAgg struct {
 	exec.BaseOperator
 	Keys []int
@@ -53,17 +56,38 @@ type GroupAgg struct {
 	// InputUpdating: the input may retract rows (MIN/MAX then keep a
 	// multiset of values instead of just the extreme).
 	InputUpdating bool
-	// MiniBatch, when > 0, emits changes every MiniBatch rows instead of
-	// once per batch ('table.exec.mini-batch.size'; 1 shows every change).
+	// MiniBatch is the number of input rows buffered before a flush
+	// ('table.exec.mini-batch.size'); 1 emits after every row.
 	MiniBatch int
+	// Latency, when > 0, also flushes on a processing-time timer
+	// ('table.exec.mini-batch.allow-latency').
+	Latency time.Duration
 
-	groups map[string]*group
-	schema *arrow.Schema
-	keyBuf []byte
+	groups    map[string]*group // keys of any shape, by encoded bytes
+	intGroups map[int64]*group  // a single non-NULL integer key
+	schema    *arrow.Schema
+	pending   int // input rows since the last flush
+
+	// Scratch, reused.
+	keyBuf    []byte
+	keyCols   []arrow.Array
+	touched   []*group
+	rowGroups []*group
+	outCells  [][]cell
+	scratch   []cell
 }
 
 type group struct {
-	key  []cell
+	// k is the encoded key (empty for integer-keyed groups, which use ik).
+	k  string
+	ik int64
+	// touched marks a group changed since the last flush; existed says
+	// whether it had rows at its first change after that flush.
+	touched bool
+	existed bool
+	// prev is the row last emitted for the key: its key cells, then its
+	// aggregates (valid while the key existed).
+	prev []cell
 	rows int64 // net number of rows: 0 means the key is gone
 	accs []accum
 }
@@ -73,128 +97,211 @@ type accum struct {
 	i   int64   // integer / decimal sum
 	f   float64 // double sum
 	ext cell    // MIN/MAX of an insert-only input
-	// set holds COUNT DISTINCT values, and MIN/MAX values once a retraction
-	// arrived (a multiset: value -> multiplicity).
+	// set holds COUNT DISTINCT values, and MIN/MAX values of a retracting
+	// input (a multiset: value -> multiplicity).
 	set map[cell]int64
 }
 
-// touched is a key changed by the current batch, with its result before.
-type touched struct {
-	g       *group
-	k       string
-	existed bool
-	before  []cell
-}
-
-// Open prepares the state.
-func (a *GroupAgg) Open(*exec.OpContext) error {
+// Open prepares the state and the flush timer.
+func (a *GroupAgg) Open(ctx *exec.OpContext) error {
 	a.groups = map[string]*group{}
+	a.intGroups = map[int64]*group{}
+	a.outCells = make([][]cell, a.Out.Len())
 	a.schema = a.Out.Arrow()
+	if a.MiniBatch <= 0 {
+		a.MiniBatch = DefaultMiniBatch
+	}
+	if a.Latency > 0 && ctx.Every != nil {
+		ctx.Every(a.Latency, a.flush)
+	}
 	return nil
 }
 
-// Process folds a batch and emits the changes it causes.
+// DefaultMiniBatch is the default number of rows per mini-batch.
+const DefaultMiniBatch = 100_000
+
+// Process folds a batch, flushing whenever a mini-batch is full.
 func (a *GroupAgg) Process(_ int, b batch.Batch, out exec.Collector) error {
-	if a.MiniBatch > 0 && b.Len() > a.MiniBatch {
-		for from := 0; from < b.Len(); from += a.MiniBatch {
-			if err := a.process(batch.Slice(b, from, min(from+a.MiniBatch, b.Len())), out); err != nil {
+	for from := 0; from < b.Len(); {
+		to := min(b.Len(), from+a.MiniBatch-a.pending)
+		part := b
+		if from > 0 || to < b.Len() {
+			part = batch.Slice(b, from, to)
+		}
+		if err := a.fold(part); err != nil {
+			return err
+		}
+		a.pending += to - from
+		if a.pending >= a.MiniBatch {
+			if err := a.flush(out); err != nil {
 				return err
 			}
 		}
-		return nil
+		from = to
 	}
-	return a.process(b, out)
+	return nil
 }
 
-func (a *GroupAgg) process(b batch.Batch, out exec.Collector) error {
+// Finish flushes what the end of the input leaves buffered.
+func (a *GroupAgg) Finish(out exec.Collector) error { return a.flush(out) }
+
+// ProcessWatermark forwards event time: a non-windowed aggregate has no
+// event-time timers.
+func (a *GroupAgg) ProcessWatermark(wm int64, out exec.Collector) error { return out.EmitWatermark(wm) }
+
+func (a *GroupAgg) fold(b batch.Batch) error {
 	n := b.Len()
-	keyCols := make([]arrow.Array, len(a.Keys))
-	for i, k := range a.Keys {
-		keyCols[i] = b.Column(k)
+	keyCols := a.keyCols[:0]
+	for _, k := range a.Keys {
+		keyCols = append(keyCols, b.Column(k))
 	}
-	var touchedList []touched
-	index := map[string]int{}
-	for r := 0; r < n; r++ {
-		a.keyBuf = appendKey(a.keyBuf[:0], keyCols, r)
-		ti, ok := index[string(a.keyBuf)]
-		if !ok {
-			k := string(a.keyBuf)
-			g := a.groups[k]
-			t := touched{k: k}
-			if g != nil {
-				t.existed = g.rows > 0
-				t.before = a.result(g)
-			} else {
-				g = &group{key: make([]cell, len(keyCols)), accs: make([]accum, len(a.Aggs))}
-				for c, col := range keyCols {
-					g.key[c] = readCell(col, r)
-				}
-				a.groups[k] = g
+	a.keyCols = keyCols
+	if cap(a.rowGroups) < n {
+		a.rowGroups = make([]*group, n)
+	}
+	rowGroups := a.rowGroups[:n]
+	if ik, ok := intKey(keyCols); ok {
+		for r := 0; r < n; r++ {
+			if ik.IsNull(r) {
+				rowGroups[r] = a.byBytes(keyCols, r)
+				continue
 			}
-			t.g = g
-			touchedList = append(touchedList, t)
-			ti = len(touchedList) - 1
-			index[k] = ti
-		}
-		sign := int64(1)
-		if b.Kind(r).IsRetract() {
-			sign = -1
-		}
-		g := touchedList[ti].g
-		g.rows += sign
-		for i := range a.Aggs {
-			if err := a.fold(&a.Aggs[i], &g.accs[i], b, r, sign); err != nil {
-				return err
+			v := ik.at(r)
+			g := a.intGroups[v]
+			if g == nil {
+				g = a.newGroup(keyCols, r)
+				g.ik = v
+				a.intGroups[v] = g
 			}
+			a.touch(g)
+			rowGroups[r] = g
+		}
+	} else {
+		for r := 0; r < n; r++ {
+			rowGroups[r] = a.byBytes(keyCols, r)
 		}
 	}
-	var rows [][]cell
-	var kinds []batch.RowKind
-	for _, t := range touchedList {
-		if t.g.rows < 0 {
-			return fmt.Errorf("retraction of a row that was never added (key %v)", t.g.key)
-		}
-		exists := t.g.rows > 0
-		switch {
-		case !t.existed && exists:
-			rows = append(rows, a.result(t.g))
-			kinds = append(kinds, batch.Insert)
-		case t.existed && !exists:
-			rows = append(rows, t.before)
-			kinds = append(kinds, batch.Delete)
-			delete(a.groups, t.k)
-		case t.existed && exists:
-			after := a.result(t.g)
-			if !sameCells(t.before, after) {
-				rows = append(rows, t.before, after)
-				kinds = append(kinds, batch.UpdateBefore, batch.UpdateAfter)
-			}
-		default:
-			delete(a.groups, t.k)
+	for r, g := range rowGroups {
+		if b.Kinds != nil && b.Kinds[r].IsRetract() {
+			g.rows--
+		} else {
+			g.rows++
 		}
 	}
-	if len(rows) == 0 {
-		return nil
-	}
-	for _, r := range rows {
-		if err := a.checkRange(r); err != nil {
+	for i := range a.Aggs {
+		if err := a.foldAgg(i, b, rowGroups); err != nil {
 			return err
 		}
 	}
-	cols := make([]arrow.Array, a.Out.Len())
-	cells := make([]cell, len(rows))
-	for c := range cols {
-		for i, r := range rows {
-			cells[i] = r[c]
-		}
-		cols[c] = buildColumn(a.Out.Fields[c].Type, cells)
-	}
-	return out.Collect(batch.Batch{Rec: array.NewRecord(a.schema, cols, int64(len(rows))), Kinds: kinds})
+	return nil
 }
 
-// ProcessWatermark forwards event time: a non-windowed aggregate has no
-// timers.
-func (a *GroupAgg) ProcessWatermark(wm int64, out exec.Collector) error { return out.EmitWatermark(wm) }
+// byBytes finds or creates the group of row r by its encoded key.
+func (a *GroupAgg) byBytes(keyCols []arrow.Array, r int) *group {
+	a.keyBuf = appendKey(a.keyBuf[:0], keyCols, r)
+	g := a.groups[string(a.keyBuf)]
+	if g == nil {
+		g = a.newGroup(keyCols, r)
+		g.k = string(a.keyBuf)
+		a.groups[g.k] = g
+	}
+	a.touch(g)
+	return g
+}
+
+func (a *GroupAgg) newGroup(keyCols []arrow.Array, r int) *group {
+	g := &group{prev: make([]cell, len(keyCols)+len(a.Aggs)), accs: make([]accum, len(a.Aggs))}
+	for c, col := range keyCols {
+		g.prev[c] = readCell(col, r)
+	}
+	return g
+}
+
+func (a *GroupAgg) touch(g *group) {
+	if !g.touched {
+		g.touched = true
+		g.existed = g.rows > 0
+		a.touched = append(a.touched, g)
+	}
+}
+
+// flush emits the change of every key touched since the last flush. Each
+// group keeps the row it emitted last (prev), so the -U/-D side costs
+// nothing to build.
+func (a *GroupAgg) flush(out exec.Collector) error {
+	a.pending = 0
+	if len(a.touched) == 0 {
+		return nil
+	}
+	for c := range a.outCells {
+		a.outCells[c] = a.outCells[c][:0]
+	}
+	var kinds []batch.RowKind
+	nk := len(a.Keys)
+	if cap(a.scratch) < nk+len(a.Aggs) {
+		a.scratch = make([]cell, nk+len(a.Aggs))
+	}
+	for _, g := range a.touched {
+		g.touched = false
+		if g.rows < 0 {
+			return fmt.Errorf("retraction of a row that was never added (key %v)", g.prev[:nk])
+		}
+		exists := g.rows > 0
+		switch {
+		case !g.existed && exists:
+			a.resultInto(g, g.prev)
+			if err := a.checkRange(g.prev); err != nil {
+				return err
+			}
+			a.appendRow(g.prev)
+			kinds = append(kinds, batch.Insert)
+		case g.existed && !exists:
+			a.appendRow(g.prev)
+			kinds = append(kinds, batch.Delete)
+			a.forget(g)
+		case g.existed && exists:
+			after := a.scratch[:nk+len(a.Aggs)]
+			copy(after, g.prev[:nk])
+			a.resultInto(g, after)
+			if !sameCells(g.prev, after) {
+				if err := a.checkRange(after); err != nil {
+					return err
+				}
+				a.appendRow(g.prev)
+				a.appendRow(after)
+				kinds = append(kinds, batch.UpdateBefore, batch.UpdateAfter)
+				copy(g.prev, after)
+			}
+		default:
+			a.forget(g)
+		}
+	}
+	clear(a.touched)
+	a.touched = a.touched[:0]
+	if len(kinds) == 0 {
+		return nil
+	}
+	cols := make([]arrow.Array, a.Out.Len())
+	for c := range cols {
+		cols[c] = buildColumn(a.Out.Fields[c].Type, a.outCells[c])
+	}
+	return out.Collect(batch.Batch{Rec: array.NewRecord(a.schema, cols, int64(len(kinds))), Kinds: kinds})
+}
+
+// forget drops a group whose rows were all retracted.
+func (a *GroupAgg) forget(g *group) {
+	if g.k != "" {
+		delete(a.groups, g.k)
+	} else {
+		delete(a.intGroups, g.ik)
+	}
+}
+
+func (a *GroupAgg) appendRow(row []cell) {
+	for c, v := range row {
+		a.outCells[c] = append(a.outCells[c], v)
+	}
+}
 
 func sameCells(a, b []cell) bool {
 	for i := range a {
@@ -205,53 +312,165 @@ func sameCells(a, b []cell) bool {
 	return true
 }
 
-// fold adds (sign 1) or retracts (sign -1) row r into one accumulator.
-func (a *GroupAgg) fold(s *AggSpec, acc *accum, b batch.Batch, r int, sign int64) error {
+// intKeyCol reads a single integer key column without boxing.
+type intKeyCol struct {
+	arrow.Array
+	i64 []int64
+	i32 []int32
+}
+
+func (k intKeyCol) at(r int) int64 {
+	if k.i64 != nil {
+		return k.i64[r]
+	}
+	return int64(k.i32[r])
+}
+
+// intKey reports whether the key is one integer column (the common case,
+// served by a map keyed by int64 instead of encoded bytes).
+func intKey(cols []arrow.Array) (intKeyCol, bool) {
+	if len(cols) != 1 {
+		return intKeyCol{}, false
+	}
+	switch c := cols[0].(type) {
+	case *array.Int64:
+		return intKeyCol{Array: c, i64: c.Int64Values()}, true
+	case *array.Int32:
+		return intKeyCol{Array: c, i32: c.Int32Values()}, true
+	}
+	return intKeyCol{}, false
+}
+
+// foldAgg adds (+I/+U) or retracts (-U/-D) every row of b into aggregate
+// i of its row's group, in one typed loop per column.
+func (a *GroupAgg) foldAgg(i int, b batch.Batch, groups []*group) error {
+	s := &a.Aggs[i]
+	var filter *array.Boolean
 	if s.Filter >= 0 {
-		f := b.Column(s.Filter).(*array.Boolean)
-		if f.IsNull(r) || !f.Value(r) {
-			return nil
+		filter = b.Column(s.Filter).(*array.Boolean)
+	}
+	kinds := b.Kinds
+	skip := func(r int) bool { return filter != nil && (filter.IsNull(r) || !filter.Value(r)) }
+	sign := func(r int) int64 {
+		if kinds != nil && kinds[r].IsRetract() {
+			return -1
 		}
+		return 1
 	}
 	if s.Kind == AggCountStar {
-		acc.n += sign
+		for r, g := range groups {
+			if !skip(r) {
+				g.accs[i].n += sign(r)
+			}
+		}
 		return nil
 	}
 	col := b.Column(s.Arg)
-	if col.IsNull(r) {
+	nulls := col.NullN() > 0
+	valid := func(r int) bool { return !nulls || col.IsValid(r) }
+	switch {
+	case s.Kind == AggCount:
+		for r, g := range groups {
+			if valid(r) && !skip(r) {
+				g.accs[i].n += sign(r)
+			}
+		}
 		return nil
-	}
-	v := readCell(col, r)
-	switch s.Kind {
-	case AggCount:
-		acc.n += sign
-	case AggCountDistinct:
-		addToSet(acc, v, sign)
-	case AggSum, AggAvg:
-		acc.n += sign
-		if s.ArgType.Kind == types.Double {
-			acc.f += float64(sign) * v.f
+	case s.Kind == AggSum || s.Kind == AggAvg:
+		switch c := col.(type) {
+		case *array.Float64:
+			v := c.Float64Values()
+			for r, g := range groups {
+				if valid(r) && !skip(r) {
+					acc := &g.accs[i]
+					sg := sign(r)
+					acc.n += sg
+					acc.f += float64(sg) * v[r]
+				}
+			}
+			return nil
+		case *array.Int64:
+			v := c.Int64Values()
+			for r, g := range groups {
+				if valid(r) && !skip(r) {
+					acc := &g.accs[i]
+					sg := sign(r)
+					acc.n += sg
+					sum, ok := addChecked(acc.i, sg*v[r])
+					if !ok {
+						return fmt.Errorf("%s: BIGINT overflow", s.Text)
+					}
+					acc.i = sum
+				}
+			}
+			return nil
+		case *array.Int32:
+			v := c.Int32Values()
+			for r, g := range groups {
+				if valid(r) && !skip(r) {
+					acc := &g.accs[i]
+					sg := sign(r)
+					acc.n += sg
+					acc.i += sg * int64(v[r]) // int32 values cannot overflow an int64 sum of < 2^32 rows
+				}
+			}
 			return nil
 		}
-		sum, ok := addChecked(acc.i, sign*v.i)
-		if !ok {
-			return fmt.Errorf("%s: BIGINT overflow", s.Text)
-		}
-		acc.i = sum
-	case AggMin, AggMax:
-		acc.n += sign
-		if a.InputUpdating {
-			// A retracting input needs every value to find the next
-			// extreme when the current one is retracted.
-			addToSet(acc, v, sign)
-			return nil
-		}
-		if sign < 0 {
+	case (s.Kind == AggMin || s.Kind == AggMax) && !a.InputUpdating:
+		if kinds != nil && !b.InsertOnly() {
 			return fmt.Errorf("%s: retraction on an input planned as insert-only", s.Text)
 		}
-		if acc.n == 1 || (s.Kind == AggMin && compareCells(v, acc.ext, s.ArgType.Kind) < 0) ||
-			(s.Kind == AggMax && compareCells(v, acc.ext, s.ArgType.Kind) > 0) {
-			acc.ext = v
+		isMin := s.Kind == AggMin
+		switch c := col.(type) {
+		case *array.Int64:
+			v := c.Int64Values()
+			for r, g := range groups {
+				if valid(r) && !skip(r) {
+					acc := &g.accs[i]
+					acc.n++
+					if acc.n == 1 || (isMin && v[r] < acc.ext.i) || (!isMin && v[r] > acc.ext.i) {
+						acc.ext.i = v[r]
+					}
+				}
+			}
+			return nil
+		case *array.Float64:
+			v := c.Float64Values()
+			for r, g := range groups {
+				if valid(r) && !skip(r) {
+					acc := &g.accs[i]
+					acc.n++
+					if acc.n == 1 || (isMin && v[r] < acc.ext.f) || (!isMin && v[r] > acc.ext.f) {
+						acc.ext.f = v[r]
+					}
+				}
+			}
+			return nil
+		}
+		for r, g := range groups {
+			if valid(r) && !skip(r) {
+				acc := &g.accs[i]
+				v := readCell(col, r)
+				acc.n++
+				if acc.n == 1 || (isMin && compareCells(v, acc.ext, s.ArgType.Kind) < 0) ||
+					(!isMin && compareCells(v, acc.ext, s.ArgType.Kind) > 0) {
+					acc.ext = v
+				}
+			}
+		}
+		return nil
+	}
+	// COUNT(DISTINCT), and MIN/MAX over a retracting input: a multiset of
+	// values per group (the next extreme must be known when the current
+	// one is retracted).
+	for r, g := range groups {
+		if valid(r) && !skip(r) {
+			acc := &g.accs[i]
+			sg := sign(r)
+			if s.Kind != AggCountDistinct {
+				acc.n += sg
+			}
+			addToSet(acc, readCell(col, r), sg)
 		}
 	}
 	return nil
@@ -277,14 +496,12 @@ func addChecked(a, b int64) (int64, bool) {
 	return s, true
 }
 
-// result renders a group's output row: keys, then aggregates.
-func (a *GroupAgg) result(g *group) []cell {
-	row := make([]cell, 0, len(g.key)+len(a.Aggs))
-	row = append(row, g.key...)
+// resultInto writes a group's aggregates after its keys in row.
+func (a *GroupAgg) resultInto(g *group, row []cell) {
+	nk := len(a.Keys)
 	for i := range a.Aggs {
-		row = append(row, aggResult(&a.Aggs[i], &g.accs[i]))
+		row[nk+i] = aggResult(&a.Aggs[i], &g.accs[i])
 	}
-	return row
 }
 
 func aggResult(s *AggSpec, acc *accum) cell {

@@ -42,3 +42,37 @@ INSERT INTO sink SELECT a + b, c * 2, d * 0.9 + 1, b FROM src WHERE a > 100 AND 
 	b.ReportMetric(total.RowsPerSecond(), "rows/s")
 	b.ReportMetric(total.RowsPerCPUSecond(), "rows/cpu-s")
 }
+
+// BenchmarkGroupAgg is issue 3's aggregation target: GROUP BY a key with
+// 10 thousand values, COUNT/SUM/MAX, into blackhole (parallelism 1).
+func BenchmarkGroupAgg(b *testing.B) {
+	const rows = 5_000_000
+	script := fmt.Sprintf(`
+CREATE TABLE src (k BIGINT, v BIGINT) WITH (
+  'connector' = 'datagen', 'rows-per-second' = '1000000000', 'number-of-rows' = '%d',
+  'fields.k.min' = '0', 'fields.k.max' = '9999', 'fields.v.min' = '0', 'fields.v.max' = '1000');
+CREATE TABLE sink (k BIGINT, c BIGINT, s BIGINT, m BIGINT) WITH ('connector' = 'blackhole');
+INSERT INTO sink SELECT k, COUNT(*), SUM(v), MAX(v) FROM src GROUP BY k;
+`, rows)
+	runBench(b, script)
+}
+
+func runBench(b *testing.B, script string) {
+	var total exec.Stats
+	for i := 0; i < b.N; i++ {
+		s, err := New(Options{DMLSync: true, OnJobFinished: func(_ string, st exec.Stats) {
+			total.RowsIn += st.RowsIn
+			total.Wall += st.Wall
+			total.CPU += st.CPU
+		}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.ExecuteScript(context.Background(), script, discardOutput{}); err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+	}
+	b.ReportMetric(total.RowsPerSecond(), "rows/s")
+	b.ReportMetric(total.RowsPerCPUSecond(), "rows/cpu-s")
+}
