@@ -65,8 +65,8 @@ func testValues(t *testing.T, f Factory) {
 	must(t, err)
 	must(t, v.Put(3, []byte("k"), nil, []byte("one")))
 	wantValue(t, v, 3, "k", "", "one")
-	wantValue(t, v, 4, "k", "", "")    // another key group is another key
-	wantValue(t, v, 3, "k", "w1", "")  // another namespace is another entry
+	wantValue(t, v, 4, "k", "", "")     // another key group is another key
+	wantValue(t, v, 3, "k", "w1", "")   // another namespace is another entry
 	wantValue(t, v, 3, "k\x00", "", "") // no prefix confusion
 	buf := []byte("two")
 	must(t, v.Put(3, []byte("k"), nil, buf))

@@ -1,0 +1,75 @@
+package rocks_test
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/streamsql/streamsql/state"
+	"github.com/streamsql/streamsql/state/rocks"
+	"github.com/streamsql/streamsql/state/statetest"
+)
+
+func BenchmarkUpdate(b *testing.B) {
+	statetest.BenchUpdate(b, func(b *testing.B) state.Backend {
+		return newRocks(b, state.Options{KeyGroupStart: 0, KeyGroupEnd: 128})
+	})
+}
+
+// BenchmarkDistinctKeys10M writes 10 M distinct keys (a 24-byte value each,
+// in batches of 4096 with a Flush per batch), then snapshots, and reports
+// the time and the snapshot's on-disk size. It runs once whatever b.N is:
+// it takes tens of seconds, so it only runs when asked for by -bench.
+func BenchmarkDistinctKeys10M(b *testing.B) {
+	const n = 10_000_000
+	be := newRocks(b, state.Options{KeyGroupStart: 0, KeyGroupEnd: 128})
+	v, err := be.ValueState("agg")
+	if err != nil {
+		b.Fatal(err)
+	}
+	acc := make([]byte, 24)
+	key := make([]byte, 8)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		binary.BigEndian.PutUint64(key, uint64(i)*0x9e3779b97f4a7c15) // scattered, distinct
+		state.PutInt64(acc, 0, int64(i))
+		if err := v.Put(i%128, key, nil, acc); err != nil {
+			b.Fatal(err)
+		}
+		if i%4096 == 4095 {
+			if err := be.Flush(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := be.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	written := time.Since(start)
+	snap, err := be.Snapshot(filepath.Join(b.TempDir(), "snap"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	b.ReportMetric(written.Seconds(), "write-s")
+	b.ReportMetric(float64(n)/written.Seconds(), "puts/s")
+	b.ReportMetric(float64(snap.Bytes)/(1<<20), "snapshot-MiB")
+	b.ReportMetric(float64(dirSize(b, be.(*rocks.Backend).Dir()))/(1<<20), "db-MiB")
+}
+
+func dirSize(b *testing.B, dir string) int64 {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total int64
+	for _, e := range ents {
+		if info, err := e.Info(); err == nil && !e.IsDir() {
+			total += info.Size()
+		}
+	}
+	return total
+}

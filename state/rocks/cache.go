@@ -1,0 +1,143 @@
+package rocks
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// The write-back cache: a batch reads each key from pebble at most once and
+// writes it back once, at Flush. Entries are keyed by the full pebble key.
+
+type centry struct {
+	val     []byte // payload without the write stamp
+	ts      int64
+	present bool
+	dirty   bool
+}
+
+// load returns the cache entry of k, reading pebble on a miss. An expired
+// value loads as absent and dirty, so the Flush deletes it.
+func (b *Backend) load(k []byte) (*centry, error) {
+	if c := b.cache[string(k)]; c != nil {
+		if c.present && b.clock.Expired(c.ts) {
+			c.present, c.dirty = false, true
+		}
+		return c, nil
+	}
+	if len(b.cache) >= b.cacheLimit {
+		if err := b.Flush(); err != nil {
+			return nil, err
+		}
+	}
+	c := b.newEntry()
+	raw, closer, err := b.db.Get(k)
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+	case err != nil:
+		return nil, fmt.Errorf("rocks: get: %w", err)
+	default:
+		ts, payload, serr := splitValue(raw, b.clock.Enabled())
+		if serr == nil {
+			if b.clock.Expired(ts) {
+				c.dirty = true
+			} else {
+				c.present, c.ts = true, ts
+				c.val = append(c.val[:0], payload...)
+			}
+		}
+		if cerr := closer.Close(); serr == nil {
+			serr = cerr
+		}
+		if serr != nil {
+			return nil, serr
+		}
+	}
+	b.cache[string(k)] = c
+	return c, nil
+}
+
+// entryForWrite returns the cache entry of k without reading pebble.
+func (b *Backend) entryForWrite(k []byte) (*centry, error) {
+	if c := b.cache[string(k)]; c != nil {
+		return c, nil
+	}
+	if len(b.cache) >= b.cacheLimit {
+		if err := b.Flush(); err != nil {
+			return nil, err
+		}
+	}
+	c := b.newEntry()
+	b.cache[string(k)] = c
+	return c, nil
+}
+
+func (b *Backend) set(k, payload []byte) error {
+	c, err := b.entryForWrite(k)
+	if err != nil {
+		return err
+	}
+	c.val = append(c.val[:0], payload...)
+	c.ts = b.clock.Stamp()
+	c.present, c.dirty = true, true
+	return nil
+}
+
+func (b *Backend) del(k []byte) error {
+	c, err := b.entryForWrite(k)
+	if err != nil {
+		return err
+	}
+	c.val = c.val[:0]
+	c.present, c.dirty = false, true
+	return nil
+}
+
+func (b *Backend) newEntry() *centry {
+	if n := len(b.free); n > 0 {
+		c := b.free[n-1]
+		b.free = b.free[:n-1]
+		*c = centry{val: c.val[:0]}
+		return c
+	}
+	return &centry{}
+}
+
+// Flush writes the dirty cache entries to pebble in one batch (no WAL, no
+// sync: checkpoints make state durable) and empties the cache.
+func (b *Backend) Flush() error {
+	if b.db == nil {
+		return errClosed
+	}
+	if len(b.cache) == 0 {
+		return nil
+	}
+	batch := b.db.NewBatch()
+	ttl := b.clock.Enabled()
+	for k, c := range b.cache {
+		if c.dirty {
+			var err error
+			if c.present {
+				b.vbuf = appendValue(b.vbuf[:0], ttl, c.ts, c.val)
+				err = batch.Set([]byte(k), b.vbuf, nil)
+			} else {
+				err = batch.Delete([]byte(k), nil)
+			}
+			if err != nil {
+				_ = batch.Close()
+				return fmt.Errorf("rocks: flush: %w", err)
+			}
+		}
+		b.free = append(b.free, c)
+	}
+	clear(b.cache)
+	if batch.Empty() {
+		return batch.Close()
+	}
+	if err := b.db.Apply(batch, pebble.NoSync); err != nil {
+		_ = batch.Close()
+		return fmt.Errorf("rocks: flush: %w", err)
+	}
+	return batch.Close()
+}

@@ -1,0 +1,252 @@
+package rocks
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/streamsql/streamsql/state"
+)
+
+// Pebble needs these zero-byte files to open a DB: without them it fails
+// or, worse, opens an empty database (see DEPENDENCIES.md).
+var markerPrefixes = []string{"marker.format-version.", "marker.manifest."}
+
+// Snapshot implements state.Backend: flush the cache and the memtable (the
+// WAL is off, so unflushed data would be missing), then a pebble checkpoint
+// (SSTs hard-linked, small files copied).
+func (b *Backend) Snapshot(dir string) (state.SnapshotHandle, error) {
+	if err := b.Flush(); err != nil {
+		return state.SnapshotHandle{}, err
+	}
+	if err := b.db.Flush(); err != nil {
+		return state.SnapshotHandle{}, fmt.Errorf("rocks: snapshot: flush memtable: %w", err)
+	}
+	if err := b.db.Checkpoint(dir); err != nil {
+		return state.SnapshotHandle{}, fmt.Errorf("rocks: snapshot: %w", err)
+	}
+	h := state.SnapshotHandle{
+		Backend: "rocksdb", Dir: dir,
+		KeyGroupStart: b.opts.KeyGroupStart, KeyGroupEnd: b.opts.KeyGroupEnd,
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return state.SnapshotHandle{}, fmt.Errorf("rocks: snapshot: %w", err)
+	}
+	for _, e := range ents {
+		info, err := e.Info()
+		if err != nil {
+			return state.SnapshotHandle{}, fmt.Errorf("rocks: snapshot: %w", err)
+		}
+		h.Files = append(h.Files, e.Name())
+		h.Bytes += info.Size()
+	}
+	slices.Sort(h.Files)
+	if err := checkMarkers(dir, h.Files); err != nil {
+		return state.SnapshotHandle{}, err
+	}
+	return h, nil
+}
+
+func checkMarkers(dir string, files []string) error {
+	for _, p := range markerPrefixes {
+		if !slices.ContainsFunc(files, func(f string) bool { return strings.HasPrefix(f, p) }) {
+			return fmt.Errorf("rocks: snapshot %s lacks its %s* file: pebble would open it empty", dir, p)
+		}
+	}
+	return nil
+}
+
+// Restore implements state.Backend. One snapshot of the same key-group
+// range and TTL setting becomes this DB (SSTs hard-linked where possible);
+// otherwise each snapshot is opened read-only and the entries in range are
+// copied, with state ids remapped by name.
+func (b *Backend) Restore(snaps []state.SnapshotHandle) error {
+	if b.db == nil {
+		return errClosed
+	}
+	if b.restored || b.created || len(b.states) > 0 {
+		return fmt.Errorf("state: restore into a backend that is already in use")
+	}
+	b.restored = true
+	for _, snap := range snaps {
+		if snap.Backend != "rocksdb" {
+			return fmt.Errorf("not supported yet: restoring a %q snapshot into the rocksdb backend", snap.Backend)
+		}
+		ents, err := os.ReadDir(snap.Dir)
+		if err != nil {
+			return fmt.Errorf("rocks: restore: %w", err)
+		}
+		names := make([]string, len(ents))
+		for i, e := range ents {
+			names[i] = e.Name()
+		}
+		if err := checkMarkers(snap.Dir, names); err != nil {
+			return err
+		}
+	}
+	for _, snap := range snaps {
+		src, err := pebble.Open(snap.Dir, b.pebbleOptions(true, true))
+		if err != nil {
+			return fmt.Errorf("rocks: restore: open %s: %w", snap.Dir, err)
+		}
+		states, ttl, err := readMeta(src)
+		if err == nil && len(snaps) == 1 && ttl == b.clock.Enabled() &&
+			snap.KeyGroupStart == b.opts.KeyGroupStart && snap.KeyGroupEnd == b.opts.KeyGroupEnd {
+			if err := src.Close(); err != nil {
+				return fmt.Errorf("rocks: restore: %w", err)
+			}
+			return b.adopt(snap.Dir)
+		}
+		if err == nil {
+			err = b.copyFrom(src, states, ttl)
+		}
+		if cerr := src.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("rocks: restore: %w", cerr)
+		}
+		if err != nil {
+			return fmt.Errorf("rocks: restore %s: %w", snap.Dir, err)
+		}
+	}
+	return nil
+}
+
+// adopt replaces this (empty) DB with a copy of the snapshot.
+func (b *Backend) adopt(snapDir string) error {
+	if err := b.db.Close(); err != nil {
+		return fmt.Errorf("rocks: restore: %w", err)
+	}
+	b.db = nil
+	// New checked the directory was empty, so everything in it is ours.
+	if err := os.RemoveAll(b.opts.Dir); err != nil {
+		return fmt.Errorf("rocks: restore: %w", err)
+	}
+	if err := copyDir(snapDir, b.opts.Dir); err != nil {
+		return fmt.Errorf("rocks: restore: %w", err)
+	}
+	db, err := pebble.Open(b.opts.Dir, b.pebbleOptions(true, false))
+	if err != nil {
+		return fmt.Errorf("rocks: restore: open %s: %w", b.opts.Dir, err)
+	}
+	b.db = db
+	states, _, err := readMeta(db)
+	if err != nil {
+		return fmt.Errorf("rocks: restore: %w", err)
+	}
+	b.states = states
+	return nil
+}
+
+// copyDir hard-links immutable SSTs and copies the rest: pebble appends to
+// the MANIFEST, which must not write through into the snapshot.
+func copyDir(src, dst string) error {
+	if err := os.Mkdir(dst, 0o755); err != nil {
+		return err
+	}
+	ents, err := os.ReadDir(src)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			continue
+		}
+		from, to := filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())
+		if strings.HasSuffix(e.Name(), ".sst") && os.Link(from, to) == nil {
+			continue
+		}
+		if err := copyFile(from, to); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		_ = out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// copyFrom copies src's entries in this backend's key-group range.
+func (b *Backend) copyFrom(src *pebble.DB, states map[string]stateInfo, srcTTL bool) error {
+	remap := [256]byte{}
+	for name, si := range states {
+		mine, err := b.register(name, si.kind)
+		if err != nil {
+			return err
+		}
+		remap[si.sid] = mine.sid
+	}
+	it, err := src.NewIter(&pebble.IterOptions{LowerBound: []byte{metaID + 1}})
+	if err != nil {
+		return err
+	}
+	ttl := b.clock.Enabled()
+	batch := b.db.NewBatch()
+	var key, val []byte
+	for ok := it.First(); ok; ok = it.Next() {
+		p, err := parseKey(it.Key())
+		if err == nil && remap[p.sid] == 0 {
+			err = fmt.Errorf("rocks: entry of unknown state id %d", p.sid)
+		}
+		if err != nil {
+			_ = it.Close()
+			_ = batch.Close()
+			return err
+		}
+		if p.kg < b.opts.KeyGroupStart || p.kg >= b.opts.KeyGroupEnd {
+			continue
+		}
+		ts, payload, err := splitValue(it.Value(), srcTTL)
+		if err != nil {
+			_ = it.Close()
+			_ = batch.Close()
+			return err
+		}
+		if ttl && !srcTTL { // its age is unknown: start counting now
+			ts = b.clock.Stamp()
+		}
+		key = append(append(key[:0], remap[p.sid]), it.Key()[1:]...)
+		val = appendValue(val[:0], ttl, ts, payload)
+		if err := batch.Set(key, val, nil); err != nil {
+			_ = it.Close()
+			_ = batch.Close()
+			return err
+		}
+		if batch.Len() > 4<<20 {
+			if err := b.db.Apply(batch, pebble.NoSync); err != nil {
+				_ = it.Close()
+				_ = batch.Close()
+				return err
+			}
+			_ = batch.Close()
+			batch = b.db.NewBatch()
+		}
+	}
+	if err := it.Close(); err != nil {
+		_ = batch.Close()
+		return err
+	}
+	if err := b.db.Apply(batch, pebble.NoSync); err != nil {
+		_ = batch.Close()
+		return err
+	}
+	return batch.Close()
+}

@@ -1,0 +1,300 @@
+package rocks
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/streamsql/streamsql/state"
+)
+
+// base is what every kind of state shares: its id and the iterations over
+// the pebble key space (which flush the cache first, so they see every
+// write; writes made during an iteration go to the cache and do not
+// disturb it).
+type base struct {
+	b    *Backend
+	name string
+	sid  byte
+}
+
+func (s *base) Name() string { return s.name }
+
+func (s *base) key(kg int, key, ns []byte) ([]byte, error) {
+	if s.b.db == nil {
+		return nil, errClosed
+	}
+	if err := state.CheckScope(kg, s.b.opts.KeyGroupStart, s.b.opts.KeyGroupEnd, key, ns); err != nil {
+		return nil, err
+	}
+	s.b.kbuf = appendEntryKey(s.b.kbuf[:0], s.sid, ns, kg, key)
+	return s.b.kbuf, nil
+}
+
+// scan flushes and iterates every entry with the given prefix.
+func (s *base) scan(prefix []byte, fn func(k, v []byte) error) error {
+	if err := s.b.Flush(); err != nil {
+		return err
+	}
+	it, err := s.b.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return fmt.Errorf("rocks: iterate %s: %w", s.name, err)
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		if err := fn(it.Key(), it.Value()); err != nil {
+			_ = it.Close()
+			if errors.Is(err, state.Stop) {
+				return nil
+			}
+			return err
+		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("rocks: iterate %s: %w", s.name, err)
+	}
+	return nil
+}
+
+func (s *base) live(v []byte, deadline int64) (bool, error) {
+	if !s.b.clock.Enabled() {
+		return true, nil
+	}
+	ts, _, err := splitValue(v, true)
+	return err == nil && ts >= deadline, err
+}
+
+func (s *base) Keys(ns []byte, fn func(kg int, key []byte) error) error {
+	if err := state.CheckNamespace(ns); err != nil {
+		return err
+	}
+	deadline := s.b.clock.Deadline()
+	var last []byte // the last key yielded: map entries repeat their key
+	lastKG := -1
+	return s.scan(appendPrefix(nil, s.sid, ns), func(k, v []byte) error {
+		p, err := parseKey(k)
+		if err != nil {
+			return err
+		}
+		if p.kg == lastKG && bytes.Equal(p.key, last) {
+			return nil
+		}
+		if ok, err := s.live(v, deadline); err != nil || !ok {
+			return err
+		}
+		last, lastKG = append(last[:0], p.key...), p.kg
+		return fn(p.kg, last)
+	})
+}
+
+func (s *base) Namespaces(fn func(ns []byte) error) error {
+	if err := s.b.Flush(); err != nil {
+		return err
+	}
+	deadline := s.b.clock.Deadline()
+	lower := []byte{s.sid}
+	it, err := s.b.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})
+	if err != nil {
+		return fmt.Errorf("rocks: iterate %s: %w", s.name, err)
+	}
+	var ns, seek []byte
+	for ok := it.First(); ok; {
+		p, err := parseKey(it.Key())
+		if err == nil {
+			var live bool
+			live, err = s.live(it.Value(), deadline)
+			if err == nil && !live {
+				ok = it.Next()
+				continue
+			}
+		}
+		if err == nil {
+			ns = append(ns[:0], p.ns...)
+			err = fn(ns)
+		}
+		if err != nil {
+			_ = it.Close()
+			if errors.Is(err, state.Stop) {
+				return nil
+			}
+			return err
+		}
+		seek = prefixEnd(appendPrefix(seek[:0], s.sid, ns))
+		ok = it.SeekGE(seek)
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("rocks: iterate %s: %w", s.name, err)
+	}
+	return nil
+}
+
+func (s *base) deleteRange(prefix []byte) error {
+	if err := s.b.Flush(); err != nil {
+		return err
+	}
+	if err := s.b.db.DeleteRange(prefix, prefixEnd(prefix), pebble.NoSync); err != nil {
+		return fmt.Errorf("rocks: clear %s: %w", s.name, err)
+	}
+	return nil
+}
+
+func (s *base) ClearNamespace(ns []byte) error {
+	if err := state.CheckNamespace(ns); err != nil {
+		return err
+	}
+	return s.deleteRange(appendPrefix(nil, s.sid, ns))
+}
+
+type valueState struct{ base }
+
+func (s *valueState) Get(kg int, key, ns []byte) ([]byte, bool, error) {
+	k, err := s.key(kg, key, ns)
+	if err != nil {
+		return nil, false, err
+	}
+	c, err := s.b.load(k)
+	if err != nil || !c.present {
+		return nil, false, err
+	}
+	return c.val, true, nil
+}
+
+func (s *valueState) Put(kg int, key, ns, value []byte) error {
+	k, err := s.key(kg, key, ns)
+	if err != nil {
+		return err
+	}
+	return s.b.set(k, value)
+}
+
+func (s *valueState) Delete(kg int, key, ns []byte) error {
+	k, err := s.key(kg, key, ns)
+	if err != nil {
+		return err
+	}
+	return s.b.del(k)
+}
+
+type mapState struct{ base }
+
+func (s *mapState) userKey(kg int, key, ns, userKey []byte) ([]byte, error) {
+	k, err := s.key(kg, key, ns)
+	if err != nil {
+		return nil, err
+	}
+	s.b.kbuf = append(k, userKey...)
+	return s.b.kbuf, nil
+}
+
+func (s *mapState) Get(kg int, key, ns, userKey []byte) ([]byte, bool, error) {
+	k, err := s.userKey(kg, key, ns, userKey)
+	if err != nil {
+		return nil, false, err
+	}
+	c, err := s.b.load(k)
+	if err != nil || !c.present {
+		return nil, false, err
+	}
+	return c.val, true, nil
+}
+
+func (s *mapState) Put(kg int, key, ns, userKey, value []byte) error {
+	k, err := s.userKey(kg, key, ns, userKey)
+	if err != nil {
+		return err
+	}
+	return s.b.set(k, value)
+}
+
+func (s *mapState) Delete(kg int, key, ns, userKey []byte) error {
+	k, err := s.userKey(kg, key, ns, userKey)
+	if err != nil {
+		return err
+	}
+	return s.b.del(k)
+}
+
+func (s *mapState) Iterate(kg int, key, ns []byte, fn func(userKey, value []byte) error) error {
+	k, err := s.key(kg, key, ns)
+	if err != nil {
+		return err
+	}
+	prefix := append([]byte(nil), k...)
+	deadline := s.b.clock.Deadline()
+	ttl := s.b.clock.Enabled()
+	return s.scan(prefix, func(k, v []byte) error {
+		ts, payload, err := splitValue(v, ttl)
+		if err != nil {
+			return err
+		}
+		if ttl && ts < deadline {
+			return nil
+		}
+		return fn(k[len(prefix):], payload)
+	})
+}
+
+func (s *mapState) Clear(kg int, key, ns []byte) error {
+	k, err := s.key(kg, key, ns)
+	if err != nil {
+		return err
+	}
+	return s.deleteRange(append([]byte(nil), k...))
+}
+
+type listState struct{ base }
+
+func (s *listState) Add(kg int, key, ns, value []byte) error {
+	k, err := s.key(kg, key, ns)
+	if err != nil {
+		return err
+	}
+	c, err := s.b.load(k)
+	if err != nil {
+		return err
+	}
+	if !c.present {
+		c.val = c.val[:0]
+	}
+	c.val = binary.AppendUvarint(c.val, uint64(len(value)))
+	c.val = append(c.val, value...)
+	c.ts = s.b.clock.Stamp()
+	c.present, c.dirty = true, true
+	return nil
+}
+
+func (s *listState) Get(kg int, key, ns []byte, fn func(value []byte) error) error {
+	k, err := s.key(kg, key, ns)
+	if err != nil {
+		return err
+	}
+	c, err := s.b.load(k)
+	if err != nil || !c.present {
+		return err
+	}
+	// Walk a copy of the slice header: fn may Add to this very list.
+	for rest := c.val; len(rest) > 0; {
+		n, w := binary.Uvarint(rest)
+		if w <= 0 || uint64(len(rest)-w) < n {
+			return fmt.Errorf("rocks: corrupt list in %s", s.name)
+		}
+		if err := fn(rest[w : w+int(n)]); err != nil {
+			if errors.Is(err, state.Stop) {
+				return nil
+			}
+			return err
+		}
+		rest = rest[w+int(n):]
+	}
+	return nil
+}
+
+func (s *listState) Clear(kg int, key, ns []byte) error {
+	k, err := s.key(kg, key, ns)
+	if err != nil {
+		return err
+	}
+	return s.b.del(k)
+}
