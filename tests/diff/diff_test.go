@@ -14,7 +14,10 @@ import (
 const defaultSeed = 20240611
 
 // generatedCount is how many random queries run per seed.
-const generatedCount = 240
+const generatedCount = 300
+
+// generatedAggCount is how many random GROUP BY queries run per seed.
+const generatedAggCount = 80
 
 // queryTimeout bounds one query in either engine, so a hang fails the
 // query instead of the whole suite.
@@ -69,7 +72,7 @@ func TestDifferential(t *testing.T) {
 	}
 
 	stateless := append(statelessQueries(), generatedQueries(seed, tables[0].cols, generatedCount)...)
-	stateful := statefulQueries()
+	stateful := append(statefulQueries(), generatedAggQueries(seed, tables[0].cols, generatedAggCount)...)
 	all := append(stateless, stateful...)
 	lites := make([]string, len(all))
 	for i, q := range all {
