@@ -27,7 +27,7 @@ func (b *Backend) load(k []byte) (*centry, error) {
 		return c, nil
 	}
 	if len(b.cache) >= b.cacheLimit {
-		if err := b.Flush(); err != nil {
+		if err := b.Flush(); err != nil { // drops the full cache
 			return nil, err
 		}
 	}
@@ -64,7 +64,7 @@ func (b *Backend) entryForWrite(k []byte) (*centry, error) {
 		return c, nil
 	}
 	if len(b.cache) >= b.cacheLimit {
-		if err := b.Flush(); err != nil {
+		if err := b.Flush(); err != nil { // drops the full cache
 			return nil, err
 		}
 	}
@@ -105,7 +105,9 @@ func (b *Backend) newEntry() *centry {
 }
 
 // Flush writes the dirty cache entries to pebble in one batch (no WAL, no
-// sync: checkpoints make state durable) and empties the cache.
+// sync: checkpoints make state durable). Clean entries stay cached, so the
+// next batch over the same hot keys reads no pebble; the cache is emptied
+// when it reaches its limit.
 func (b *Backend) Flush() error {
 	if b.db == nil {
 		return errClosed
@@ -116,22 +118,25 @@ func (b *Backend) Flush() error {
 	batch := b.db.NewBatch()
 	ttl := b.clock.Enabled()
 	for k, c := range b.cache {
-		if c.dirty {
-			var err error
-			if c.present {
-				b.vbuf = appendValue(b.vbuf[:0], ttl, c.ts, c.val)
-				err = batch.Set([]byte(k), b.vbuf, nil)
-			} else {
-				err = batch.Delete([]byte(k), nil)
-			}
-			if err != nil {
-				_ = batch.Close()
-				return fmt.Errorf("rocks: flush: %w", err)
-			}
+		if !c.dirty {
+			continue
 		}
-		b.free = append(b.free, c)
+		var err error
+		if c.present {
+			b.vbuf = appendValue(b.vbuf[:0], ttl, c.ts, c.val)
+			err = batch.Set([]byte(k), b.vbuf, nil)
+		} else {
+			err = batch.Delete([]byte(k), nil)
+		}
+		if err != nil {
+			_ = batch.Close()
+			return fmt.Errorf("rocks: flush: %w", err)
+		}
+		c.dirty = false
 	}
-	clear(b.cache)
+	if len(b.cache) >= b.cacheLimit {
+		b.dropCache()
+	}
 	if batch.Empty() {
 		return batch.Close()
 	}
@@ -140,4 +145,13 @@ func (b *Backend) Flush() error {
 		return fmt.Errorf("rocks: flush: %w", err)
 	}
 	return batch.Close()
+}
+
+// dropCache forgets every (clean) entry: needed after writes that bypass
+// the cache (range deletions, TTL cleanup).
+func (b *Backend) dropCache() {
+	for _, c := range b.cache {
+		b.free = append(b.free, c)
+	}
+	clear(b.cache)
 }

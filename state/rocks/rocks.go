@@ -229,6 +229,7 @@ func (b *Backend) CleanupExpired() error {
 	if err := b.Flush(); err != nil {
 		return err
 	}
+	b.dropCache()
 	deadline := b.clock.Deadline()
 	it, err := b.db.NewIter(&pebble.IterOptions{LowerBound: []byte{metaID + 1}})
 	if err != nil {

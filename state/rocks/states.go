@@ -134,6 +134,7 @@ func (s *base) deleteRange(prefix []byte) error {
 	if err := s.b.Flush(); err != nil {
 		return err
 	}
+	s.b.dropCache()
 	if err := s.b.db.DeleteRange(prefix, prefixEnd(prefix), pebble.NoSync); err != nil {
 		return fmt.Errorf("rocks: clear %s: %w", s.name, err)
 	}
