@@ -45,6 +45,11 @@ type GroupAgg struct {
 	Out   types.Schema
 	// Distinct marks SELECT DISTINCT (keys only).
 	Distinct bool
+	// Windowed: grouped by window_start and window_end of a window TVF;
+	// key WindowEnd is window_end. Emits each window's final rows once,
+	// insert-only, when the watermark passes its end.
+	Windowed  bool
+	WindowEnd int
 }
 
 func (g *GroupAgg) Schema() types.Schema { return g.Out }
@@ -64,6 +69,9 @@ func (g *GroupAgg) Describe() string {
 		aggs[i] = a.Text + " AS " + g.Out.Fields[len(g.Keys)+i].Name
 	}
 	d := "GroupAggregate("
+	if g.Windowed {
+		d = "WindowAggregate("
+	}
 	if len(keys) > 0 {
 		d += "groupBy=[" + strings.Join(keys, ", ") + "], "
 	}
@@ -74,7 +82,7 @@ func (g *GroupAgg) Describe() string {
 func Updating(n Node) bool {
 	switch x := n.(type) {
 	case *GroupAgg:
-		return true
+		return !x.Windowed || Updating(x.Input)
 	case *Scan, *Values:
 		return false
 	default:

@@ -334,6 +334,9 @@ func planAggregate(sel *ast.Select, in *scope, input Node) (Node, []string, erro
 	}
 	names = dedupeNames(names)
 	agg := ab.node(input, false)
+	if end, ok := windowKeys(input, ab.keyCols); ok {
+		agg.Windowed, agg.WindowEnd = true, end
+	}
 	return projection(agg, having, exprs, names), names, nil
 }
 
@@ -558,7 +561,7 @@ func (p *Planner) planFrom(bc *bindCtx, ref ast.TableRef) (relation, error) {
 	case *ast.Join:
 		return relation{}, ast.Errorf(r.Pos, "not supported yet: JOIN")
 	case *ast.WindowTVF:
-		return relation{}, ast.Errorf(r.Pos, "not supported yet: window table function %s", r.Kind)
+		return p.planWindowTVF(bc, r)
 	}
 	return relation{}, ast.Errorf(ref.Position(), "not supported yet: FROM item %T", ref)
 }
@@ -627,9 +630,26 @@ func (p *Planner) scanTable(t *Table) (Node, error) {
 			hasComputed = true
 		}
 	}
-	if !hasComputed {
-		return node, nil
+	if hasComputed {
+		node, err = computedColumns(t, node)
+		if err != nil {
+			return nil, err
+		}
 	}
+	if t.Watermark != nil {
+		sc := scopeOf(t.Name, node.Schema())
+		e, err := expr.Bind(t.Watermark.Expr, sc, noAggregates("a watermark"))
+		if err != nil {
+			return nil, err
+		}
+		node = &WatermarkNode{Input: node, Column: t.Watermark.Column, Expr: e, PerRow: t.WatermarkPerRow}
+	}
+	return node, nil
+}
+
+// computedColumns evaluates a table's computed columns over its physical
+// ones, in declared column order.
+func computedColumns(t *Table, node Node) (Node, error) {
 	sc := scopeOf(t.Name, t.Physical)
 	var exprs []expr.Expr
 	var fields []types.Field

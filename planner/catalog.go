@@ -32,9 +32,11 @@ type Table struct {
 	Columns []Column
 	// Physical is the schema the connector reads and writes: the
 	// non-computed columns, in order.
-	Physical   types.Schema
-	Watermark  *ast.Watermark
-	PrimaryKey []string
+	Physical  types.Schema
+	Watermark *ast.Watermark
+	// WatermarkPerRow: 'scan.watermark.emit.strategy' = 'on-event'.
+	WatermarkPerRow bool
+	PrimaryKey      []string
 	// Options is the whole WITH list; ConnectorOptions the part the
 	// connector itself validates (without 'connector' and job settings).
 	Options          map[string]string

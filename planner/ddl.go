@@ -92,6 +92,10 @@ func (p *Planner) BuildTable(ct *ast.CreateTable, reg Connectors) (*Table, error
 		switch {
 		case o.Key == "connector":
 			t.Connector = o.Value
+		case strings.HasPrefix(o.Key, "scan.watermark."):
+			if err := t.watermarkOption(o.Key, o.Value); err != nil {
+				return nil, ast.Errorf(o.ValuePos, "table '%s': option '%s': %v", ct.Name, o.Key, err)
+			}
 		case IsJobSettingKey(o.Key):
 			if err := ValidateSetting(o.Key, o.Value); err != nil {
 				return nil, ast.Errorf(o.ValuePos, "table '%s': option '%s': %v", ct.Name, o.Key, err)
@@ -295,4 +299,22 @@ func assignable(from, to types.Type) bool {
 	return false
 }
 
-var _ = fmt.Sprintf
+// watermarkOption applies a 'scan.watermark.*' table option: these shape
+// the planner's watermark generation, not the connector.
+func (t *Table) watermarkOption(k, v string) error {
+	switch k {
+	case "scan.watermark.emit.strategy":
+		switch v {
+		case "on-event":
+			t.WatermarkPerRow = true
+		case "on-periodic":
+			t.WatermarkPerRow = false
+		default:
+			return fmt.Errorf("expected on-event or on-periodic, got '%s'", v)
+		}
+		return nil
+	case "scan.watermark.idle-timeout":
+		return fmt.Errorf("not supported yet: idle sources (an idle split holds the watermark back)")
+	}
+	return fmt.Errorf("unknown option")
+}

@@ -15,6 +15,14 @@ func Optimize(n Node) Node {
 		cp := *x
 		cp.Input = in
 		return &cp
+	case *WatermarkNode:
+		cp := *x
+		cp.Input = Optimize(x.Input)
+		return &cp
+	case *WindowAssignNode:
+		cp := *x
+		cp.Input = Optimize(x.Input)
+		return &cp
 	case *GroupAgg:
 		cp := *x
 		cp.Input = Optimize(x.Input)

@@ -198,6 +198,24 @@ func (b *builder) build(n Node) (stream, error) {
 			v.Inputs = append(v.Inputs, exec.Input{From: s.vi, Partitioning: exec.Partitioning{Kind: kind}})
 		}
 		return b.addVertex(v), nil
+	case *WatermarkNode:
+		in, err := b.build(x.Input)
+		if err != nil {
+			return stream{}, err
+		}
+		e, perRow := x.Expr, x.PerRow
+		return b.chain(in, in.parallelism, exec.OperatorFactory{Name: x.Describe(), New: func(int) (exec.Operator, error) {
+			return &ops.WatermarkAssigner{Expr: e, PerRow: perRow}, nil
+		}}), nil
+	case *WindowAssignNode:
+		in, err := b.build(x.Input)
+		if err != nil {
+			return stream{}, err
+		}
+		w := *x
+		return b.chain(in, in.parallelism, exec.OperatorFactory{Name: x.Describe(), New: func(int) (exec.Operator, error) {
+			return &ops.WindowAssign{Kind: w.Kind, TimeCol: w.TimeCol, Size: w.Size, Slide: w.Slide, Offset: w.Offset, Out: w.Out}, nil
+		}}), nil
 	case *GroupAgg:
 		in, err := b.build(x.Input)
 		if err != nil {
@@ -216,8 +234,10 @@ func (b *builder) build(n Node) (stream, error) {
 			// timing).
 			latency, _ = ParseDuration(b.p.Settings.Get(KeyMiniBatchDelay))
 		}
+		windowed, windowEnd := x.Windowed, x.WindowEnd
 		f := exec.OperatorFactory{Name: x.Describe(), New: func(int) (exec.Operator, error) {
-			return &ops.GroupAgg{Keys: keys, Aggs: specs, Out: out, InputUpdating: updating, MiniBatch: mini, Latency: latency}, nil
+			return &ops.GroupAgg{Keys: keys, Aggs: specs, Out: out, InputUpdating: updating, MiniBatch: mini, Latency: latency,
+				Windowed: windowed, WindowEnd: windowEnd}, nil
 		}}
 		if len(keys) == 0 {
 			// A global aggregate has one key: it runs in one place.

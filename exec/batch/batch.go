@@ -254,8 +254,11 @@ func Take(a arrow.Array, idx []int32) arrow.Array {
 		}
 		return BooleanArray(out, valid)
 	case *array.String:
+		// ValueOffsets are absolute in the value buffer while ValueBytes
+		// starts at the first value of this (possibly sliced) array: rebase.
 		offs := arr.ValueOffsets()
 		data := arr.ValueBytes()
+		base := offs[0]
 		total := 0
 		for _, i := range idx {
 			total += int(offs[i+1] - offs[i])
@@ -263,7 +266,7 @@ func Take(a arrow.Array, idx []int32) arrow.Array {
 		offsets := make([]int32, n+1)
 		buf := make([]byte, 0, total)
 		for j, i := range idx {
-			buf = append(buf, data[offs[i]:offs[i+1]]...)
+			buf = append(buf, data[offs[i]-base:offs[i+1]-base]...)
 			offsets[j+1] = int32(len(buf))
 		}
 		bm, nulls := ValidityFromBools(valid)

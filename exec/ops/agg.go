@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"slices"
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -62,11 +63,21 @@ type GroupAgg struct {
 	// Latency, when > 0, also flushes on a processing-time timer
 	// ('table.exec.mini-batch.allow-latency').
 	Latency time.Duration
+	// Windowed makes this a window aggregation: key column WindowEnd is
+	// window_end; nothing is emitted until the
+	// watermark passes a window's end, then its groups emit one final +I
+	// each and their state is freed. Rows of already-fired windows are
+	// late: dropped and counted.
+	Windowed  bool
+	WindowEnd int
 
 	groups    map[string]*group // keys of any shape, by encoded bytes
 	intGroups map[int64]*group  // a single non-NULL integer key
 	schema    *arrow.Schema
 	pending   int // input rows since the last flush
+	watermark int64
+	byEnd     map[int64][]*group // window mode: open groups by window end
+	late      lateRows
 
 	// Scratch, reused.
 	keyBuf    []byte
@@ -108,6 +119,9 @@ func (a *GroupAgg) Open(ctx *exec.OpContext) error {
 	a.intGroups = map[int64]*group{}
 	a.outCells = make([][]cell, a.Out.Len())
 	a.schema = a.Out.Arrow()
+	a.watermark = exec.MinWatermark
+	a.byEnd = map[int64][]*group{}
+	a.late = lateRows{logger: ctx.Logger, name: ctx.Name}
 	if a.MiniBatch <= 0 {
 		a.MiniBatch = DefaultMiniBatch
 	}
@@ -122,6 +136,9 @@ const DefaultMiniBatch = 100_000
 
 // Process folds a batch, flushing whenever a mini-batch is full.
 func (a *GroupAgg) Process(_ int, b batch.Batch, out exec.Collector) error {
+	if a.Windowed {
+		return a.foldWindowed(b)
+	}
 	for from := 0; from < b.Len(); {
 		to := min(b.Len(), from+a.MiniBatch-a.pending)
 		part := b
@@ -143,11 +160,101 @@ func (a *GroupAgg) Process(_ int, b batch.Batch, out exec.Collector) error {
 }
 
 // Finish flushes what the end of the input leaves buffered.
-func (a *GroupAgg) Finish(out exec.Collector) error { return a.flush(out) }
+func (a *GroupAgg) Finish(out exec.Collector) error {
+	if a.Windowed {
+		return nil // the final watermark has fired every window
+	}
+	return a.flush(out)
+}
 
-// ProcessWatermark forwards event time: a non-windowed aggregate has no
-// event-time timers.
-func (a *GroupAgg) ProcessWatermark(wm int64, out exec.Collector) error { return out.EmitWatermark(wm) }
+// ProcessWatermark fires the windows the watermark completes, then forwards
+// it; a non-windowed aggregate just forwards it.
+func (a *GroupAgg) ProcessWatermark(wm int64, out exec.Collector) error {
+	if a.Windowed {
+		a.watermark = wm
+		if err := a.fire(wm, out); err != nil {
+			return err
+		}
+	}
+	return out.EmitWatermark(wm)
+}
+
+// windowFired reports whether the window ending at end has fired: its last
+// instant (end minus one microsecond) is covered by the watermark.
+func (a *GroupAgg) windowFired(end int64) bool {
+	return a.watermark != exec.MinWatermark && end-1 <= a.watermark
+}
+
+// foldWindowed drops late rows, then folds the rest without emitting.
+func (a *GroupAgg) foldWindowed(b batch.Batch) error {
+	if !b.InsertOnly() {
+		return fmt.Errorf("not supported yet: window aggregation over an updating input")
+	}
+	ends := b.Column(a.Keys[a.WindowEnd]).(*array.Int64).Int64Values()
+	keep := make([]int32, 0, len(ends))
+	for r, e := range ends {
+		if !a.windowFired(e) {
+			keep = append(keep, int32(r))
+		}
+	}
+	if dropped := len(ends) - len(keep); dropped > 0 {
+		a.late.add(dropped, a.watermark)
+		if len(keep) == 0 {
+			return nil
+		}
+		b = batch.TakeBatch(b, keep)
+	}
+	if err := a.fold(b); err != nil {
+		return err
+	}
+	for _, g := range a.touched {
+		g.touched = false
+		if !g.existed {
+			end := g.prev[a.WindowEnd].i
+			a.byEnd[end] = append(a.byEnd[end], g)
+			g.existed = true // registered
+		}
+	}
+	clear(a.touched)
+	a.touched = a.touched[:0]
+	return nil
+}
+
+// fire emits the final result of every window whose end the watermark has
+// passed, earliest window first, and frees their state.
+func (a *GroupAgg) fire(wm int64, out exec.Collector) error {
+	var due []int64
+	for end := range a.byEnd {
+		if a.windowFired(end) {
+			due = append(due, end)
+		}
+	}
+	if len(due) == 0 {
+		return nil
+	}
+	slices.Sort(due)
+	for c := range a.outCells {
+		a.outCells[c] = a.outCells[c][:0]
+	}
+	rows := 0
+	for _, end := range due {
+		for _, g := range a.byEnd[end] {
+			a.resultInto(g, g.prev)
+			if err := a.checkRange(g.prev); err != nil {
+				return err
+			}
+			a.appendRow(g.prev)
+			rows++
+			a.forget(g)
+		}
+		delete(a.byEnd, end)
+	}
+	cols := make([]arrow.Array, a.Out.Len())
+	for c := range cols {
+		cols[c] = buildColumn(a.Out.Fields[c].Type, a.outCells[c])
+	}
+	return out.Collect(batch.New(array.NewRecord(a.schema, cols, int64(rows))))
+}
 
 func (a *GroupAgg) fold(b batch.Batch) error {
 	n := b.Len()

@@ -1,0 +1,224 @@
+package planner
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/streamsql/streamsql/exec/expr"
+	"github.com/streamsql/streamsql/exec/ops"
+	"github.com/streamsql/streamsql/sql/ast"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// WatermarkNode generates watermarks from a table's WATERMARK FOR clause.
+type WatermarkNode struct {
+	Input  Node
+	Column string
+	Expr   expr.Expr
+	// PerRow: 'scan.watermark.emit.strategy' = 'on-event'.
+	PerRow bool
+}
+
+func (w *WatermarkNode) Schema() types.Schema { return w.Input.Schema() }
+func (w *WatermarkNode) Inputs() []Node       { return []Node{w.Input} }
+func (w *WatermarkNode) Bounded() bool        { return w.Input.Bounded() }
+func (w *WatermarkNode) Describe() string {
+	return fmt.Sprintf("WatermarkAssigner(rowtime=[%s], watermark=[%s])", w.Column, w.Expr)
+}
+
+// WindowAssignNode is a window table function: each row gets the windows it
+// falls into (window_start, window_end, window_time appended).
+type WindowAssignNode struct {
+	Input   Node
+	Kind    ops.WindowKind
+	Name    string // TUMBLE, HOP, CUMULATE
+	TimeCol int
+	// Size, Slide, Offset in microseconds (Slide is HOP's slide and
+	// CUMULATE's step).
+	Size, Slide, Offset int64
+	Out                 types.Schema
+}
+
+func (w *WindowAssignNode) Schema() types.Schema { return w.Out }
+func (w *WindowAssignNode) Inputs() []Node       { return []Node{w.Input} }
+func (w *WindowAssignNode) Bounded() bool        { return w.Input.Bounded() }
+func (w *WindowAssignNode) Describe() string {
+	d := fmt.Sprintf("WindowTableFunction(window=[%s(time_col=[%s], size=[%s]", w.Name,
+		w.Input.Schema().Fields[w.TimeCol].Name, durationText(w.Size))
+	switch w.Kind {
+	case ops.Hop:
+		d += ", slide=[" + durationText(w.Slide) + "]"
+	case ops.Cumulate:
+		d += ", step=[" + durationText(w.Slide) + "]"
+	}
+	return d + ")])"
+}
+
+func durationText(us int64) string {
+	switch {
+	case us%3_600_000_000 == 0:
+		return fmt.Sprintf("%d h", us/3_600_000_000)
+	case us%60_000_000 == 0:
+		return fmt.Sprintf("%d min", us/60_000_000)
+	case us%1_000_000 == 0:
+		return fmt.Sprintf("%d s", us/1_000_000)
+	}
+	return fmt.Sprintf("%d ms", us/1000)
+}
+
+// hasWatermark reports whether event time flows out of n.
+func hasWatermark(n Node) bool {
+	if _, ok := n.(*WatermarkNode); ok {
+		return true
+	}
+	for _, in := range n.Inputs() {
+		if hasWatermark(in) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasWindowAssign reports whether n's rows carry window columns.
+func hasWindowAssign(n Node) bool {
+	if _, ok := n.(*WindowAssignNode); ok {
+		return true
+	}
+	if _, ok := n.(*GroupAgg); ok {
+		return false // an aggregate's output is no longer windowed rows
+	}
+	for _, in := range n.Inputs() {
+		if hasWindowAssign(in) {
+			return true
+		}
+	}
+	return false
+}
+
+// planWindowTVF plans TABLE(TUMBLE|HOP|CUMULATE(TABLE t, DESCRIPTOR(ts), ...)).
+func (p *Planner) planWindowTVF(bc *bindCtx, w *ast.WindowTVF) (relation, error) {
+	in, err := p.planFrom(bc, w.Input)
+	if err != nil {
+		return relation{}, err
+	}
+	idx, t, err := in.scope.Resolve(&ast.Ident{Parts: []string{w.TimeCol}, Pos: w.Pos})
+	if err != nil {
+		return relation{}, ast.Errorf(w.Pos, "%s: DESCRIPTOR(%s) is not a column of its input", w.Kind, w.TimeCol)
+	}
+	if t.Kind != types.Timestamp && t.Kind != types.TimestampLTZ {
+		return relation{}, ast.Errorf(w.Pos, "%s: the time column '%s' must be a TIMESTAMP or TIMESTAMP_LTZ, not %s", w.Kind, w.TimeCol, t)
+	}
+	if !hasWatermark(in.node) {
+		return relation{}, ast.Errorf(w.Pos, "%s over '%s' needs event time: declare WATERMARK FOR %s in the table (processing-time windows are not supported yet)", w.Kind, w.TimeCol, w.TimeCol)
+	}
+	args := make([]int64, len(w.Args))
+	for i, a := range w.Args {
+		us, err := p.intervalMicros(a, w.Kind)
+		if err != nil {
+			return relation{}, err
+		}
+		args[i] = us
+	}
+	node := &WindowAssignNode{Input: in.node, Name: w.Kind, TimeCol: idx}
+	switch w.Kind {
+	case "TUMBLE":
+		if len(args) < 1 || len(args) > 2 {
+			return relation{}, ast.Errorf(w.Pos, "TUMBLE expects (TABLE t, DESCRIPTOR(col), size [, offset])")
+		}
+		node.Kind, node.Size = ops.Tumble, args[0]
+		if len(args) == 2 {
+			node.Offset = args[1]
+		}
+	case "HOP":
+		if len(args) < 2 || len(args) > 3 {
+			return relation{}, ast.Errorf(w.Pos, "HOP expects (TABLE t, DESCRIPTOR(col), slide, size [, offset])")
+		}
+		node.Kind, node.Slide, node.Size = ops.Hop, args[0], args[1]
+		if node.Size%node.Slide != 0 {
+			return relation{}, ast.Errorf(w.Pos, "HOP: the size must be an integral multiple of the slide")
+		}
+		if len(args) == 3 {
+			node.Offset = args[2]
+		}
+	case "CUMULATE":
+		if len(args) < 2 || len(args) > 3 {
+			return relation{}, ast.Errorf(w.Pos, "CUMULATE expects (TABLE t, DESCRIPTOR(col), step, max size [, offset])")
+		}
+		node.Kind, node.Slide, node.Size = ops.Cumulate, args[0], args[1]
+		if node.Size%node.Slide != 0 {
+			return relation{}, ast.Errorf(w.Pos, "CUMULATE: the max size must be an integral multiple of the step")
+		}
+		if len(args) == 3 {
+			node.Offset = args[2]
+		}
+	case "SESSION":
+		return relation{}, ast.Errorf(w.Pos, "not supported yet: SESSION windows")
+	default:
+		return relation{}, ast.Errorf(w.Pos, "unknown window function %s", w.Kind)
+	}
+	fields := append([]types.Field{}, in.node.Schema().Fields...)
+	timeType := types.TimestampOf(3)
+	if t.Kind == types.TimestampLTZ {
+		timeType = types.TimestampLTZOf(3)
+	}
+	fields = append(fields,
+		types.Field{Name: "window_start", Type: types.TimestampOf(3).WithNotNull(true)},
+		types.Field{Name: "window_end", Type: types.TimestampOf(3).WithNotNull(true)},
+		types.Field{Name: "window_time", Type: timeType.WithNotNull(true)})
+	node.Out = types.Schema{Fields: fields}
+	qual := w.Alias
+	sc := &scope{}
+	for i, f := range fields {
+		q := qual
+		if q == "" && i < len(in.scope.cols) {
+			q = in.scope.cols[i].Qualifier
+		}
+		sc.cols = append(sc.cols, scopeCol{Qualifier: q, Name: f.Name, Type: f.Type})
+	}
+	return relation{node: node, scope: sc}, nil
+}
+
+// intervalMicros evaluates a constant INTERVAL argument.
+func (p *Planner) intervalMicros(a ast.Expr, fn string) (int64, error) {
+	e, err := expr.Bind(a, &scope{}, noAggregates(fn))
+	if err != nil {
+		return 0, err
+	}
+	if e.Type().Kind != types.Interval {
+		return 0, ast.Errorf(a.Position(), "%s: expected an INTERVAL, got %s", fn, e.Type())
+	}
+	v, err := expr.Const(e, &expr.EvalEnv{})
+	if err != nil {
+		return 0, ast.Errorf(a.Position(), "%s: %v", fn, err)
+	}
+	ms, ok := v.(int64)
+	if !ok || ms <= 0 {
+		return 0, ast.Errorf(a.Position(), "%s: the interval must be positive", fn)
+	}
+	return ms * 1000, nil
+}
+
+// windowKeys finds window_start and window_end among the grouping keys of
+// an aggregate over windowed rows; the aggregate is then a window
+// aggregation (final, insert-only results).
+func windowKeys(input Node, keyCols []expr.Expr) (end int, ok bool) {
+	if !hasWindowAssign(input) {
+		return 0, false
+	}
+	names := input.Schema().Names()
+	start := -1
+	end = -1
+	for k, c := range keyCols {
+		ref, isRef := c.(*expr.ColumnRef)
+		if !isRef {
+			continue
+		}
+		switch strings.ToLower(names[ref.Index]) {
+		case "window_start":
+			start = k
+		case "window_end":
+			end = k
+		}
+	}
+	return end, start >= 0 && end >= 0
+}
