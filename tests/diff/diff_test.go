@@ -101,8 +101,8 @@ func TestDifferential(t *testing.T) {
 			st.check(t, ctx, eng, seed, q, want[i], "p3/")
 		}
 	}
-	t.Logf("%d queries agreed, %d failed, %d not supported yet by streamsql (stateful: %s)",
-		st.agreed, st.failed, st.notYet, strings.Join(st.notYetNames, " "))
+	t.Logf("%d query runs agreed, %d failed, %d not supported yet; %d of %d stateful queries not supported yet by streamsql: %s",
+		st.agreed, st.failed, st.notYet, len(st.notYetNames), len(stateful), strings.Join(st.notYetNames, " "))
 }
 
 // stats counts outcomes over the run.

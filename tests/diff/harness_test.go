@@ -76,6 +76,17 @@ func TestDescribeMismatch(t *testing.T) {
 	if msg := describeMismatch([]string{"b", "a"}, []string{"a", "b"}, true); !strings.Contains(msg, "different order") {
 		t.Errorf("ordered comparison missed an order difference:\n%s", msg)
 	}
+	// A last-digit rounding difference (a tie rounded both ways) is not a
+	// mismatch; anything more is.
+	if msg := describeMismatch([]string{"\"x\"\x00464.615937"}, []string{"\"x\"\x00464.615938"}, false); msg != "" {
+		t.Errorf("a last-digit rounding difference was reported:\n%s", msg)
+	}
+	if msg := describeMismatch([]string{"\"x\"\x00464.61593"}, []string{"\"x\"\x00464.61595"}, false); msg == "" {
+		t.Error("a difference of 2e-5 was not reported")
+	}
+	if msg := describeMismatch([]string{`"1"`}, []string{`1`}, false); msg == "" {
+		t.Error("a string and a number compared equal")
+	}
 	msg := describeMismatch([]string{"a", "a"}, []string{"a"}, false)
 	if !strings.Contains(msg, "rows only in streamsql (1 rows)") {
 		t.Errorf("a duplicate row was not reported:\n%s", msg)
