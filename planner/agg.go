@@ -48,8 +48,9 @@ type GroupAgg struct {
 	// Windowed: grouped by window_start and window_end of a window TVF;
 	// key WindowEnd is window_end. Emits each window's final rows once,
 	// insert-only, when the watermark passes its end.
-	Windowed  bool
-	WindowEnd int
+	Windowed    bool
+	WindowStart int
+	WindowEnd   int
 }
 
 func (g *GroupAgg) Schema() types.Schema { return g.Out }

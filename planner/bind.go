@@ -334,8 +334,8 @@ func planAggregate(sel *ast.Select, in *scope, input Node) (Node, []string, erro
 	}
 	names = dedupeNames(names)
 	agg := ab.node(input, false)
-	if end, ok := windowKeys(input, ab.keyCols); ok {
-		agg.Windowed, agg.WindowEnd = true, end
+	if start, end, ok := windowKeys(input, ab.keyCols); ok {
+		agg.Windowed, agg.WindowStart, agg.WindowEnd = true, start, end
 	}
 	return projection(agg, having, exprs, names), names, nil
 }

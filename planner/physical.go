@@ -234,10 +234,10 @@ func (b *builder) build(n Node) (stream, error) {
 			// timing).
 			latency, _ = ParseDuration(b.p.Settings.Get(KeyMiniBatchDelay))
 		}
-		windowed, windowEnd := x.Windowed, x.WindowEnd
+		windowed, windowStart, windowEnd := x.Windowed, x.WindowStart, x.WindowEnd
 		f := exec.OperatorFactory{Name: x.Describe(), New: func(int) (exec.Operator, error) {
 			return &ops.GroupAgg{Keys: keys, Aggs: specs, Out: out, InputUpdating: updating, MiniBatch: mini, Latency: latency,
-				Windowed: windowed, WindowEnd: windowEnd}, nil
+				Windowed: windowed, WindowStart: windowStart, WindowEnd: windowEnd}, nil
 		}}
 		if len(keys) == 0 {
 			// A global aggregate has one key: it runs in one place.

@@ -201,12 +201,12 @@ func (p *Planner) intervalMicros(a ast.Expr, fn string) (int64, error) {
 // windowKeys finds window_start and window_end among the grouping keys of
 // an aggregate over windowed rows; the aggregate is then a window
 // aggregation (final, insert-only results).
-func windowKeys(input Node, keyCols []expr.Expr) (end int, ok bool) {
+func windowKeys(input Node, keyCols []expr.Expr) (start, end int, ok bool) {
 	if !hasWindowAssign(input) {
-		return 0, false
+		return 0, 0, false
 	}
 	names := input.Schema().Names()
-	start := -1
+	start = -1
 	end = -1
 	for k, c := range keyCols {
 		ref, isRef := c.(*expr.ColumnRef)
@@ -220,5 +220,5 @@ func windowKeys(input Node, keyCols []expr.Expr) (end int, ok bool) {
 			end = k
 		}
 	}
-	return end, start >= 0 && end >= 0
+	return start, end, start >= 0 && end >= 0
 }

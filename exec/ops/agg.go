@@ -68,11 +68,16 @@ type GroupAgg struct {
 	// watermark passes a window's end, then its groups emit one final +I
 	// each and their state is freed. Rows of already-fired windows are
 	// late: dropped and counted.
-	Windowed  bool
-	WindowEnd int
+	Windowed    bool
+	WindowEnd   int
+	WindowStart int
 
-	groups    map[string]*group // keys of any shape, by encoded bytes
-	intGroups map[int64]*group  // a single non-NULL integer key
+	groups    map[string]*group       // keys of any shape, by encoded bytes
+	intGroups map[int64]*group        // a single non-NULL integer key
+	windows   map[int64]*windowGroups // window mode: open windows by end
+	slab      []group                 // groups are allocated in chunks
+	cellSlab  []cell
+	accSlab   []accum
 	schema    *arrow.Schema
 	pending   int // input rows since the last flush
 	watermark int64
@@ -88,7 +93,16 @@ type GroupAgg struct {
 	scratch   []cell
 }
 
+// windowGroups are the groups of one open window, keyed by the integer key
+// (the other keys being window_start/window_end, which the window fixes).
+type windowGroups struct {
+	byKey map[int64]*group
+	order []*group
+}
+
 type group struct {
+	// winKeyed: the group lives in a windowGroups map, not in groups.
+	winKeyed bool
 	// k is the encoded key (empty for integer-keyed groups, which use ik).
 	k  string
 	ik int64
@@ -117,6 +131,7 @@ type accum struct {
 func (a *GroupAgg) Open(ctx *exec.OpContext) error {
 	a.groups = map[string]*group{}
 	a.intGroups = map[int64]*group{}
+	a.windows = map[int64]*windowGroups{}
 	a.outCells = make([][]cell, a.Out.Len())
 	a.schema = a.Out.Arrow()
 	a.watermark = exec.MinWatermark
@@ -207,7 +222,7 @@ func (a *GroupAgg) foldWindowed(b batch.Batch) error {
 	if err := a.fold(b); err != nil {
 		return err
 	}
-	for _, g := range a.touched {
+	for _, g := range a.touched { // groups keyed by bytes (NULL or composite keys)
 		g.touched = false
 		if !g.existed {
 			end := g.prev[a.WindowEnd].i
@@ -229,6 +244,13 @@ func (a *GroupAgg) fire(wm int64, out exec.Collector) error {
 			due = append(due, end)
 		}
 	}
+	for end := range a.windows {
+		if a.windowFired(end) {
+			if _, dup := a.byEnd[end]; !dup {
+				due = append(due, end)
+			}
+		}
+	}
 	if len(due) == 0 {
 		return nil
 	}
@@ -238,7 +260,12 @@ func (a *GroupAgg) fire(wm int64, out exec.Collector) error {
 	}
 	rows := 0
 	for _, end := range due {
-		for _, g := range a.byEnd[end] {
+		var gs []*group
+		if w := a.windows[end]; w != nil {
+			gs = w.order
+			delete(a.windows, end)
+		}
+		for _, g := range append(gs, a.byEnd[end]...) {
 			a.resultInto(g, g.prev)
 			if err := a.checkRange(g.prev); err != nil {
 				return err
@@ -267,7 +294,36 @@ func (a *GroupAgg) fold(b batch.Batch) error {
 		a.rowGroups = make([]*group, n)
 	}
 	rowGroups := a.rowGroups[:n]
-	if ik, ok := intKey(keyCols); ok {
+	if ends, other, ok := a.winKey(keyCols); ok {
+		var cur *windowGroups
+		curEnd := int64(0)
+		for r := 0; r < n; r++ {
+			var k int64
+			if other.Array != nil {
+				if other.IsNull(r) {
+					rowGroups[r] = a.byBytes(keyCols, r)
+					continue
+				}
+				k = other.at(r)
+			}
+			if cur == nil || ends[r] != curEnd {
+				curEnd = ends[r]
+				cur = a.windows[curEnd]
+				if cur == nil {
+					cur = &windowGroups{byKey: map[int64]*group{}}
+					a.windows[curEnd] = cur
+				}
+			}
+			g := cur.byKey[k]
+			if g == nil {
+				g = a.newGroup(keyCols, r)
+				g.winKeyed, g.existed = true, true
+				cur.byKey[k] = g
+				cur.order = append(cur.order, g)
+			}
+			rowGroups[r] = g
+		}
+	} else if ik, ok := intKey(keyCols); ok {
 		for r := 0; r < n; r++ {
 			if ik.IsNull(r) {
 				rowGroups[r] = a.byBytes(keyCols, r)
@@ -303,6 +359,34 @@ func (a *GroupAgg) fold(b batch.Batch) error {
 	return nil
 }
 
+// winKey reports whether window-mode groups can be keyed by
+// (window_end, one integer key): window_end determines window_start for
+// every window kind, so the other window column adds nothing.
+func (a *GroupAgg) winKey(keyCols []arrow.Array) ([]int64, intKeyCol, bool) {
+	if !a.Windowed {
+		return nil, intKeyCol{}, false
+	}
+	var rest []arrow.Array
+	for i, c := range keyCols {
+		if i != a.WindowEnd && !a.isWindowStart(i) {
+			rest = append(rest, c)
+		}
+	}
+	ends := keyCols[a.WindowEnd].(*array.Int64).Int64Values()
+	switch len(rest) {
+	case 0:
+		return ends, intKeyCol{}, true
+	case 1:
+		if ik, ok := intKey(rest); ok {
+			return ends, ik, true
+		}
+	}
+	return nil, intKeyCol{}, false
+}
+
+// isWindowStart reports whether key i is the window_start column.
+func (a *GroupAgg) isWindowStart(i int) bool { return i == a.WindowStart }
+
 // byBytes finds or creates the group of row r by its encoded key.
 func (a *GroupAgg) byBytes(keyCols []arrow.Array, r int) *group {
 	a.keyBuf = appendKey(a.keyBuf[:0], keyCols, r)
@@ -317,7 +401,23 @@ func (a *GroupAgg) byBytes(keyCols []arrow.Array, r int) *group {
 }
 
 func (a *GroupAgg) newGroup(keyCols []arrow.Array, r int) *group {
-	g := &group{prev: make([]cell, len(keyCols)+len(a.Aggs)), accs: make([]accum, len(a.Aggs))}
+	if len(a.slab) == 0 {
+		a.slab = make([]group, 256)
+	}
+	g := &a.slab[0]
+	a.slab = a.slab[1:]
+	nc, na := len(keyCols)+len(a.Aggs), len(a.Aggs)
+	if len(a.cellSlab) < nc {
+		a.cellSlab = make([]cell, 256*nc)
+	}
+	if len(a.accSlab) < na {
+		a.accSlab = make([]accum, 256*max(na, 1))
+	}
+	cells := a.cellSlab[:nc:nc]
+	a.cellSlab = a.cellSlab[nc:]
+	accs := a.accSlab[:na:na]
+	a.accSlab = a.accSlab[na:]
+	*g = group{prev: cells, accs: accs}
 	for c, col := range keyCols {
 		g.prev[c] = readCell(col, r)
 	}
@@ -397,6 +497,9 @@ func (a *GroupAgg) flush(out exec.Collector) error {
 
 // forget drops a group whose rows were all retracted.
 func (a *GroupAgg) forget(g *group) {
+	if g.winKeyed {
+		return // dropped with its window
+	}
 	if g.k != "" {
 		delete(a.groups, g.k)
 	} else {

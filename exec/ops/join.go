@@ -1,0 +1,804 @@
+package ops
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+
+	"github.com/streamsql/streamsql/exec"
+	"github.com/streamsql/streamsql/exec/batch"
+	"github.com/streamsql/streamsql/exec/expr"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// JoinKind is the kind of a regular join.
+type JoinKind uint8
+
+const (
+	JoinInner JoinKind = iota
+	JoinLeft
+	JoinRight
+	JoinFull
+)
+
+func (k JoinKind) String() string {
+	switch k {
+	case JoinInner:
+		return "INNER"
+	case JoinLeft:
+		return "LEFT"
+	case JoinRight:
+		return "RIGHT"
+	case JoinFull:
+		return "FULL"
+	}
+	return fmt.Sprintf("JoinKind(%d)", uint8(k))
+}
+
+// Join is Flink's regular streaming join (StreamingJoinOperator) of two
+// changelogs: input 0 is the left side, input 1 the right side, both
+// hash-partitioned by their join keys.
+//
+// Each side keeps its rows per join key as a multiset (+I/+U add one
+// occurrence, -U/-D retract one). A row joins every row of the other side
+// with an equal key for which Residual is TRUE; a NULL key matches nothing
+// unless its pair is NullEqual. An outer side also emits its rows padded
+// with NULLs while they have no match, and turns that padded row into
+// joined rows (and back) as matches come and go; for this every stored row
+// of an outer side counts its matches ("associations").
+//
+// Emitted row kinds follow Flink: in an inner join the input's kind passes
+// through (+U stays +U, -U stays -U); where an outer side is involved,
+// additions are +I and retractions -D, except that a retraction arriving
+// on the inner side of an outer join keeps its kind for the joined rows.
+//
+// With no keys at all every row lands in one bucket (a theta join, to run
+// at parallelism 1).
+type Join struct {
+	exec.BaseOperator
+	Kind JoinKind
+	// LeftKeys and RightKeys are the equi-join columns of each input: the
+	// same count, and pairwise the same type (DECIMALs of the same scale).
+	LeftKeys, RightKeys []int
+	// NullEqual is empty or has one flag per key pair; a set flag makes
+	// NULL match NULL in that pair (IS NOT DISTINCT FROM).
+	NullEqual []bool
+	// Left and Right are the input schemas.
+	Left, Right types.Schema
+	// Out is the left columns then the right columns, each of the physical
+	// type of its input column (the planner makes outer sides nullable).
+	Out types.Schema
+	// Residual is an extra condition over the joined row (column i of
+	// Out), or nil.
+	Residual expr.Expr
+
+	sides    [2]joinSide
+	outer    [2]bool
+	intKeyed bool // one integer key column, no NULL equality: buckets by int64
+	schema   *arrow.Schema
+
+	resid       *expr.Predicate
+	residRefs   []int // Out columns the residual reads, in its compact record
+	residSchema *arrow.Schema
+
+	// Scratch, reused across batches.
+	keys      rowKeys
+	match     []*joinRow // matches of a chunk of input rows ...
+	matchOff  []int32    // ... row from+i owns match[matchOff[i]:matchOff[i+1]]
+	pairIn    []int32    // residual candidates: input row ...
+	pairOther []*joinRow // ... and other-side row
+	sel       []int32
+	cellBuf   []cell
+	rowCells  []cell
+	out       joinOut
+}
+
+// joinChunk bounds the matches (or residual candidates) gathered before
+// they are applied, so a hot key cannot make one huge scratch buffer.
+const joinChunk = 1 << 16
+
+// joinOutRows is the output size at which a batch is emitted mid-input.
+const joinOutRows = 8192
+
+// Open validates the plan and prepares the state.
+func (j *Join) Open(ctx *exec.OpContext) error {
+	if j.Kind > JoinFull {
+		return fmt.Errorf("join: unknown kind %v", j.Kind)
+	}
+	if len(j.LeftKeys) != len(j.RightKeys) {
+		return fmt.Errorf("join: %d left keys but %d right keys", len(j.LeftKeys), len(j.RightKeys))
+	}
+	if len(j.NullEqual) != 0 && len(j.NullEqual) != len(j.LeftKeys) {
+		return fmt.Errorf("join: %d NullEqual flags for %d keys", len(j.NullEqual), len(j.LeftKeys))
+	}
+	for i := range j.LeftKeys {
+		lk, rk := j.LeftKeys[i], j.RightKeys[i]
+		if lk < 0 || lk >= j.Left.Len() || rk < 0 || rk >= j.Right.Len() {
+			return fmt.Errorf("join: key pair %d (%d, %d) out of range", i, lk, rk)
+		}
+		lt, rt := j.Left.Fields[lk].Type, j.Right.Fields[rk].Type
+		// Keys are compared by their physical encoding, so both sides
+		// must encode a value identically.
+		if lt.Kind != rt.Kind || (lt.Kind == types.Decimal && lt.Scale != rt.Scale) {
+			return fmt.Errorf("join: key pair %d has types %s and %s", i, lt, rt)
+		}
+	}
+	if j.Out.Len() != j.Left.Len()+j.Right.Len() {
+		return fmt.Errorf("join: output has %d columns, inputs %d + %d", j.Out.Len(), j.Left.Len(), j.Right.Len())
+	}
+	for c, f := range j.Out.Fields {
+		if !arrow.TypeEqual(f.Type.Arrow(), j.inputField(c).Type.Arrow()) {
+			return fmt.Errorf("join: output column %d is %s, its input column %s", c, f.Type, j.inputField(c).Type)
+		}
+	}
+	j.outer = [2]bool{j.Kind == JoinLeft || j.Kind == JoinFull, j.Kind == JoinRight || j.Kind == JoinFull}
+	j.intKeyed = len(j.LeftKeys) == 1 && !j.nullEqual(0)
+	if j.intKeyed {
+		switch j.Left.Fields[j.LeftKeys[0]].Type.Arrow().ID() {
+		case arrow.INT32, arrow.INT64:
+		default:
+			j.intKeyed = false
+		}
+	}
+	j.sides[0] = joinSide{keys: j.LeftKeys, schema: j.Left}
+	j.sides[1] = joinSide{keys: j.RightKeys, schema: j.Right}
+	for s := range j.sides {
+		j.sides[s].byInt = map[int64]*joinBucket{}
+		j.sides[s].byBytes = map[string]*joinBucket{}
+	}
+	j.schema = j.Out.Arrow()
+	if j.Residual != nil {
+		// The residual runs over a compact record of just the columns it
+		// reads, so candidates cost only those columns.
+		j.residRefs = expr.Refs(j.Residual)
+		m := make(map[int]int, len(j.residRefs))
+		fields := make([]types.Field, len(j.residRefs))
+		for i, c := range j.residRefs {
+			if c < 0 || c >= j.Out.Len() {
+				return fmt.Errorf("join: residual %s reads column %d of %d", j.Residual, c, j.Out.Len())
+			}
+			m[c] = i
+			fields[i] = j.inputField(c)
+		}
+		j.residSchema = types.NewSchema(fields...).Arrow()
+		var env *expr.EvalEnv
+		if ctx != nil {
+			env = &expr.EvalEnv{Now: ctx.Now, Location: ctx.Location}
+		}
+		p, err := expr.CompilePredicate(expr.Remap(j.Residual, m), env)
+		if err != nil {
+			return fmt.Errorf("join: compile residual: %w", err)
+		}
+		j.resid = p
+	}
+	return nil
+}
+
+// Close drops the state.
+func (j *Join) Close() error {
+	j.sides = [2]joinSide{}
+	return nil
+}
+
+// inputField is the input field behind output column c.
+func (j *Join) inputField(c int) types.Field {
+	if c < j.Left.Len() {
+		return j.Left.Fields[c]
+	}
+	return j.Right.Fields[c-j.Left.Len()]
+}
+
+func (j *Join) nullEqual(k int) bool { return len(j.NullEqual) > 0 && j.NullEqual[k] }
+
+// Process joins a batch of one side against the other side's state, in
+// row order, and updates this side's state.
+func (j *Join) Process(input int, b batch.Batch, out exec.Collector) error {
+	if input != 0 && input != 1 {
+		return fmt.Errorf("join: input %d of a two-input operator", input)
+	}
+	if err := j.checkBatch(input, b); err != nil {
+		return err
+	}
+	n := b.Len()
+	if n == 0 {
+		return nil
+	}
+	j.computeKeys(input, b)
+	for from := 0; from < n; {
+		to, err := j.probe(input, b, from)
+		if err != nil {
+			return err
+		}
+		if err := j.apply(input, b, from, to, out); err != nil {
+			return err
+		}
+		from = to
+	}
+	return j.emit(input, b, out)
+}
+
+func (j *Join) checkBatch(input int, b batch.Batch) error {
+	s := &j.sides[input].schema
+	if b.Rec == nil {
+		return nil
+	}
+	if int(b.Rec.NumCols()) != s.Len() {
+		return fmt.Errorf("join: input %d batch has %d columns, schema %d", input, b.Rec.NumCols(), s.Len())
+	}
+	for c, f := range s.Fields {
+		if !arrow.TypeEqual(b.Column(c).DataType(), f.Type.Arrow()) {
+			return fmt.Errorf("join: input %d column %d is %s, schema says %s", input, c, b.Column(c).DataType(), f.Type)
+		}
+	}
+	if b.Kinds != nil && len(b.Kinds) != b.Len() {
+		return fmt.Errorf("join: input %d batch has %d rows but %d row kinds", input, b.Len(), len(b.Kinds))
+	}
+	return nil
+}
+
+// rowKeys holds the join keys of a batch's rows, computed once for the
+// probe of the other side and the update of this side.
+type rowKeys struct {
+	never []bool  // the key holds a NULL that matches nothing
+	ints  []int64 // int-keyed joins
+	offs  []int32 // otherwise row r's key is buf[offs[r]:offs[r+1]]
+	buf   []byte
+}
+
+func (j *Join) computeKeys(input int, b batch.Batch) {
+	n := b.Len()
+	k := &j.keys
+	k.never = resize(k.never, n)
+	cols := j.sides[input].keys
+	for i, c := range cols {
+		col := b.Column(c)
+		if col.NullN() == 0 || j.nullEqual(i) {
+			continue
+		}
+		for r := 0; r < n; r++ {
+			if col.IsNull(r) {
+				k.never[r] = true
+			}
+		}
+	}
+	if j.intKeyed {
+		k.ints = resize(k.ints, n)
+		switch c := b.Column(cols[0]).(type) {
+		case *array.Int64:
+			copy(k.ints, c.Int64Values())
+		case *array.Int32:
+			for r, v := range c.Int32Values() {
+				k.ints[r] = int64(v)
+			}
+		}
+		return
+	}
+	keyCols := make([]arrow.Array, len(cols))
+	for i, c := range cols {
+		keyCols[i] = b.Column(c)
+	}
+	k.offs = resize(k.offs, n+1)
+	k.buf = k.buf[:0]
+	for r := 0; r < n; r++ {
+		if !k.never[r] {
+			k.buf = appendKey(k.buf, keyCols, r)
+		}
+		k.offs[r+1] = int32(len(k.buf))
+	}
+}
+
+// resize returns s with length n, zeroed, reusing its storage.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
+}
+
+// probe finds the matches of input rows from.. (key equal and residual
+// TRUE) in the other side's state, stopping after about joinChunk of
+// them; it returns the end of the rows it covered.
+func (j *Join) probe(input int, b batch.Batch, from int) (int, error) {
+	other := &j.sides[1-input]
+	n := b.Len()
+	j.match = j.match[:0]
+	j.matchOff = append(j.matchOff[:0], 0)
+	j.pairIn, j.pairOther = j.pairIn[:0], j.pairOther[:0]
+	to := from
+	for to < n {
+		r := to
+		to++
+		if bk := other.get(&j.keys, j.intKeyed, r); bk != nil {
+			for i := range bk.rows {
+				if j.resid == nil {
+					j.match = append(j.match, &bk.rows[i])
+				} else {
+					j.pairIn = append(j.pairIn, int32(r))
+					j.pairOther = append(j.pairOther, &bk.rows[i])
+				}
+			}
+		}
+		// Without a residual the offsets are final; with one they bound
+		// the candidates until filterPairs narrows them.
+		j.matchOff = append(j.matchOff, int32(len(j.match)+len(j.pairIn)))
+		if len(j.match)+len(j.pairIn) >= joinChunk {
+			break
+		}
+	}
+	if j.resid != nil && len(j.pairIn) > 0 {
+		if err := j.filterPairs(input, b); err != nil {
+			return 0, err
+		}
+	}
+	return to, nil
+}
+
+// filterPairs evaluates the residual over the candidate pairs and keeps
+// the ones for which it is TRUE as the matches.
+func (j *Join) filterPairs(input int, b batch.Batch) error {
+	nl := j.Left.Len()
+	np := len(j.pairIn)
+	cols := make([]arrow.Array, len(j.residRefs))
+	for i, c := range j.residRefs {
+		thisCol, otherCol := c, c-nl // input 0: left is this side
+		if input == 1 {
+			thisCol, otherCol = c-nl, c
+		}
+		if thisCol >= 0 && thisCol < j.sides[input].schema.Len() {
+			cols[i] = batch.Take(b.Column(thisCol), j.pairIn)
+			continue
+		}
+		cells := resize(j.cellBuf, np)
+		for p, row := range j.pairOther {
+			cells[p] = row.cells[otherCol]
+		}
+		j.cellBuf = cells
+		cols[i] = buildColumn(j.inputField(c).Type, cells)
+	}
+	rec := batch.NewRecordArrow(j.residSchema, cols, np)
+	sel, err := j.resid.Select(rec, j.sel)
+	if err != nil {
+		return fmt.Errorf("join: residual %s: %w", j.Residual, err)
+	}
+	j.sel = sel
+	// Selected pairs are in ascending order, so each row's matches stay
+	// contiguous; rewrite the candidate offsets into match offsets.
+	s := 0
+	for i := 1; i < len(j.matchOff); i++ {
+		end := int(j.matchOff[i])
+		for s < len(sel) && int(sel[s]) < end {
+			j.match = append(j.match, j.pairOther[sel[s]])
+			s++
+		}
+		j.matchOff[i] = int32(len(j.match))
+	}
+	return nil
+}
+
+// apply runs the join's changelog logic for input rows from..to, whose
+// matches probe found, in order.
+func (j *Join) apply(input int, b batch.Batch, from, to int, out exec.Collector) error {
+	this := &j.sides[input]
+	thisOuter, otherOuter := j.outer[input], j.outer[1-input]
+	o := &j.out
+	for r := from; r < to; r++ {
+		ms := j.match[j.matchOff[r-from]:j.matchOff[r-from+1]]
+		kind := b.Kind(r)
+		never := j.keys.never[r]
+		if !kind.IsRetract() {
+			var total int64
+			if len(ms) == 0 {
+				if thisOuter {
+					o.add(int32(r), nil, batch.Insert, 1)
+				}
+			} else {
+				if otherOuter {
+					for _, m := range ms {
+						if m.assoc == 0 {
+							o.add(-1, m, batch.Delete, m.count)
+						}
+						m.assoc++
+					}
+				}
+				k := batch.Insert
+				if !thisOuter && !otherOuter {
+					k = kind
+				}
+				for _, m := range ms {
+					o.add(int32(r), m, k, m.count)
+					total += m.count
+				}
+			}
+			// A key that matches nothing needs no state: its row can
+			// never join, and its padded output depends on nothing.
+			if !never {
+				j.readRow(b, r)
+				this.add(&j.keys, j.intKeyed, r, j.rowCells, total)
+			}
+		} else {
+			if !never {
+				j.readRow(b, r)
+				if !this.retract(&j.keys, j.intKeyed, r, j.rowCells) {
+					return fmt.Errorf("join: input %d retracts a row it never added: %v", input, j.rowCells)
+				}
+			}
+			if len(ms) == 0 {
+				if thisOuter {
+					o.add(int32(r), nil, batch.Delete, 1)
+				}
+			} else {
+				k := kind
+				if thisOuter {
+					k = batch.Delete
+				}
+				for _, m := range ms {
+					o.add(int32(r), m, k, m.count)
+				}
+				if otherOuter {
+					for _, m := range ms {
+						if m.assoc == 1 {
+							o.add(-1, m, batch.Insert, m.count)
+						}
+						m.assoc--
+					}
+				}
+			}
+		}
+		if len(o.kinds) >= joinOutRows {
+			if err := j.emit(input, b, out); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// readRow reads input row r into j.rowCells (strings still point into the
+// batch; the state clones them when it keeps a new row).
+func (j *Join) readRow(b batch.Batch, r int) {
+	n := int(b.Rec.NumCols())
+	j.rowCells = resize(j.rowCells, n)
+	for c := 0; c < n; c++ {
+		j.rowCells[c] = readCell(b.Column(c), r)
+	}
+}
+
+// joinOut accumulates output rows: each is an input row (or NULLs) joined
+// with a stored row of the other side (or NULLs).
+type joinOut struct {
+	this  []int32    // input row, -1 for NULLs
+	other []*joinRow // other side's row, nil for NULLs
+	kinds []batch.RowKind
+}
+
+func (o *joinOut) add(r int32, m *joinRow, k batch.RowKind, times int64) {
+	for ; times > 0; times-- {
+		o.this = append(o.this, r)
+		o.other = append(o.other, m)
+		o.kinds = append(o.kinds, k)
+	}
+}
+
+// emit builds and sends the accumulated output of a batch of input.
+func (j *Join) emit(input int, b batch.Batch, out exec.Collector) error {
+	o := &j.out
+	n := len(o.kinds)
+	if n == 0 {
+		return nil
+	}
+	nl := j.Left.Len()
+	thisOff, otherOff := 0, nl
+	if input == 1 {
+		thisOff, otherOff = nl, 0
+	}
+	cols := make([]arrow.Array, j.Out.Len())
+	thisSchema, otherSchema := j.sides[input].schema, j.sides[1-input].schema
+	for c := range thisSchema.Fields {
+		col, err := takeOrNull(b.Column(c), o.this)
+		if err != nil {
+			return err
+		}
+		cols[thisOff+c] = col
+	}
+	for c, f := range otherSchema.Fields {
+		cols[otherOff+c] = gatherColumn(f.Type, o.other, c)
+	}
+	var kinds []batch.RowKind
+	for _, k := range o.kinds {
+		if k != batch.Insert {
+			// The batch keeps its kinds; scratch must not be reused.
+			kinds = o.kinds
+			o.kinds = nil
+			break
+		}
+	}
+	o.kinds = o.kinds[:0]
+	o.this = o.this[:0]
+	clear(o.other) // let retracted rows be collected
+	o.other = o.other[:0]
+	return out.Collect(batch.Batch{Rec: batch.NewRecordArrow(j.schema, cols, n), Kinds: kinds})
+}
+
+// takeOrNull is batch.Take where index -1 yields NULL.
+func takeOrNull(a arrow.Array, idx []int32) (arrow.Array, error) {
+	n := len(idx)
+	var valid []bool
+	pad := false
+	for _, i := range idx {
+		if i < 0 {
+			pad = true
+			break
+		}
+	}
+	if pad || a.NullN() > 0 {
+		valid = make([]bool, n)
+		for p, i := range idx {
+			valid[p] = i >= 0 && a.IsValid(int(i))
+		}
+	}
+	switch arr := a.(type) {
+	case *array.Int64:
+		src, dst := arr.Int64Values(), make([]int64, n)
+		for p, i := range idx {
+			if i >= 0 {
+				dst[p] = src[i]
+			}
+		}
+		return batch.Int64Array(dst, valid), nil
+	case *array.Int32:
+		src, dst := arr.Int32Values(), make([]int32, n)
+		for p, i := range idx {
+			if i >= 0 {
+				dst[p] = src[i]
+			}
+		}
+		return batch.Int32Array(dst, valid), nil
+	case *array.Float64:
+		src, dst := arr.Float64Values(), make([]float64, n)
+		for p, i := range idx {
+			if i >= 0 {
+				dst[p] = src[i]
+			}
+		}
+		return batch.Float64Array(dst, valid), nil
+	case *array.Boolean:
+		dst := make([]bool, n)
+		for p, i := range idx {
+			dst[p] = i >= 0 && arr.Value(int(i))
+		}
+		return batch.BooleanArray(dst, valid), nil
+	case *array.String:
+		dst := make([]string, n)
+		for p, i := range idx {
+			if i >= 0 {
+				dst[p] = arr.Value(int(i))
+			}
+		}
+		return batch.StringArray(dst, valid), nil
+	case *array.Null:
+		return array.NewNull(n), nil
+	}
+	return nil, fmt.Errorf("join: cannot take from a %s column", a.DataType())
+}
+
+// gatherColumn builds output column c from stored rows (nil = NULL),
+// typed per physical layout, without an intermediate cell slice.
+func gatherColumn(t types.Type, rows []*joinRow, c int) arrow.Array {
+	n := len(rows)
+	var valid []bool
+	for p, row := range rows {
+		if row == nil || row.cells[c].null {
+			if valid == nil {
+				valid = make([]bool, n)
+				for q := range valid {
+					valid[q] = true
+				}
+			}
+			valid[p] = false
+		}
+	}
+	switch t.Kind {
+	case types.Boolean:
+		v := make([]bool, n)
+		for p, row := range rows {
+			v[p] = row != nil && row.cells[c].i != 0
+		}
+		return batch.BooleanArray(v, valid)
+	case types.Int, types.Date:
+		v := make([]int32, n)
+		for p, row := range rows {
+			if row != nil {
+				v[p] = int32(row.cells[c].i)
+			}
+		}
+		return batch.Int32Array(v, valid)
+	case types.Double:
+		v := make([]float64, n)
+		for p, row := range rows {
+			if row != nil {
+				v[p] = row.cells[c].f
+			}
+		}
+		return batch.Float64Array(v, valid)
+	case types.String:
+		v := make([]string, n)
+		for p, row := range rows {
+			if row != nil {
+				v[p] = row.cells[c].s
+			}
+		}
+		return batch.StringArray(v, valid)
+	case types.Null:
+		return array.NewNull(n)
+	}
+	v := make([]int64, n)
+	for p, row := range rows {
+		if row != nil {
+			v[p] = row.cells[c].i
+		}
+	}
+	return batch.Int64Array(v, valid)
+}
+
+// ---------------------------------------------------------------------------
+// State. Only the methods below touch the maps, so a disk-backed store can
+// replace them.
+
+// joinSide is one input's state: the multiset of its rows per join key.
+type joinSide struct {
+	keys    []int
+	schema  types.Schema
+	byInt   map[int64]*joinBucket
+	byBytes map[string]*joinBucket
+}
+
+// joinBucket holds the distinct rows of one join key.
+type joinBucket struct {
+	rows []joinRow
+	// index finds a row by its encoding once the bucket is large enough
+	// that scanning it on every add and retract would cost more.
+	index map[string]int32
+}
+
+// joinRow is one distinct stored row.
+type joinRow struct {
+	cells []cell
+	count int64 // occurrences
+	assoc int64 // rows of the other side it matches (used on outer sides)
+}
+
+// bucketIndexAt is the bucket size from which rows are indexed.
+const bucketIndexAt = 16
+
+// get returns the bucket of row r's key, or nil.
+func (s *joinSide) get(k *rowKeys, intKeyed bool, r int) *joinBucket {
+	if k.never[r] {
+		return nil
+	}
+	if intKeyed {
+		return s.byInt[k.ints[r]]
+	}
+	return s.byBytes[string(k.buf[k.offs[r]:k.offs[r+1]])]
+}
+
+// add stores one occurrence of row (cells are copied when the row is new)
+// with its number of associations.
+func (s *joinSide) add(k *rowKeys, intKeyed bool, r int, row []cell, assoc int64) {
+	bk := s.get(k, intKeyed, r)
+	if bk == nil {
+		bk = &joinBucket{}
+		if intKeyed {
+			s.byInt[k.ints[r]] = bk
+		} else {
+			s.byBytes[string(k.buf[k.offs[r]:k.offs[r+1]])] = bk
+		}
+	}
+	if i := bk.find(row); i >= 0 {
+		bk.rows[i].count++
+		bk.rows[i].assoc = assoc
+		return
+	}
+	owned := make([]cell, len(row))
+	for c, v := range row {
+		if v.s != "" {
+			// The value aliases the input batch's buffer; keeping it
+			// would pin the whole batch.
+			v.s = strings.Clone(v.s)
+		}
+		owned[c] = v
+	}
+	bk.rows = append(bk.rows, joinRow{cells: owned, count: 1, assoc: assoc})
+	if bk.index != nil {
+		bk.index[string(encodeCells(nil, owned))] = int32(len(bk.rows) - 1)
+	} else if len(bk.rows) >= bucketIndexAt {
+		bk.index = make(map[string]int32, len(bk.rows))
+		for i := range bk.rows {
+			bk.index[string(encodeCells(nil, bk.rows[i].cells))] = int32(i)
+		}
+	}
+}
+
+// retract removes one occurrence of row; false if it is not stored.
+func (s *joinSide) retract(k *rowKeys, intKeyed bool, r int, row []cell) bool {
+	bk := s.get(k, intKeyed, r)
+	if bk == nil {
+		return false
+	}
+	i := bk.find(row)
+	if i < 0 {
+		return false
+	}
+	if bk.rows[i].count--; bk.rows[i].count > 0 {
+		return true
+	}
+	last := len(bk.rows) - 1
+	if bk.index != nil {
+		delete(bk.index, string(encodeCells(nil, bk.rows[i].cells)))
+		if i != last {
+			bk.index[string(encodeCells(nil, bk.rows[last].cells))] = int32(i)
+		}
+	}
+	bk.rows[i] = bk.rows[last]
+	bk.rows[last] = joinRow{}
+	bk.rows = bk.rows[:last]
+	if len(bk.rows) == 0 {
+		if intKeyed {
+			delete(s.byInt, k.ints[r])
+		} else {
+			delete(s.byBytes, string(k.buf[k.offs[r]:k.offs[r+1]]))
+		}
+	}
+	return true
+}
+
+// find returns the position of row in the bucket, or -1.
+func (bk *joinBucket) find(row []cell) int {
+	if bk.index != nil {
+		var buf [64]byte
+		if i, ok := bk.index[string(encodeCells(buf[:0], row))]; ok {
+			return int(i)
+		}
+		return -1
+	}
+	for i := range bk.rows {
+		if sameRow(bk.rows[i].cells, row) {
+			return i
+		}
+	}
+	return -1
+}
+
+// sameRow compares rows value by value; doubles by their bits, so a NaN
+// row can be found again to be retracted.
+func sameRow(a, b []cell) bool {
+	for i := range a {
+		x, y := a[i], b[i]
+		if x.null != y.null || x.i != y.i || x.s != y.s || math.Float64bits(x.f) != math.Float64bits(y.f) {
+			return false
+		}
+	}
+	return true
+}
+
+// encodeCells appends an encoding of a row that is equal exactly when
+// sameRow is.
+func encodeCells(dst []byte, row []cell) []byte {
+	for _, v := range row {
+		if v.null {
+			dst = append(dst, 0)
+			continue
+		}
+		dst = append(dst, 1)
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(v.i))
+		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(v.f))
+		dst = binary.AppendUvarint(dst, uint64(len(v.s)))
+		dst = append(dst, v.s...)
+	}
+	return dst
+}
