@@ -147,18 +147,29 @@ func (p *Planner) planSelect(bc *bindCtx, sel *ast.Select) (queryPlan, error) {
 		inputs = append(inputs, next.node)
 	}
 	out := qp.node.Schema()
+	fields := append([]types.Field{}, out.Fields...)
 	for i, in := range inputs[1:] {
 		s := in.Schema()
 		if s.Len() != out.Len() {
 			return queryPlan{}, ast.Errorf(sel.SetOps[i].Query.Pos, "UNION ALL inputs have %d and %d columns", out.Len(), s.Len())
 		}
 		for c := range s.Fields {
-			if !s.Fields[c].Type.Equal(out.Fields[c].Type) {
+			t, ok := commonType(fields[c].Type, s.Fields[c].Type)
+			if !ok {
 				return queryPlan{}, ast.Errorf(sel.SetOps[i].Query.Pos,
 					"UNION ALL column %d has type %s in the first input but %s here; CAST one side",
-					c+1, out.Fields[c].Type, s.Fields[c].Type)
+					c+1, out.Fields[c].Type.WithNotNull(false), s.Fields[c].Type.WithNotNull(false))
 			}
+			fields[c].Type = t
 		}
+	}
+	out = types.Schema{Fields: fields}
+	for i, in := range inputs {
+		widened, err := castTo(in, out, sel.Pos)
+		if err != nil {
+			return queryPlan{}, err
+		}
+		inputs[i] = widened
 	}
 	return queryPlan{node: &Union{In: inputs, Out: out}}, nil
 }
@@ -249,6 +260,82 @@ func (p *Planner) planBlock(bc *bindCtx, sel *ast.Select) (queryPlan, error) {
 		node = &LimitNode{Input: node, Offset: offset, Limit: limit}
 	}
 	return queryPlan{node: node, ordered: ordered}, nil
+}
+
+// commonType is the type both UNION ALL inputs widen to, as Flink does:
+// numbers to the wider numeric type, strings to STRING, timestamps to the
+// larger precision.
+func commonType(a, b types.Type) (types.Type, bool) {
+	notNull := a.NotNull && b.NotNull
+	switch {
+	case a.Equal(b):
+	case a.Kind == types.Null:
+		a = b
+	case b.Kind == types.Null:
+	case a.IsNumeric() && b.IsNumeric():
+		a = widenNumeric(a, b)
+	case a.Kind == types.String && b.Kind == types.String:
+		a = types.TypeString
+	case a.Kind == b.Kind && (a.Kind == types.Timestamp || a.Kind == types.TimestampLTZ):
+		a.Precision = max(a.Precision, b.Precision)
+	default:
+		return types.Type{}, false
+	}
+	return a.WithNotNull(notNull), true
+}
+
+// widenNumeric is the smallest numeric type holding both (DOUBLE beats
+// DECIMAL beats BIGINT beats INT; a DECIMAL keeps every integer digit and
+// the larger scale, up to our 18-digit cap).
+func widenNumeric(a, b types.Type) types.Type {
+	intDigits := func(t types.Type) int {
+		switch t.Kind {
+		case types.Int:
+			return 10
+		case types.BigInt:
+			return 19
+		}
+		return t.Precision - t.Scale
+	}
+	switch {
+	case a.Kind == types.Double || b.Kind == types.Double:
+		return types.TypeDouble
+	case a.Kind == types.Decimal || b.Kind == types.Decimal:
+		s := max(a.Scale, b.Scale)
+		return types.DecimalOf(min(max(intDigits(a), intDigits(b))+s, types.MaxDecimalPrecision), s)
+	case a.Kind == types.BigInt || b.Kind == types.BigInt:
+		return types.TypeBigInt
+	}
+	return types.TypeInt
+}
+
+// castTo projects n onto the column types of target where they differ.
+func castTo(n Node, target types.Schema, pos ast.Pos) (Node, error) {
+	s := n.Schema()
+	same := true
+	exprs := make([]expr.Expr, s.Len())
+	sc := scopeOf("", s)
+	for i, f := range s.Fields {
+		exprs[i] = expr.NewColumn(i, f.Type, f.Name)
+		if f.Type.Equal(target.Fields[i].Type) {
+			continue
+		}
+		same = false
+		e, err := expr.Bind(&ast.Cast{X: &ast.Ident{Parts: []string{f.Name}, Pos: pos}, To: target.Fields[i].Type.WithNotNull(false), Pos: pos},
+			&scope{cols: []scopeCol{sc.cols[i]}}, expr.BindOptions{})
+		if err != nil {
+			return nil, err
+		}
+		exprs[i] = expr.Remap(e, map[int]int{0: i})
+	}
+	if same {
+		return n, nil
+	}
+	fields := make([]types.Field, s.Len())
+	for i, f := range s.Fields {
+		fields[i] = types.Field{Name: f.Name, Type: exprs[i].Type()}
+	}
+	return &Calc{Input: n, Exprs: exprs, Out: types.Schema{Fields: fields}}, nil
 }
 
 // planProjection plans the select list of a block without aggregation as

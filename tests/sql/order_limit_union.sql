@@ -17,3 +17,5 @@ SELECT id, 'b' AS src FROM orders WHERE id > 3;
 SELECT id FROM orders UNION ALL SELECT customer FROM orders;
 
 SELECT id FROM orders ORDER BY UPPER(customer);
+
+SELECT id FROM orders WHERE id = 1 UNION ALL SELECT 2.5 UNION ALL SELECT CAST(7 AS INT);
