@@ -50,10 +50,12 @@ type stream struct {
 }
 
 type builder struct {
-	p    *Planner
-	g    *exec.Graph
-	opts BuildOptions
-	par  int
+	// rocks: 'state.backend' = 'rocksdb'.
+	rocks bool
+	p     *Planner
+	g     *exec.Graph
+	opts  BuildOptions
+	par   int
 }
 
 // Build translates a plan into a job graph. Forward edges between operators
@@ -70,7 +72,7 @@ func (p *Planner) Build(name string, root Node, ordered bool, opts BuildOptions)
 	if js.Get(KeyPipelineName) != "" {
 		name = js.Get(KeyPipelineName)
 	}
-	b := &builder{p: p, opts: opts, par: js.Int(KeyParallelism),
+	b := &builder{p: p, opts: opts, par: js.Int(KeyParallelism), rocks: js.Get(KeyStateBackend) == "rocksdb",
 		g: &exec.Graph{Name: name, MaxParallelism: js.Int(KeyMaxParallelism)}}
 	if _, err := b.build(root); err != nil {
 		return nil, err
@@ -234,10 +236,13 @@ func (b *builder) build(n Node) (stream, error) {
 			// timing).
 			latency, _ = ParseDuration(b.p.Settings.Get(KeyMiniBatchDelay))
 		}
-		windowed, windowStart, windowEnd := x.Windowed, x.WindowStart, x.WindowEnd
+		windowed, windowStart, windowEnd, rocksState := x.Windowed, x.WindowStart, x.WindowEnd, b.rocks
+		if rocksState && windowed {
+			return stream{}, fmt.Errorf("not supported yet: window aggregation with 'state.backend' = 'rocksdb' (use 'hashmap')")
+		}
 		f := exec.OperatorFactory{Name: x.Describe(), New: func(int) (exec.Operator, error) {
 			return &ops.GroupAgg{Keys: keys, Aggs: specs, Out: out, InputUpdating: updating, MiniBatch: mini, Latency: latency,
-				Windowed: windowed, WindowStart: windowStart, WindowEnd: windowEnd}, nil
+				Windowed: windowed, WindowStart: windowStart, WindowEnd: windowEnd, RocksDB: rocksState}, nil
 		}}
 		if len(keys) == 0 {
 			// A global aggregate has one key: it runs in one place.

@@ -111,7 +111,7 @@ var knownSettings = map[string]settingDef{
 	KeyTimeZone:       {def: "UTC", validate: timeZone, doc: "session time zone for TIMESTAMP_LTZ"},
 	KeyPipelineName:   {def: "", validate: anyValue, jobLevel: true, doc: "job name"},
 	KeyDMLSync:        {def: "", validate: boolean, doc: "INSERT waits for its job to finish"},
-	KeyStateBackend:   {def: "hashmap", validate: oneOf("hashmap"), jobLevel: true, doc: "state backend"},
+	KeyStateBackend:   {def: "hashmap", validate: oneOf("hashmap", "rocksdb"), jobLevel: true, doc: "state backend"},
 	KeyMiniBatchSize:  {def: "100000", validate: positiveInt, doc: "input rows an aggregate buffers before emitting its changes"},
 	KeyMiniBatchDelay: {def: "100 ms", validate: durationValue, doc: "longest time an unbounded aggregate buffers changes"},
 	KeyCheckpointIntv: {def: "", validate: notYet("checkpointing ('checkpoint.interval.ms')"), jobLevel: true, doc: "checkpoint interval"},

@@ -71,6 +71,11 @@ type GroupAgg struct {
 	Windowed    bool
 	WindowEnd   int
 	WindowStart int
+	// RocksDB keeps the state in the pebble backend ('state.backend' =
+	// 'rocksdb') instead of in memory.
+	RocksDB bool
+
+	store *aggStore
 
 	groups    map[string]*group       // keys of any shape, by encoded bytes
 	intGroups map[int64]*group        // a single non-NULL integer key
@@ -101,6 +106,7 @@ type windowGroups struct {
 }
 
 type group struct {
+	kg int // key group (rocksdb state)
 	// winKeyed: the group lives in a windowGroups map, not in groups.
 	winKeyed bool
 	// k is the encoded key (empty for integer-keyed groups, which use ik).
@@ -142,6 +148,24 @@ func (a *GroupAgg) Open(ctx *exec.OpContext) error {
 	}
 	if a.Latency > 0 && ctx.Every != nil {
 		ctx.Every(a.Latency, a.flush)
+	}
+	if a.RocksDB {
+		if a.Windowed {
+			return fmt.Errorf("not supported yet: window aggregation with 'state.backend' = 'rocksdb'")
+		}
+		st, err := openAggStore(ctx)
+		if err != nil {
+			return err
+		}
+		a.store = st
+	}
+	return nil
+}
+
+// Close releases the state backend.
+func (a *GroupAgg) Close() error {
+	if a.store != nil {
+		return a.store.close()
 	}
 	return nil
 }
@@ -294,7 +318,16 @@ func (a *GroupAgg) fold(b batch.Batch) error {
 		a.rowGroups = make([]*group, n)
 	}
 	rowGroups := a.rowGroups[:n]
-	if ends, other, ok := a.winKey(keyCols); ok {
+	if a.store != nil {
+		a.store.keyGroups(keyCols, n)
+		for r := 0; r < n; r++ {
+			g, err := a.byBytesStored(keyCols, r)
+			if err != nil {
+				return err
+			}
+			rowGroups[r] = g
+		}
+	} else if ends, other, ok := a.winKey(keyCols); ok {
 		var cur *windowGroups
 		curEnd := int64(0)
 		for r := 0; r < n; r++ {
@@ -357,6 +390,24 @@ func (a *GroupAgg) fold(b batch.Batch) error {
 		}
 	}
 	return nil
+}
+
+// byBytesStored is byBytes for rocksdb state: a group new to this
+// mini-batch is loaded from the backend.
+func (a *GroupAgg) byBytesStored(keyCols []arrow.Array, r int) (*group, error) {
+	a.keyBuf = appendKey(a.keyBuf[:0], keyCols, r)
+	g := a.groups[string(a.keyBuf)]
+	if g == nil {
+		g = a.newGroup(keyCols, r)
+		g.k = string(a.keyBuf)
+		g.kg = a.store.kgs[r]
+		if err := a.store.load(g); err != nil {
+			return nil, fmt.Errorf("load state: %w", err)
+		}
+		a.groups[g.k] = g
+	}
+	a.touch(g)
+	return g, nil
 }
 
 // winKey reports whether window-mode groups can be keyed by
@@ -483,6 +534,11 @@ func (a *GroupAgg) flush(out exec.Collector) error {
 			a.forget(g)
 		}
 	}
+	if a.store != nil {
+		if err := a.persist(); err != nil {
+			return err
+		}
+	}
 	clear(a.touched)
 	a.touched = a.touched[:0]
 	if len(kinds) == 0 {
@@ -493,6 +549,27 @@ func (a *GroupAgg) flush(out exec.Collector) error {
 		cols[c] = buildColumn(a.Out.Fields[c].Type, a.outCells[c])
 	}
 	return out.Collect(batch.Batch{Rec: array.NewRecord(a.schema, cols, int64(len(kinds))), Kinds: kinds})
+}
+
+// persist writes the mini-batch's groups back to the state backend and
+// drops them from memory: between mini-batches the state lives in pebble.
+func (a *GroupAgg) persist() error {
+	for _, g := range a.touched {
+		var err error
+		if g.rows > 0 {
+			err = a.store.save(g)
+		} else {
+			err = a.store.remove(g)
+		}
+		if err != nil {
+			return fmt.Errorf("write state: %w", err)
+		}
+	}
+	if err := a.store.be.Flush(); err != nil {
+		return fmt.Errorf("flush state: %w", err)
+	}
+	clear(a.groups)
+	return nil
 }
 
 // forget drops a group whose rows were all retracted.

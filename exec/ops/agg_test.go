@@ -80,90 +80,98 @@ func TestGroupAggMatchesRecomputation(t *testing.T) {
 		vnull bool
 		f     bool
 	}
-	for seed := uint64(1); seed <= 30; seed++ {
-		for _, mini := range []int{1, 7, 1000} {
-			rng := rand.New(rand.NewPCG(seed, 99))
-			op := &GroupAgg{Keys: []int{0}, Aggs: aggs, Out: out, InputUpdating: true, MiniBatch: mini}
-			if err := op.Open(&exec.OpContext{}); err != nil {
-				t.Fatal(err)
-			}
-			var live []row
-			var c collectRows
-			for b := 0; b < 20; b++ {
-				n := 1 + rng.IntN(50)
-				var ks []string
-				var vs []int64
-				var vValid, fs []bool
-				var kinds []batch.RowKind
-				for i := 0; i < n; i++ {
-					var r row
-					kind := batch.Insert
-					if len(live) > 0 && rng.IntN(3) == 0 {
-						j := rng.IntN(len(live))
-						r = live[j]
-						live = slices.Delete(live, j, j+1)
-						kind = batch.Delete
-					} else {
-						r = row{k: fmt.Sprint("k", rng.IntN(6)), v: int64(rng.IntN(20) - 5), vnull: rng.IntN(8) == 0, f: rng.IntN(2) == 0}
-						live = append(live, r)
-					}
-					ks, vs, vValid, fs = append(ks, r.k), append(vs, r.v), append(vValid, !r.vnull), append(fs, r.f)
-					kinds = append(kinds, kind)
+	for _, backend := range []string{"hashmap", "rocksdb"} {
+		for seed := uint64(1); seed <= 30; seed++ {
+			for _, mini := range []int{1, 7, 1000} {
+				if backend == "rocksdb" && seed > 8 {
+					continue // pebble is slower; fewer seeds cover it
 				}
-				rec := batch.NewRecord(in, []arrow.Array{batch.StringArray(ks, nil), batch.Int64Array(vs, vValid), batch.BooleanArray(fs, nil)}, n)
-				if err := op.Process(0, batch.Batch{Rec: rec, Kinds: kinds}, &c); err != nil {
+				rng := rand.New(rand.NewPCG(seed, 99))
+				op := &GroupAgg{Keys: []int{0}, Aggs: aggs, Out: out, InputUpdating: true, MiniBatch: mini, RocksDB: backend == "rocksdb"}
+				if err := op.Open(&exec.OpContext{WorkDir: t.TempDir(), Parallelism: 1}); err != nil {
 					t.Fatal(err)
 				}
-			}
-			if err := op.Finish(&c); err != nil {
-				t.Fatal(err)
-			}
-			// Recompute from the surviving rows.
-			byKey := map[string][]row{}
-			for _, r := range live {
-				byKey[r.k] = append(byKey[r.k], r)
-			}
-			var want []string
-			for k, rs := range byKey {
-				var cnt, cv, sum, cf int64
-				var mn, mx *int64
-				distinct := map[int64]bool{}
-				for _, r := range rs {
-					cnt++
-					if r.f {
-						cf++
+				var live []row
+				var c collectRows
+				for b := 0; b < 20; b++ {
+					n := 1 + rng.IntN(50)
+					var ks []string
+					var vs []int64
+					var vValid, fs []bool
+					var kinds []batch.RowKind
+					for i := 0; i < n; i++ {
+						var r row
+						kind := batch.Insert
+						if len(live) > 0 && rng.IntN(3) == 0 {
+							j := rng.IntN(len(live))
+							r = live[j]
+							live = slices.Delete(live, j, j+1)
+							kind = batch.Delete
+						} else {
+							r = row{k: fmt.Sprint("k", rng.IntN(6)), v: int64(rng.IntN(20) - 5), vnull: rng.IntN(8) == 0, f: rng.IntN(2) == 0}
+							live = append(live, r)
+						}
+						ks, vs, vValid, fs = append(ks, r.k), append(vs, r.v), append(vValid, !r.vnull), append(fs, r.f)
+						kinds = append(kinds, kind)
 					}
-					if r.vnull {
-						continue
-					}
-					v := r.v
-					cv++
-					sum += v
-					distinct[v] = true
-					if mn == nil || v < *mn {
-						mn = &v
-					}
-					if mx == nil || v > *mx {
-						mx = &v
+					rec := batch.NewRecord(in, []arrow.Array{batch.StringArray(ks, nil), batch.Int64Array(vs, vValid), batch.BooleanArray(fs, nil)}, n)
+					if err := op.Process(0, batch.Batch{Rec: rec, Kinds: kinds}, &c); err != nil {
+						t.Fatal(err)
 					}
 				}
-				cellOf := func(p *int64) string {
-					if p == nil {
-						return fmt.Sprint(cell{null: true})
+				if err := op.Finish(&c); err != nil {
+					t.Fatal(err)
+				}
+				// Recompute from the surviving rows.
+				byKey := map[string][]row{}
+				for _, r := range live {
+					byKey[r.k] = append(byKey[r.k], r)
+				}
+				var want []string
+				for k, rs := range byKey {
+					var cnt, cv, sum, cf int64
+					var mn, mx *int64
+					distinct := map[int64]bool{}
+					for _, r := range rs {
+						cnt++
+						if r.f {
+							cf++
+						}
+						if r.vnull {
+							continue
+						}
+						v := r.v
+						cv++
+						sum += v
+						distinct[v] = true
+						if mn == nil || v < *mn {
+							mn = &v
+						}
+						if mx == nil || v > *mx {
+							mx = &v
+						}
 					}
-					return fmt.Sprint(cell{i: *p})
+					cellOf := func(p *int64) string {
+						if p == nil {
+							return fmt.Sprint(cell{null: true})
+						}
+						return fmt.Sprint(cell{i: *p})
+					}
+					sumCell := cell{null: true}
+					if cv > 0 {
+						sumCell = cell{i: sum}
+					}
+					want = append(want, strings.Join([]string{fmt.Sprint(cell{s: k}), fmt.Sprint(cell{i: cnt}), fmt.Sprint(cell{i: cv}),
+						fmt.Sprint(sumCell), cellOf(mn), cellOf(mx), fmt.Sprint(cell{i: int64(len(distinct))}), fmt.Sprint(cell{i: cf})}, "|"))
 				}
-				sumCell := cell{null: true}
-				if cv > 0 {
-					sumCell = cell{i: sum}
+				sort.Strings(want)
+				got := c.materialize(t)
+				if !slices.Equal(got, want) {
+					t.Fatalf("%s, seed %d, mini-batch %d:\ngot  %v\nwant %v", backend, seed, mini, got, want)
 				}
-				want = append(want, strings.Join([]string{fmt.Sprint(cell{s: k}), fmt.Sprint(cell{i: cnt}), fmt.Sprint(cell{i: cv}),
-					fmt.Sprint(sumCell), cellOf(mn), cellOf(mx), fmt.Sprint(cell{i: int64(len(distinct))}), fmt.Sprint(cell{i: cf})}, "|"))
-			}
-			sort.Strings(want)
-			got := c.materialize(t)
-			if !slices.Equal(got, want) {
-				t.Fatalf("seed %d, mini-batch %d:\ngot  %v\nwant %v", seed, mini, got, want)
+				if err := op.Close(); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 	}

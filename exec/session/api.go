@@ -22,6 +22,9 @@ type Options struct {
 	Stdout io.Writer
 	// Logger for job and checkpoint logs (nil = discard).
 	Logger *slog.Logger
+	// WorkDir holds jobs' on-disk state ("" = a temporary directory per
+	// job, removed when it ends).
+	WorkDir string
 	// Now is the clock (nil = time.Now).
 	Now func() time.Time
 	// DMLSync makes INSERT wait for its job to finish (run, test). When

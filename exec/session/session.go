@@ -376,7 +376,11 @@ func (s *Session) explain(stmt ast.Statement, out Output) error {
 }
 
 func (s *Session) jobEnv(job *planner.Job) exec.Env {
-	return exec.Env{Logger: s.opts.Logger.With("job", job.Name), Now: s.opts.Now, Location: s.settings.Location()}
+	env := exec.Env{Logger: s.opts.Logger.With("job", job.Name), Now: s.opts.Now, Location: s.settings.Location()}
+	if s.opts.WorkDir != "" {
+		env.WorkDir = filepath.Join(s.opts.WorkDir, job.Name)
+	}
+	return env
 }
 
 // query runs a SELECT and streams its rows to out.

@@ -1,0 +1,530 @@
+package ops
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow/go/v17/arrow"
+
+	"github.com/streamsql/streamsql/exec"
+	"github.com/streamsql/streamsql/exec/batch"
+	"github.com/streamsql/streamsql/exec/expr"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// joinChangelog materializes an output changelog as a multiset of rendered
+// rows, failing on the retraction of a row it does not hold.
+type joinChangelog struct {
+	rows map[string]int
+	log  []string // every emitted row, "+I[...]", for failure messages
+	err  error
+}
+
+func (c *joinChangelog) Collect(b batch.Batch) error {
+	if c.rows == nil {
+		c.rows = map[string]int{}
+	}
+	for i := 0; i < b.Len(); i++ {
+		var parts []string
+		for col := 0; col < int(b.Rec.NumCols()); col++ {
+			parts = append(parts, fmt.Sprint(readCell(b.Column(col), i)))
+		}
+		r := strings.Join(parts, "|")
+		c.log = append(c.log, b.Kind(i).String()+"["+r+"]")
+		if !b.Kind(i).IsRetract() {
+			c.rows[r]++
+			continue
+		}
+		if c.rows[r] == 0 && c.err == nil {
+			c.err = fmt.Errorf("changelog retracts %s, which it does not hold", r)
+		}
+		if c.rows[r]--; c.rows[r] <= 0 {
+			delete(c.rows, r)
+		}
+	}
+	return nil
+}
+func (c *joinChangelog) EmitWatermark(int64) error { return nil }
+
+func (c *joinChangelog) materialized() []string {
+	var out []string
+	for r, n := range c.rows {
+		for ; n > 0; n-- {
+			out = append(out, r)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// jrow is a test row of either side: a join key (k, t) and a value v; a nil
+// pointer is NULL.
+type jrow struct {
+	k *int64
+	t *string
+	v *int64
+}
+
+// Left is (k BIGINT, t STRING, v BIGINT); right is (t STRING, v BIGINT,
+// k BIGINT), so the key columns sit at different positions.
+var (
+	joinLeftSchema = types.NewSchema(types.Field{Name: "k", Type: types.TypeBigInt},
+		types.Field{Name: "t", Type: types.TypeString}, types.Field{Name: "v", Type: types.TypeBigInt})
+	joinRightSchema = types.NewSchema(types.Field{Name: "t", Type: types.TypeString},
+		types.Field{Name: "w", Type: types.TypeBigInt}, types.Field{Name: "k", Type: types.TypeBigInt})
+)
+
+func i64cell(p *int64) cell {
+	if p == nil {
+		return cell{null: true}
+	}
+	return cell{i: *p}
+}
+
+func strcell(p *string) cell {
+	if p == nil {
+		return cell{null: true}
+	}
+	return cell{s: *p}
+}
+
+// cells renders a row in its side's column order (nil row = NULLs).
+func (r *jrow) cells(side int) []cell {
+	if r == nil {
+		return []cell{{null: true}, {null: true}, {null: true}}
+	}
+	if side == 0 {
+		return []cell{i64cell(r.k), strcell(r.t), i64cell(r.v)}
+	}
+	return []cell{strcell(r.t), i64cell(r.v), i64cell(r.k)}
+}
+
+func joinedRow(l, r *jrow) string {
+	var parts []string
+	for _, c := range append(l.cells(0), r.cells(1)...) {
+		parts = append(parts, fmt.Sprint(c))
+	}
+	return strings.Join(parts, "|")
+}
+
+func sideBatch(side int, rows []jrow, kinds []batch.RowKind) batch.Batch {
+	n := len(rows)
+	ks, vs := make([]int64, n), make([]int64, n)
+	ts := make([]string, n)
+	kv, tv, vv := make([]bool, n), make([]bool, n), make([]bool, n)
+	for i, r := range rows {
+		if r.k != nil {
+			ks[i], kv[i] = *r.k, true
+		}
+		if r.t != nil {
+			ts[i], tv[i] = *r.t, true
+		}
+		if r.v != nil {
+			vs[i], vv[i] = *r.v, true
+		}
+	}
+	k, t, v := batch.Int64Array(ks, kv), batch.StringArray(ts, tv), batch.Int64Array(vs, vv)
+	var rec arrow.Record
+	if side == 0 {
+		rec = batch.NewRecord(joinLeftSchema, []arrow.Array{k, t, v}, n)
+	} else {
+		rec = batch.NewRecord(joinRightSchema, []arrow.Array{t, v, k}, n)
+	}
+	b := batch.Batch{Rec: rec, Kinds: kinds}
+	if b.InsertOnly() {
+		b.Kinds = nil // exercise the all-+I form too
+	}
+	return b
+}
+
+func joinOutSchema() types.Schema {
+	return types.NewSchema(append(slices.Clone(joinLeftSchema.Fields), joinRightSchema.Fields...)...)
+}
+
+// TestJoinMatchesRecomputation feeds random changelogs to both inputs
+// (inserts, duplicates, retractions of earlier rows as -D or -U, NULL keys
+// and values), in batches of random size interleaving the sides, through
+// every join kind, with and without a residual predicate, keyed by one
+// integer column, by two columns (one NULL-safe), or by nothing. After
+// every batch the materialized output must equal the join recomputed from
+// the rows each side still holds.
+func TestJoinMatchesRecomputation(t *testing.T) {
+	type keying struct {
+		name        string
+		left, right []int
+		nullEq      []bool
+	}
+	keyings := []keying{
+		{name: "k", left: []int{0}, right: []int{2}},
+		{name: "k,t<=>t", left: []int{0, 1}, right: []int{2, 0}, nullEq: []bool{false, true}},
+		{name: "none"},
+	}
+	// v < w: the left value against the right one (Out columns 2 and 4).
+	residual := &expr.Call{Fn: "<", T: types.TypeBoolean, Args: []expr.Expr{
+		expr.NewColumn(2, types.TypeBigInt, "v"), expr.NewColumn(4, types.TypeBigInt, "w")}}
+	ptr := func(v int64) *int64 { return &v }
+	str := func(s string) *string { return &s }
+	for _, ky := range keyings {
+		for _, kind := range []JoinKind{JoinInner, JoinLeft, JoinRight, JoinFull} {
+			for _, withResidual := range []bool{false, true} {
+				for seed := uint64(1); seed <= 25; seed++ {
+					name := fmt.Sprintf("%s join on %s, residual %v, seed %d", kind, ky.name, withResidual, seed)
+					rng := rand.New(rand.NewPCG(seed, 7))
+					op := &Join{Kind: kind, LeftKeys: ky.left, RightKeys: ky.right, NullEqual: ky.nullEq,
+						Left: joinLeftSchema, Right: joinRightSchema, Out: joinOutSchema()}
+					if withResidual {
+						op.Residual = residual
+					}
+					if err := op.Open(&exec.OpContext{}); err != nil {
+						t.Fatal(err)
+					}
+					matches := func(l, r jrow) bool {
+						for i := range ky.left {
+							lc, rc := l.cells(0)[ky.left[i]], r.cells(1)[ky.right[i]]
+							nullEq := len(ky.nullEq) > 0 && ky.nullEq[i]
+							if lc.null || rc.null {
+								if !(nullEq && lc.null && rc.null) {
+									return false
+								}
+							} else if lc != rc {
+								return false
+							}
+						}
+						if withResidual {
+							return l.v != nil && r.v != nil && *l.v < *r.v
+						}
+						return true
+					}
+					var live [2][]jrow
+					var c joinChangelog
+					for step := 0; step < 30; step++ {
+						side := rng.IntN(2)
+						n := 1 + rng.IntN(25)
+						var rows []jrow
+						var kinds []batch.RowKind
+						for i := 0; i < n; i++ {
+							if len(live[side]) > 0 && rng.IntN(3) == 0 {
+								j := rng.IntN(len(live[side]))
+								rows = append(rows, live[side][j])
+								live[side] = slices.Delete(live[side], j, j+1)
+								kinds = append(kinds, [2]batch.RowKind{batch.Delete, batch.UpdateBefore}[rng.IntN(2)])
+								continue
+							}
+							var r jrow
+							if len(live[side]) > 0 && rng.IntN(5) == 0 {
+								r = live[side][rng.IntN(len(live[side]))] // a duplicate
+							} else {
+								if rng.IntN(6) != 0 {
+									r.k = ptr(int64(rng.IntN(3)))
+								}
+								if rng.IntN(5) != 0 {
+									r.t = str([]string{"a", "b"}[rng.IntN(2)])
+								}
+								if rng.IntN(8) != 0 {
+									r.v = ptr(int64(rng.IntN(6)))
+								}
+							}
+							rows = append(rows, r)
+							live[side] = append(live[side], r)
+							kinds = append(kinds, [2]batch.RowKind{batch.Insert, batch.UpdateAfter}[rng.IntN(2)])
+						}
+						if err := op.Process(side, sideBatch(side, rows, kinds), &c); err != nil {
+							t.Fatalf("%s, step %d: %v", name, step, err)
+						}
+						if c.err != nil {
+							t.Fatalf("%s, step %d: %v\n%s", name, step, c.err, strings.Join(c.log, "\n"))
+						}
+						var want []string
+						rightMatched := make([]bool, len(live[1]))
+						for _, l := range live[0] {
+							matched := false
+							for ri, r := range live[1] {
+								if matches(l, r) {
+									want = append(want, joinedRow(&l, &r))
+									matched, rightMatched[ri] = true, true
+								}
+							}
+							if !matched && (kind == JoinLeft || kind == JoinFull) {
+								want = append(want, joinedRow(&l, nil))
+							}
+						}
+						if kind == JoinRight || kind == JoinFull {
+							for ri, r := range live[1] {
+								if !rightMatched[ri] {
+									want = append(want, joinedRow(nil, &r))
+								}
+							}
+						}
+						sort.Strings(want)
+						if got := c.materialized(); !slices.Equal(got, want) {
+							t.Fatalf("%s, step %d:\ngot  %v\nwant %v\nchangelog:\n%s", name, step, got, want, strings.Join(c.log, "\n"))
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// debugLog records the emitted changelog exactly, batch by batch.
+type debugLog struct {
+	sb       strings.Builder
+	nilKinds int // batches emitted with Kinds == nil
+}
+
+func (d *debugLog) Collect(b batch.Batch) error {
+	if b.Kinds == nil {
+		d.nilKinds++
+	}
+	d.sb.WriteString(batch.Debug(b))
+	return nil
+}
+func (d *debugLog) EmitWatermark(int64) error { return nil }
+
+// take returns what was logged since the last call.
+func (d *debugLog) take() string {
+	s := d.sb.String()
+	d.sb.Reset()
+	return s
+}
+
+// kvJoin is a join of (k BIGINT, v x) with (k BIGINT, w x) on k.
+func kvJoin(t *testing.T, kind JoinKind, vt types.Type, residual expr.Expr) *Join {
+	t.Helper()
+	l := types.NewSchema(types.Field{Name: "k", Type: types.TypeBigInt}, types.Field{Name: "v", Type: vt})
+	r := types.NewSchema(types.Field{Name: "k", Type: types.TypeBigInt}, types.Field{Name: "w", Type: vt})
+	op := &Join{Kind: kind, LeftKeys: []int{0}, RightKeys: []int{0}, Left: l, Right: r,
+		Out: types.NewSchema(append(slices.Clone(l.Fields), r.Fields...)...), Residual: residual}
+	if err := op.Open(&exec.OpContext{}); err != nil {
+		t.Fatal(err)
+	}
+	return op
+}
+
+// kvBatch builds rows "k:v" ("_" for NULL) of kind kinds[i] (or +I).
+func kvBatch(s types.Schema, kind batch.RowKind, rows ...string) batch.Batch {
+	n := len(rows)
+	ks, kv := make([]int64, n), make([]bool, n)
+	var cols []arrow.Array
+	vals, vv := make([]string, n), make([]bool, n)
+	for i, r := range rows {
+		k, v, _ := strings.Cut(r, ":")
+		if k != "_" {
+			fmt.Sscan(k, &ks[i])
+			kv[i] = true
+		}
+		if v != "_" {
+			vals[i], vv[i] = v, true
+		}
+	}
+	cols = append(cols, batch.Int64Array(ks, kv))
+	if s.Fields[1].Type.Kind == types.String {
+		cols = append(cols, batch.StringArray(vals, vv))
+	} else {
+		is := make([]int64, n)
+		for i, v := range vals {
+			fmt.Sscan(v, &is[i])
+		}
+		cols = append(cols, batch.Int64Array(is, vv))
+	}
+	kinds := make([]batch.RowKind, n)
+	for i := range kinds {
+		kinds[i] = kind
+	}
+	return batch.Batch{Rec: batch.NewRecord(s, cols, n), Kinds: kinds}
+}
+
+type joinStep struct {
+	side int
+	kind batch.RowKind
+	rows []string
+	want string // the exact changelog, rows separated by ";"
+}
+
+func runJoinSteps(t *testing.T, op *Join, steps []joinStep) {
+	t.Helper()
+	var d debugLog
+	for i, s := range steps {
+		sch := op.Left
+		if s.side == 1 {
+			sch = op.Right
+		}
+		if err := op.Process(s.side, kvBatch(sch, s.kind, s.rows...), &d); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		got := strings.ReplaceAll(strings.TrimSuffix(d.take(), "\n"), "\n", ";")
+		if got != s.want {
+			t.Fatalf("step %d (%d %v %v):\ngot  %s\nwant %s", i, s.side, s.kind, s.rows, got, s.want)
+		}
+	}
+}
+
+// TestJoinLeftChangelog spells out a LEFT join's changelog: a padded row
+// while a left row has no match, replaced when the first match arrives and
+// restored when the last one goes, with duplicates and NULL keys.
+func TestJoinLeftChangelog(t *testing.T) {
+	runJoinSteps(t, kvJoin(t, JoinLeft, types.TypeString, nil), []joinStep{
+		{0, batch.Insert, []string{"1:a"}, "+I[1, a, NULL, NULL]"},
+		{1, batch.Insert, []string{"1:x"}, "-D[1, a, NULL, NULL];+I[1, a, 1, x]"},
+		{1, batch.Insert, []string{"1:y"}, "+I[1, a, 1, y]"},
+		{1, batch.Delete, []string{"1:x"}, "-D[1, a, 1, x]"},
+		// A retraction on the inner side keeps its kind (as in Flink).
+		{1, batch.UpdateBefore, []string{"1:y"}, "-U[1, a, 1, y];+I[1, a, NULL, NULL]"},
+		{0, batch.Insert, []string{"1:a"}, "+I[1, a, NULL, NULL]"},
+		{1, batch.UpdateAfter, []string{"1:z"},
+			"-D[1, a, NULL, NULL];-D[1, a, NULL, NULL];+I[1, a, 1, z];+I[1, a, 1, z]"},
+		{1, batch.Insert, []string{"1:z"}, "+I[1, a, 1, z];+I[1, a, 1, z]"},
+		{0, batch.UpdateBefore, []string{"1:a"}, "-D[1, a, 1, z];-D[1, a, 1, z]"},
+		{1, batch.Delete, []string{"1:z", "1:z"}, "-D[1, a, 1, z];-D[1, a, 1, z];+I[1, a, NULL, NULL]"},
+		// NULL keys never match: the left row stays padded.
+		{0, batch.Insert, []string{"_:n"}, "+I[NULL, n, NULL, NULL]"},
+		{1, batch.Insert, []string{"_:q"}, ""},
+		{0, batch.Delete, []string{"_:n"}, "-D[NULL, n, NULL, NULL]"},
+		{0, batch.Delete, []string{"1:a"}, "-D[1, a, NULL, NULL]"},
+	})
+}
+
+// TestJoinLeftResidualChangelog: a right row failing the residual is no
+// match; a left row keeps its padding until a row passing it arrives, and
+// association counts are per left row.
+func TestJoinLeftResidualChangelog(t *testing.T) {
+	lt := &expr.Call{Fn: "<", T: types.TypeBoolean, Args: []expr.Expr{
+		expr.NewColumn(1, types.TypeBigInt, "v"), expr.NewColumn(3, types.TypeBigInt, "w")}}
+	runJoinSteps(t, kvJoin(t, JoinLeft, types.TypeBigInt, lt), []joinStep{
+		{0, batch.Insert, []string{"1:5"}, "+I[1, 5, NULL, NULL]"},
+		{1, batch.Insert, []string{"1:3"}, ""},
+		{1, batch.Insert, []string{"1:7"}, "-D[1, 5, NULL, NULL];+I[1, 5, 1, 7]"},
+		{0, batch.Insert, []string{"1:2"}, "+I[1, 2, 1, 3];+I[1, 2, 1, 7]"},
+		{1, batch.Delete, []string{"1:7"}, "-D[1, 5, 1, 7];-D[1, 2, 1, 7];+I[1, 5, NULL, NULL]"},
+		{1, batch.Delete, []string{"1:3"}, "-D[1, 2, 1, 3];+I[1, 2, NULL, NULL]"},
+		{0, batch.Insert, []string{"1:_"}, "+I[1, NULL, NULL, NULL]"},
+	})
+}
+
+// TestJoinFullChangelog: both sides pad.
+func TestJoinFullChangelog(t *testing.T) {
+	runJoinSteps(t, kvJoin(t, JoinFull, types.TypeString, nil), []joinStep{
+		{1, batch.Insert, []string{"1:x"}, "+I[NULL, NULL, 1, x]"},
+		{0, batch.Insert, []string{"1:a", "2:b"}, "-D[NULL, NULL, 1, x];+I[1, a, 1, x];+I[2, b, NULL, NULL]"},
+		{0, batch.Insert, []string{"1:c"}, "+I[1, c, 1, x]"},
+		{1, batch.Delete, []string{"1:x"}, "-D[1, a, 1, x];-D[1, c, 1, x];+I[1, a, NULL, NULL];+I[1, c, NULL, NULL]"},
+		{0, batch.Delete, []string{"1:a", "1:c"}, "-D[1, a, NULL, NULL];-D[1, c, NULL, NULL]"},
+	})
+}
+
+// TestJoinInnerKinds: an inner join passes row kinds through, and an
+// insert-only result carries no kinds at all.
+func TestJoinInnerKinds(t *testing.T) {
+	op := kvJoin(t, JoinInner, types.TypeString, nil)
+	runJoinSteps(t, op, []joinStep{
+		{1, batch.Insert, []string{"1:x", "2:y"}, ""},
+		{0, batch.UpdateAfter, []string{"1:a"}, "+U[1, a, 1, x]"},
+		{0, batch.UpdateBefore, []string{"1:a"}, "-U[1, a, 1, x]"},
+		{0, batch.Insert, []string{"3:c"}, ""},
+	})
+	var d debugLog
+	if err := op.Process(0, batch.New(kvBatch(op.Left, batch.Insert, "2:b", "2:b").Rec), &d); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.take(); got != "+I[2, b, 2, y]\n+I[2, b, 2, y]\n" || d.nilKinds != 1 {
+		t.Fatalf("got %q with %d kind-less batches", got, d.nilKinds)
+	}
+}
+
+// TestJoinErrors: bad plans fail at Open, bad input in Process, without
+// panicking.
+func TestJoinErrors(t *testing.T) {
+	op := kvJoin(t, JoinInner, types.TypeString, nil)
+	var d debugLog
+	if err := op.Process(0, kvBatch(op.Left, batch.Delete, "1:a"), &d); err == nil ||
+		!strings.Contains(err.Error(), "never added") {
+		t.Fatalf("retracting a missing row: %v", err)
+	}
+	if err := op.Process(2, kvBatch(op.Left, batch.Insert, "1:a"), &d); err == nil {
+		t.Fatal("input 2 accepted")
+	}
+	intSchema := types.NewSchema(types.Field{Name: "k", Type: types.TypeBigInt}, types.Field{Name: "v", Type: types.TypeBigInt})
+	if err := op.Process(0, kvBatch(intSchema, batch.Insert, "1:2"), &d); err == nil {
+		t.Fatal("a batch of the wrong column type accepted")
+	}
+	bad := []*Join{
+		{LeftKeys: []int{0}, RightKeys: []int{1}, Left: op.Left, Right: op.Right, Out: op.Out},          // BIGINT = STRING
+		{LeftKeys: []int{0}, RightKeys: []int{0, 1}, Left: op.Left, Right: op.Right, Out: op.Out},       // counts differ
+		{LeftKeys: []int{5}, RightKeys: []int{0}, Left: op.Left, Right: op.Right, Out: op.Out},          // out of range
+		{LeftKeys: []int{0}, RightKeys: []int{0}, Left: op.Left, Right: op.Right, Out: op.Left},         // output width
+		{Kind: 9, LeftKeys: []int{0}, RightKeys: []int{0}, Left: op.Left, Right: op.Right, Out: op.Out}, // kind
+		{LeftKeys: []int{0}, RightKeys: []int{0}, Left: op.Left, Right: op.Right, Out: op.Out,
+			Residual: expr.NewColumn(1, types.TypeString, "v")}, // not BOOLEAN
+	}
+	for i, j := range bad {
+		if err := j.Open(&exec.OpContext{}); err == nil {
+			t.Errorf("plan %d opened", i)
+		}
+	}
+}
+
+// BenchmarkJoinInner: an inner join on one BIGINT key over 10 thousand
+// keys, 4096-row batches alternating sides; each batch inserts 2048 new rows
+// and retracts the 2048 its side inserted four batches earlier, so state
+// stays at about 8 thousand rows a side (under one row per key).
+func BenchmarkJoinInner(b *testing.B) {
+	l := types.NewSchema(types.Field{Name: "k", Type: types.TypeBigInt}, types.Field{Name: "v", Type: types.TypeBigInt})
+	r := types.NewSchema(types.Field{Name: "k", Type: types.TypeBigInt}, types.Field{Name: "w", Type: types.TypeBigInt})
+	const half, cycle, lag = 2048, 64, 8 // lag counts batches of both sides
+	x := uint64(1)
+	inserts := make([][2][]int64, cycle) // k, v per batch
+	for i := range inserts {
+		ks, vs := make([]int64, half), make([]int64, half)
+		for j := range ks {
+			x = x*6364136223846793005 + 1442695040888963407
+			ks[j] = int64(x>>33) % 10000
+			vs[j] = int64(i*half + j)
+		}
+		inserts[i] = [2][]int64{ks, vs}
+	}
+	mk := func(i int, withRetract bool) batch.Batch {
+		s := l
+		if i%2 == 1 {
+			s = r
+		}
+		ks, vs := slices.Clone(inserts[i][0]), slices.Clone(inserts[i][1])
+		kinds := make([]batch.RowKind, half)
+		if withRetract {
+			old := inserts[(i-lag+cycle)%cycle]
+			ks, vs = append(ks, old[0]...), append(vs, old[1]...)
+			for range half {
+				kinds = append(kinds, batch.Delete)
+			}
+		}
+		return batch.Batch{Rec: batch.NewRecord(s, []arrow.Array{batch.Int64Array(ks, nil), batch.Int64Array(vs, nil)}, len(ks)), Kinds: kinds}
+	}
+	batches := make([]batch.Batch, cycle)
+	for i := range batches {
+		batches[i] = mk(i, true)
+	}
+	op := &Join{Kind: JoinInner, LeftKeys: []int{0}, RightKeys: []int{0}, Left: l, Right: r,
+		Out: types.NewSchema(append(slices.Clone(l.Fields), r.Fields...)...)}
+	if err := op.Open(&exec.OpContext{}); err != nil {
+		b.Fatal(err)
+	}
+	var c countingCollector
+	// Warm up: the inserts the first batches will retract.
+	for i := cycle - lag; i < cycle; i++ {
+		if err := op.Process(i%2, mk(i, false), &c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	c.rows = 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := op.Process(i%2, batches[i%cycle], &c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*2*half)/b.Elapsed().Seconds(), "in-rows/s")
+	b.ReportMetric(float64(c.rows)/b.Elapsed().Seconds(), "out-rows/s")
+}

@@ -1,0 +1,31 @@
+-- The same aggregations on both state backends give the same changelog.
+CREATE TABLE orders (id BIGINT, customer STRING, amount DECIMAL(10, 2), ts TIMESTAMP(3))
+  WITH ('connector' = 'filesystem', 'path' = 'testdata/orders.csv', 'format' = 'csv');
+
+SET 'table.exec.mini-batch.size' = '2';
+
+SET 'state.backend' = 'hashmap';
+
+SELECT customer, COUNT(*) AS n, SUM(amount) AS total, MIN(amount) AS lo, COUNT(DISTINCT id % 2) AS parities
+FROM orders GROUP BY customer;
+
+SELECT n, COUNT(*) AS customers, MAX(customer) AS last_customer
+FROM (SELECT customer, COUNT(*) AS n FROM orders GROUP BY customer) GROUP BY n;
+
+SET 'state.backend' = 'rocksdb';
+
+SELECT customer, COUNT(*) AS n, SUM(amount) AS total, MIN(amount) AS lo, COUNT(DISTINCT id % 2) AS parities
+FROM orders GROUP BY customer;
+
+SELECT n, COUNT(*) AS customers, MAX(customer) AS last_customer
+FROM (SELECT customer, COUNT(*) AS n FROM orders GROUP BY customer) GROUP BY n;
+
+SET 'parallelism.default' = '2';
+
+SELECT customer, COUNT(*) AS n FROM orders GROUP BY customer;
+
+SET 'state.backend' = 'leveldb';
+
+CREATE TABLE ev (ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'filesystem', 'path' = 'testdata/clicks.csv', 'format' = 'csv');
+
+SELECT window_start, COUNT(*) FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end;
