@@ -84,6 +84,8 @@ func Updating(n Node) bool {
 	switch x := n.(type) {
 	case *GroupAgg:
 		return !x.Windowed || Updating(x.Input)
+	case *RankNode:
+		return true
 	case *Scan, *Values:
 		return false
 	default:

@@ -213,6 +213,8 @@ func (p *Planner) planBlock(bc *bindCtx, sel *ast.Select) (queryPlan, error) {
 			input = &Calc{Input: rel.node, Filter: filter, Exprs: identityExprs(rel.node.Schema()), Out: rel.node.Schema()}
 		}
 		node, names, err = planAggregate(sel, rel.scope, input)
+	} else if idx, call := findRowNumber(sel); call != nil {
+		node, names, err = planRank(sel, rel, filter, idx, call)
 	} else {
 		node, names, err = planProjection(sel, rel, filter)
 	}

@@ -257,7 +257,8 @@ func (p *Planner) PlanInsert(ins *ast.Insert) (Node, error) {
 
 // updatingNode finds the node that makes a plan's output updating.
 func updatingNode(n Node) Node {
-	if _, ok := n.(*GroupAgg); ok {
+	switch n.(type) {
+	case *GroupAgg, *RankNode:
 		return n
 	}
 	for _, in := range n.Inputs() {

@@ -10,10 +10,14 @@ func Optimize(n Node) Node {
 	case *Calc:
 		in := Optimize(x.Input)
 		if inner, ok := in.(*Calc); ok {
-			return fuse(x, inner)
+			return pushRankLimit(fuse(x, inner))
 		}
 		cp := *x
 		cp.Input = in
+		return pushRankLimit(&cp)
+	case *RankNode:
+		cp := *x
+		cp.Input = Optimize(x.Input)
 		return &cp
 	case *WatermarkNode:
 		cp := *x

@@ -200,6 +200,30 @@ func (b *builder) build(n Node) (stream, error) {
 			v.Inputs = append(v.Inputs, exec.Input{From: s.vi, Partitioning: exec.Partitioning{Kind: kind}})
 		}
 		return b.addVertex(v), nil
+	case *RankNode:
+		if x.Limit < 0 {
+			return stream{}, fmt.Errorf("not supported yet: ROW_NUMBER() OVER (...) without a filter rn <= N on it (Top-N)")
+		}
+		in, err := b.build(x.Input)
+		if err != nil {
+			return stream{}, err
+		}
+		order := make([]ops.SortKey, len(x.Order))
+		for i, o := range x.Order {
+			order[i] = ops.SortKey{Col: o.Col, Desc: o.Desc}
+		}
+		part, limit, rankCol, inSchema, out := x.Partition, x.Limit, x.RankColumn, x.Input.Schema(), x.Schema()
+		mini := 0
+		if b.p.Settings.IsSet(KeyMiniBatchSize) {
+			mini, _ = strconv.Atoi(b.p.Settings.Get(KeyMiniBatchSize))
+		}
+		f := exec.OperatorFactory{Name: x.Describe(), New: func(int) (exec.Operator, error) {
+			return &ops.Rank{PartitionKeys: part, OrderKeys: order, Limit: limit, RankColumn: rankCol, In: inSchema, Out: out, MiniBatch: mini}, nil
+		}}
+		if len(part) == 0 || (b.par == 1 && in.parallelism == 1) {
+			return b.chain(in, 1, f), nil
+		}
+		return b.exchange(in, b.par, exec.Partitioning{Kind: exec.Hash, Keys: part}, f), nil
 	case *WatermarkNode:
 		in, err := b.build(x.Input)
 		if err != nil {

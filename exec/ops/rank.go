@@ -1,0 +1,199 @@
+package ops
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+
+	"github.com/streamsql/streamsql/exec"
+	"github.com/streamsql/streamsql/exec/batch"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// Rank is Flink's Top-N: ROW_NUMBER() OVER (PARTITION BY p ORDER BY o)
+// filtered to rn <= Limit. Deduplication is the N = 1 case ordered by a time
+// column (ascending keeps the first row, descending the last). Each
+// partition keeps its rows sorted; after every batch, each partition the
+// batch touched emits how its top N changed: with the rank column, -U/+U
+// per position whose row changed (+I/-D when the top grows or shrinks);
+// without it, -D for rows that left the top and +I for rows that entered.
+// Ties keep arrival order, so the first row ranks first among equals.
+type Rank struct {
+	exec.BaseOperator
+	PartitionKeys []int
+	OrderKeys     []SortKey
+	Limit         int64
+	// RankColumn appends rn (BIGINT) to each output row.
+	RankColumn bool
+	// In is the input schema; Out is In plus rn when RankColumn.
+	In, Out types.Schema
+	// MiniBatch, when > 0, emits after every MiniBatch rows instead of
+	// after every batch ('table.exec.mini-batch.size').
+	MiniBatch int
+
+	parts   map[string]*rankPartition
+	touched []*rankPartition
+	keyBuf  []byte
+	schema  *arrow.Schema
+	seq     int64
+	cells   [][]cell
+	kinds   []batch.RowKind
+}
+
+type rankRow struct {
+	cells []cell
+	seq   int64 // arrival order, to break ties
+}
+
+type rankPartition struct {
+	rows    []rankRow // sorted by the order keys, then arrival
+	emitted []rankRow // the top N as last emitted
+	touched bool
+}
+
+// Open prepares state.
+func (r *Rank) Open(*exec.OpContext) error {
+	r.parts = map[string]*rankPartition{}
+	r.schema = r.Out.Arrow()
+	r.cells = make([][]cell, r.Out.Len())
+	return nil
+}
+
+func (r *Rank) less(a, b rankRow) int {
+	for _, k := range r.OrderKeys {
+		x, y := a.cells[k.Col], b.cells[k.Col]
+		var c int
+		switch {
+		case x.null && y.null:
+		case x.null:
+			c = -1
+		case y.null:
+			c = 1
+		default:
+			c = compareCells(x, y, r.In.Fields[k.Col].Type.Kind)
+		}
+		if k.Desc {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// Process applies a batch and emits each touched partition's change.
+func (r *Rank) Process(_ int, b batch.Batch, out exec.Collector) error {
+	if r.MiniBatch > 0 && b.Len() > r.MiniBatch {
+		for from := 0; from < b.Len(); from += r.MiniBatch {
+			if err := r.process(batch.Slice(b, from, min(from+r.MiniBatch, b.Len())), out); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return r.process(b, out)
+}
+
+func (r *Rank) process(b batch.Batch, out exec.Collector) error {
+	keyCols := make([]arrow.Array, len(r.PartitionKeys))
+	for i, k := range r.PartitionKeys {
+		keyCols[i] = b.Column(k)
+	}
+	ncol := r.In.Len()
+	for row := 0; row < b.Len(); row++ {
+		r.keyBuf = appendKey(r.keyBuf[:0], keyCols, row)
+		p := r.parts[string(r.keyBuf)]
+		if p == nil {
+			p = &rankPartition{}
+			r.parts[string(r.keyBuf)] = p
+		}
+		if !p.touched {
+			p.touched = true
+			r.touched = append(r.touched, p)
+		}
+		rr := rankRow{cells: make([]cell, ncol)}
+		for c := 0; c < ncol; c++ {
+			rr.cells[c] = readCell(b.Column(c), row)
+		}
+		if b.Kind(row).IsRetract() {
+			i := slices.IndexFunc(p.rows, func(x rankRow) bool { return sameCells(x.cells, rr.cells) })
+			if i < 0 {
+				return fmt.Errorf("retraction of a row that was never added")
+			}
+			p.rows = slices.Delete(p.rows, i, i+1)
+			continue
+		}
+		r.seq++
+		rr.seq = r.seq
+		// Insert after every row that orders before or equal to it.
+		i, _ := slices.BinarySearchFunc(p.rows, rr, func(x, t rankRow) int {
+			if c := r.less(x, t); c != 0 {
+				return c
+			}
+			return -1 // equal keys: x arrived earlier, stays first
+		})
+		p.rows = slices.Insert(p.rows, i, rr)
+	}
+	return r.emit(out)
+}
+
+func (r *Rank) emit(out exec.Collector) error {
+	for c := range r.cells {
+		r.cells[c] = r.cells[c][:0]
+	}
+	r.kinds = r.kinds[:0]
+	for _, p := range r.touched {
+		p.touched = false
+		n := min(int64(len(p.rows)), r.Limit)
+		top := p.rows[:n]
+		if r.RankColumn {
+			for i := 0; i < max(len(top), len(p.emitted)); i++ {
+				switch {
+				case i >= len(top):
+					r.add(p.emitted[i], i, batch.Delete)
+				case i >= len(p.emitted):
+					r.add(top[i], i, batch.Insert)
+				case top[i].seq != p.emitted[i].seq:
+					r.add(p.emitted[i], i, batch.UpdateBefore)
+					r.add(top[i], i, batch.UpdateAfter)
+				}
+			}
+		} else {
+			for _, old := range p.emitted {
+				if !slices.ContainsFunc(top, func(x rankRow) bool { return x.seq == old.seq }) {
+					r.add(old, 0, batch.Delete)
+				}
+			}
+			for _, nw := range top {
+				if !slices.ContainsFunc(p.emitted, func(x rankRow) bool { return x.seq == nw.seq }) {
+					r.add(nw, 0, batch.Insert)
+				}
+			}
+		}
+		p.emitted = append(p.emitted[:0], top...)
+	}
+	r.touched = r.touched[:0]
+	if len(r.kinds) == 0 {
+		return nil
+	}
+	cols := make([]arrow.Array, r.Out.Len())
+	for c := range cols {
+		cols[c] = buildColumn(r.Out.Fields[c].Type, r.cells[c])
+	}
+	kinds := append([]batch.RowKind(nil), r.kinds...)
+	return out.Collect(batch.Batch{Rec: array.NewRecord(r.schema, cols, int64(len(kinds))), Kinds: kinds})
+}
+
+func (r *Rank) add(row rankRow, pos int, kind batch.RowKind) {
+	for c, v := range row.cells {
+		r.cells[c] = append(r.cells[c], v)
+	}
+	if r.RankColumn {
+		last := len(r.cells) - 1
+		r.cells[last] = append(r.cells[last], cell{i: int64(pos + 1)})
+	}
+	r.kinds = append(r.kinds, kind)
+}
