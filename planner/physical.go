@@ -261,12 +261,13 @@ func (b *builder) build(n Node) (stream, error) {
 			latency, _ = ParseDuration(b.p.Settings.Get(KeyMiniBatchDelay))
 		}
 		windowed, windowStart, windowEnd, rocksState := x.Windowed, x.WindowStart, x.WindowEnd, b.rocks
+		ttl, _ := ParseDuration(b.p.Settings.Get(KeyStateTTL))
 		if rocksState && windowed {
 			return stream{}, fmt.Errorf("not supported yet: window aggregation with 'state.backend' = 'rocksdb' (use 'hashmap')")
 		}
 		f := exec.OperatorFactory{Name: x.Describe(), New: func(int) (exec.Operator, error) {
 			return &ops.GroupAgg{Keys: keys, Aggs: specs, Out: out, InputUpdating: updating, MiniBatch: mini, Latency: latency,
-				Windowed: windowed, WindowStart: windowStart, WindowEnd: windowEnd, RocksDB: rocksState}, nil
+				Windowed: windowed, WindowStart: windowStart, WindowEnd: windowEnd, RocksDB: rocksState, TTL: ttl}, nil
 		}}
 		if len(keys) == 0 {
 			// A global aggregate has one key: it runs in one place.

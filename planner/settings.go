@@ -19,6 +19,7 @@ const (
 	KeyCheckpointIntv = "checkpoint.interval.ms"
 	KeyMiniBatchSize  = "table.exec.mini-batch.size"
 	KeyMiniBatchDelay = "table.exec.mini-batch.allow-latency"
+	KeyStateTTL       = "table.exec.state.ttl"
 )
 
 type settingDef struct {
@@ -114,6 +115,7 @@ var knownSettings = map[string]settingDef{
 	KeyStateBackend:   {def: "hashmap", validate: oneOf("hashmap", "rocksdb"), jobLevel: true, doc: "state backend"},
 	KeyMiniBatchSize:  {def: "100000", validate: positiveInt, doc: "input rows an aggregate buffers before emitting its changes"},
 	KeyMiniBatchDelay: {def: "100 ms", validate: durationValue, doc: "longest time an unbounded aggregate buffers changes"},
+	KeyStateTTL:       {def: "0 ms", validate: durationValue, doc: "idle state older than this expires (0 = never)"},
 	KeyCheckpointIntv: {def: "", validate: notYet("checkpointing ('checkpoint.interval.ms')"), jobLevel: true, doc: "checkpoint interval"},
 }
 

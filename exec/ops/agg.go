@@ -71,6 +71,10 @@ type GroupAgg struct {
 	Windowed    bool
 	WindowEnd   int
 	WindowStart int
+	// TTL, when > 0, expires a key's state that was not updated for that
+	// long (processing time): its next row starts it over, as in Flink's
+	// 'table.exec.state.ttl'.
+	TTL time.Duration
 	// RocksDB keeps the state in the pebble backend ('state.backend' =
 	// 'rocksdb') instead of in memory.
 	RocksDB bool
@@ -80,7 +84,8 @@ type GroupAgg struct {
 	groups    map[string]*group       // keys of any shape, by encoded bytes
 	intGroups map[int64]*group        // a single non-NULL integer key
 	windows   map[int64]*windowGroups // window mode: open windows by end
-	slab      []group                 // groups are allocated in chunks
+	now       func() time.Time
+	slab      []group // groups are allocated in chunks
 	cellSlab  []cell
 	accSlab   []accum
 	schema    *arrow.Schema
@@ -106,7 +111,8 @@ type windowGroups struct {
 }
 
 type group struct {
-	kg int // key group (rocksdb state)
+	kg        int   // key group (rocksdb state)
+	lastWrite int64 // processing time of the last update (TTL), Unix ns
 	// winKeyed: the group lives in a windowGroups map, not in groups.
 	winKeyed bool
 	// k is the encoded key (empty for integer-keyed groups, which use ik).
@@ -138,6 +144,10 @@ func (a *GroupAgg) Open(ctx *exec.OpContext) error {
 	a.groups = map[string]*group{}
 	a.intGroups = map[int64]*group{}
 	a.windows = map[int64]*windowGroups{}
+	a.now = ctx.Now
+	if a.now == nil {
+		a.now = time.Now
+	}
 	a.outCells = make([][]cell, a.Out.Len())
 	a.schema = a.Out.Arrow()
 	a.watermark = exec.MinWatermark
@@ -149,11 +159,16 @@ func (a *GroupAgg) Open(ctx *exec.OpContext) error {
 	if a.Latency > 0 && ctx.Every != nil {
 		ctx.Every(a.Latency, a.flush)
 	}
+	if a.TTL > 0 && !a.Windowed && !a.RocksDB && ctx.Every != nil {
+		// Expired keys are reset lazily on their next row; this sweep
+		// frees the memory of keys that never come back.
+		ctx.Every(max(a.TTL/4, time.Second), func(exec.Collector) error { a.sweepExpired(); return nil })
+	}
 	if a.RocksDB {
 		if a.Windowed {
 			return fmt.Errorf("not supported yet: window aggregation with 'state.backend' = 'rocksdb'")
 		}
-		st, err := openAggStore(ctx)
+		st, err := openAggStore(ctx, a.TTL)
 		if err != nil {
 			return err
 		}
@@ -477,9 +492,40 @@ func (a *GroupAgg) newGroup(keyCols []arrow.Array, r int) *group {
 
 func (a *GroupAgg) touch(g *group) {
 	if !g.touched {
+		if a.TTL > 0 && !a.Windowed && a.store == nil { // pebble expires by itself
+			now := a.now().UnixNano()
+			if g.rows > 0 && now-g.lastWrite > int64(a.TTL) {
+				a.expire(g)
+			}
+			g.lastWrite = now
+		}
 		g.touched = true
 		g.existed = g.rows > 0
 		a.touched = append(a.touched, g)
+	}
+}
+
+// expire forgets a group's state (it reads as absent from now on); the key
+// is treated as new, as Flink does with expired state.
+func (a *GroupAgg) expire(g *group) {
+	g.rows = 0
+	for i := range g.accs {
+		g.accs[i] = accum{}
+	}
+}
+
+// sweepExpired drops in-memory groups whose state expired.
+func (a *GroupAgg) sweepExpired() {
+	limit := a.now().UnixNano() - int64(a.TTL)
+	for k, g := range a.groups {
+		if !g.touched && g.lastWrite < limit {
+			delete(a.groups, k)
+		}
+	}
+	for k, g := range a.intGroups {
+		if !g.touched && g.lastWrite < limit {
+			delete(a.intGroups, k)
+		}
 	}
 }
 

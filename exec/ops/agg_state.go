@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
 
@@ -30,7 +31,7 @@ type aggStore struct {
 	buf    []byte
 }
 
-func openAggStore(ctx *exec.OpContext) (*aggStore, error) {
+func openAggStore(ctx *exec.OpContext, ttl time.Duration) (*aggStore, error) {
 	if ctx.WorkDir == "" {
 		return nil, errors.New("rocksdb state needs a work directory")
 	}
@@ -47,7 +48,7 @@ func openAggStore(ctx *exec.OpContext) (*aggStore, error) {
 	}
 	par := max(ctx.Parallelism, 1)
 	lo, hi := exec.KeyGroupRange(ctx.Subtask, maxPar, par)
-	be, err := rocks.New(rocks.Options{Options: state.Options{KeyGroupStart: lo, KeyGroupEnd: hi, Logger: ctx.Logger}, Dir: dir})
+	be, err := rocks.New(rocks.Options{Options: state.Options{KeyGroupStart: lo, KeyGroupEnd: hi, Logger: ctx.Logger, TTL: ttl, Now: ctx.Now}, Dir: dir})
 	if err != nil {
 		return nil, fmt.Errorf("open rocksdb state: %w", err)
 	}

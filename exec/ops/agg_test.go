@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
 
@@ -195,5 +196,35 @@ func TestGroupAggEmitsNothingForUnchangedResults(t *testing.T) {
 	// +I(5); 3 keeps MAX at 5 (no change); 7 updates.
 	if got := fmt.Sprint(c.kind); got != "[+I -U +U]" {
 		t.Fatalf("kinds %s, rows %v", got, c.rows)
+	}
+}
+
+// TestGroupAggStateTTL: a key idle for longer than the TTL starts over,
+// on both backends.
+func TestGroupAggStateTTL(t *testing.T) {
+	in := types.NewSchema(types.Field{Name: "k", Type: types.TypeBigInt})
+	out := types.NewSchema(types.Field{Name: "k", Type: types.TypeBigInt}, types.Field{Name: "c", Type: types.TypeBigInt})
+	for _, rocksdb := range []bool{false, true} {
+		now := time.Unix(1000, 0)
+		op := &GroupAgg{Keys: []int{0}, Out: out, MiniBatch: 1, TTL: time.Minute, RocksDB: rocksdb,
+			Aggs: []AggSpec{{Kind: AggCountStar, Arg: -1, Filter: -1, Type: types.TypeBigInt}}}
+		if err := op.Open(&exec.OpContext{WorkDir: t.TempDir(), Parallelism: 1, Now: func() time.Time { return now }}); err != nil {
+			t.Fatal(err)
+		}
+		var c collectRows
+		one := batch.New(batch.NewRecord(in, []arrow.Array{batch.Int64Array([]int64{7}, nil)}, 1))
+		for _, step := range []time.Duration{0, 30 * time.Second, 2 * time.Minute} {
+			now = now.Add(step)
+			if err := op.Process(0, one, &c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// count 1, then 2 (within the TTL), then a fresh 1 after expiry.
+		got := fmt.Sprint(c.kind, c.rows)
+		want := "[+I -U +U +I] [{7 0  false}|{1 0  false} {7 0  false}|{1 0  false} {7 0  false}|{2 0  false} {7 0  false}|{1 0  false}]"
+		if got != want {
+			t.Fatalf("rocksdb=%v: got %s\nwant %s", rocksdb, got, want)
+		}
+		op.Close()
 	}
 }
