@@ -94,6 +94,7 @@ type Join struct {
 	sel       []int32
 	cellBuf   []cell
 	rowCells  []cell
+	readers   []colReader
 	out       joinOut
 }
 
@@ -208,6 +209,7 @@ func (j *Join) Process(input int, b batch.Batch, out exec.Collector) error {
 		return nil
 	}
 	j.computeKeys(input, b)
+	j.prepareReaders(b)
 	for from := 0; from < n; {
 		to, err := j.probe(input, b, from)
 		if err != nil {
@@ -418,12 +420,12 @@ func (j *Join) apply(input int, b batch.Batch, from, to int, out exec.Collector)
 			// A key that matches nothing needs no state: its row can
 			// never join, and its padded output depends on nothing.
 			if !never {
-				j.readRow(b, r)
+				j.readRow(r)
 				this.add(&j.keys, j.intKeyed, r, j.rowCells, total)
 			}
 		} else {
 			if !never {
-				j.readRow(b, r)
+				j.readRow(r)
 				if !this.retract(&j.keys, j.intKeyed, r, j.rowCells) {
 					return fmt.Errorf("join: input %d retracts a row it never added: %v", input, j.rowCells)
 				}
@@ -461,12 +463,52 @@ func (j *Join) apply(input int, b batch.Batch, from, to int, out exec.Collector)
 
 // readRow reads input row r into j.rowCells (strings still point into the
 // batch; the state clones them when it keeps a new row).
-func (j *Join) readRow(b batch.Batch, r int) {
-	n := int(b.Rec.NumCols())
-	j.rowCells = resize(j.rowCells, n)
-	for c := 0; c < n; c++ {
-		j.rowCells[c] = readCell(b.Column(c), r)
+func (j *Join) readRow(r int) {
+	j.rowCells = resize(j.rowCells, len(j.readers))
+	for c := range j.readers {
+		j.rowCells[c] = j.readers[c].read(r)
 	}
+}
+
+// colReader reads cells of one column, with the type switch of readCell
+// hoisted out of the per-row path for the integer and double layouts.
+type colReader struct {
+	a     arrow.Array
+	nulls bool
+	i64   []int64
+	i32   []int32
+	f64   []float64
+}
+
+func (j *Join) prepareReaders(b batch.Batch) {
+	n := int(b.Rec.NumCols())
+	j.readers = resize(j.readers, n)
+	for c := range j.readers {
+		a := b.Column(c)
+		rd := colReader{a: a, nulls: a.NullN() > 0}
+		switch x := a.(type) {
+		case *array.Int64:
+			rd.i64 = x.Int64Values()
+		case *array.Int32:
+			rd.i32 = x.Int32Values()
+		case *array.Float64:
+			rd.f64 = x.Float64Values()
+		}
+		j.readers[c] = rd
+	}
+}
+
+func (c *colReader) read(r int) cell {
+	if c.nulls && c.a.IsNull(r) {
+		return cell{null: true}
+	}
+	switch {
+	case c.i64 != nil:
+		return cell{i: c.i64[r]}
+	case c.i32 != nil:
+		return cell{i: int64(c.i32[r])}
+	}
+	return readCell(c.a, r)
 }
 
 // joinOut accumulates output rows: each is an input row (or NULLs) joined
@@ -661,6 +703,9 @@ type joinSide struct {
 // joinBucket holds the distinct rows of one join key.
 type joinBucket struct {
 	rows []joinRow
+	// one is rows' storage while the bucket holds a single distinct row
+	// (most keys), saving an allocation per key.
+	one [1]joinRow
 	// index finds a row by its encoding once the bucket is large enough
 	// that scanning it on every add and retract would cost more.
 	index map[string]int32
@@ -693,6 +738,7 @@ func (s *joinSide) add(k *rowKeys, intKeyed bool, r int, row []cell, assoc int64
 	bk := s.get(k, intKeyed, r)
 	if bk == nil {
 		bk = &joinBucket{}
+		bk.rows = bk.one[:0:1]
 		if intKeyed {
 			s.byInt[k.ints[r]] = bk
 		} else {
@@ -748,6 +794,7 @@ func (s *joinSide) retract(k *rowKeys, intKeyed bool, r int, row []cell) bool {
 	bk.rows[last] = joinRow{}
 	bk.rows = bk.rows[:last]
 	if len(bk.rows) == 0 {
+		bk.index = nil
 		if intKeyed {
 			delete(s.byInt, k.ints[r])
 		} else {

@@ -451,6 +451,60 @@ func TestJoinInnerKinds(t *testing.T) {
 	}
 }
 
+// TestJoinHotKey: one key with 300 rows a side makes 90 thousand residual
+// candidates in one batch, more than one probe chunk and one output batch.
+func TestJoinHotKey(t *testing.T) {
+	lt := &expr.Call{Fn: "<", T: types.TypeBoolean, Args: []expr.Expr{
+		expr.NewColumn(1, types.TypeBigInt, "v"), expr.NewColumn(3, types.TypeBigInt, "w")}}
+	op := kvJoin(t, JoinLeft, types.TypeBigInt, lt)
+	const n = 300
+	var rows []string
+	for i := 0; i < n; i++ {
+		rows = append(rows, fmt.Sprintf("1:%d", i))
+	}
+	var c joinChangelog
+	var batches int
+	counting := collectorFunc(func(b batch.Batch) error { batches++; return c.Collect(b) })
+	steps := []struct {
+		side int
+		kind batch.RowKind
+	}{{1, batch.Insert}, {0, batch.Insert}, {1, batch.Delete}}
+	for i, s := range steps {
+		sch := op.Left
+		if s.side == 1 {
+			sch = op.Right
+		}
+		if err := op.Process(s.side, kvBatch(sch, s.kind, rows...), counting); err != nil {
+			t.Fatal(err)
+		}
+		if c.err != nil {
+			t.Fatalf("step %d: %v", i, c.err)
+		}
+		want := map[string]int{}
+		for v := 0; v < n && i > 0; v++ {
+			matched := false
+			for w := v + 1; w < n && i == 1; w++ {
+				want[fmt.Sprintf("1'|%d'|1'|%d'", v, w)]++
+				matched = true
+			}
+			if !matched {
+				want[fmt.Sprintf("1'|%d'|NULL|NULL", v)]++
+			}
+		}
+		if !maps.Equal(c.rows, want) {
+			t.Fatalf("step %d: %d distinct rows, want %d", i, len(c.rows), len(want))
+		}
+	}
+	if batches < 3+joinChunk/joinOutRows {
+		t.Fatalf("%d output batches: the output was not split", batches)
+	}
+}
+
+type collectorFunc func(b batch.Batch) error
+
+func (f collectorFunc) Collect(b batch.Batch) error { return f(b) }
+func (f collectorFunc) EmitWatermark(int64) error   { return nil }
+
 // TestJoinErrors: bad plans fail at Open, bad input in Process, without
 // panicking.
 func TestJoinErrors(t *testing.T) {
