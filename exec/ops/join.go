@@ -208,6 +208,8 @@ func (j *Join) Process(input int, b batch.Batch, out exec.Collector) error {
 	if n == 0 {
 		return nil
 	}
+	// Drop what a failed earlier call may have left: it indexes that batch.
+	j.out.reset()
 	j.computeKeys(input, b)
 	j.prepareReaders(b)
 	for from := 0; from < n; {
@@ -471,13 +473,12 @@ func (j *Join) readRow(r int) {
 }
 
 // colReader reads cells of one column, with the type switch of readCell
-// hoisted out of the per-row path for the integer and double layouts.
+// hoisted out of the per-row path for the integer layouts.
 type colReader struct {
 	a     arrow.Array
 	nulls bool
 	i64   []int64
 	i32   []int32
-	f64   []float64
 }
 
 func (j *Join) prepareReaders(b batch.Batch) {
@@ -491,8 +492,6 @@ func (j *Join) prepareReaders(b batch.Batch) {
 			rd.i64 = x.Int64Values()
 		case *array.Int32:
 			rd.i32 = x.Int32Values()
-		case *array.Float64:
-			rd.f64 = x.Float64Values()
 		}
 		j.readers[c] = rd
 	}
@@ -525,6 +524,13 @@ func (o *joinOut) add(r int32, m *joinRow, k batch.RowKind, times int64) {
 		o.other = append(o.other, m)
 		o.kinds = append(o.kinds, k)
 	}
+}
+
+func (o *joinOut) reset() {
+	o.kinds = o.kinds[:0]
+	o.this = o.this[:0]
+	clear(o.other) // let retracted rows be collected
+	o.other = o.other[:0]
 }
 
 // emit builds and sends the accumulated output of a batch of input.
@@ -560,10 +566,7 @@ func (j *Join) emit(input int, b batch.Batch, out exec.Collector) error {
 			break
 		}
 	}
-	o.kinds = o.kinds[:0]
-	o.this = o.this[:0]
-	clear(o.other) // let retracted rows be collected
-	o.other = o.other[:0]
+	o.reset()
 	return out.Collect(batch.Batch{Rec: batch.NewRecordArrow(j.schema, cols, n), Kinds: kinds})
 }
 
