@@ -86,6 +86,9 @@ func Updating(n Node) bool {
 		return !x.Windowed || Updating(x.Input)
 	case *RankNode:
 		return true
+	case *JoinNode:
+		// An inner join of append-only inputs only ever adds rows.
+		return x.Kind != ast.JoinInner || Updating(x.Left) || Updating(x.Right)
 	case *Scan, *Values:
 		return false
 	default:

@@ -648,7 +648,7 @@ func (p *Planner) planFrom(bc *bindCtx, ref ast.TableRef) (relation, error) {
 		}
 		return relation{node: qp.node, scope: scopeOf(r.Alias, qp.node.Schema())}, nil
 	case *ast.Join:
-		return relation{}, ast.Errorf(r.Pos, "not supported yet: JOIN")
+		return p.planJoin(bc, r)
 	case *ast.WindowTVF:
 		return p.planWindowTVF(bc, r)
 	}

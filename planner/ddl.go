@@ -258,7 +258,7 @@ func (p *Planner) PlanInsert(ins *ast.Insert) (Node, error) {
 // updatingNode finds the node that makes a plan's output updating.
 func updatingNode(n Node) Node {
 	switch n.(type) {
-	case *GroupAgg, *RankNode:
+	case *GroupAgg, *RankNode, *JoinNode:
 		return n
 	}
 	for _, in := range n.Inputs() {

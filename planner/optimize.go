@@ -19,6 +19,10 @@ func Optimize(n Node) Node {
 		cp := *x
 		cp.Input = Optimize(x.Input)
 		return &cp
+	case *JoinNode:
+		cp := *x
+		cp.Left, cp.Right = Optimize(x.Left), Optimize(x.Right)
+		return &cp
 	case *WatermarkNode:
 		cp := *x
 		cp.Input = Optimize(x.Input)

@@ -11,6 +11,7 @@ import (
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/exec/batch"
 	"github.com/streamsql/streamsql/exec/ops"
+	"github.com/streamsql/streamsql/sql/ast"
 	"github.com/streamsql/streamsql/sql/types"
 )
 
@@ -199,6 +200,29 @@ func (b *builder) build(n Node) (stream, error) {
 			}
 			v.Inputs = append(v.Inputs, exec.Input{From: s.vi, Partitioning: exec.Partitioning{Kind: kind}})
 		}
+		return b.addVertex(v), nil
+	case *JoinNode:
+		l, err := b.build(x.Left)
+		if err != nil {
+			return stream{}, err
+		}
+		r, err := b.build(x.Right)
+		if err != nil {
+			return stream{}, err
+		}
+		kind := map[ast.JoinKind]ops.JoinKind{ast.JoinInner: ops.JoinInner, ast.JoinLeft: ops.JoinLeft,
+			ast.JoinRight: ops.JoinRight, ast.JoinFull: ops.JoinFull}[x.Kind]
+		lk, rk, ls, rs, out, residual := x.LeftKeys, x.RightKeys, x.Left.Schema(), x.Right.Schema(), x.Out, x.Residual
+		v := &exec.Vertex{Name: x.Describe(), Parallelism: b.par, Chain: []exec.OperatorFactory{{Name: x.Describe(), New: func(int) (exec.Operator, error) {
+			return &ops.Join{Kind: kind, LeftKeys: lk, RightKeys: rk, Left: ls, Right: rs, Out: out, Residual: residual}, nil
+		}}}}
+		lp, rp := exec.Partitioning{Kind: exec.Hash, Keys: lk}, exec.Partitioning{Kind: exec.Hash, Keys: rk}
+		if len(lk) == 0 {
+			// No equality to partition by: every pair meets in one place.
+			v.Parallelism = 1
+			lp, rp = exec.Partitioning{Kind: exec.Global}, exec.Partitioning{Kind: exec.Global}
+		}
+		v.Inputs = []exec.Input{{From: l.vi, Partitioning: lp, Side: 0}, {From: r.vi, Partitioning: rp, Side: 1}}
 		return b.addVertex(v), nil
 	case *RankNode:
 		if x.Limit < 0 {

@@ -44,8 +44,9 @@ type ResultInfo struct {
 	Changelog bool
 	// Ordered: the query has an ORDER BY, so row order is meaningful.
 	Ordered bool
-	// Deterministic: the job runs every operator at parallelism 1, so the
-	// order of its changes is the same on every run.
+	// Deterministic: the job has one source and runs every operator at
+	// parallelism 1 on a single path, so the order of its changes is the
+	// same on every run.
 	Deterministic bool
 	// Location is the session time zone ('table.local-time-zone') in which
 	// TIMESTAMP_LTZ values are shown; nil means UTC.

@@ -520,12 +520,18 @@ func (s *Session) Jobs() [][2]string {
 	return out
 }
 
-// sequential reports whether every vertex of g runs at parallelism 1.
+// sequential reports whether g's rows flow through one path in a fixed
+// order: every vertex at parallelism 1, one source, no vertex reading two
+// inputs (a join's sides, a union's branches, interleave by timing).
 func sequential(g *exec.Graph) bool {
+	sources := 0
 	for _, v := range g.Vertices {
-		if v.Parallelism != 1 {
+		if v.Parallelism != 1 || len(v.Inputs) > 1 {
 			return false
 		}
+		if v.Source != nil {
+			sources++
+		}
 	}
-	return true
+	return sources == 1
 }

@@ -1,0 +1,39 @@
+-- Regular joins over changelogs: equi-keys partition both inputs, other
+-- conditions filter joined rows; outer joins pad with NULLs and retract the
+-- padding when a match arrives (mini-batch size 1 shows every change).
+SET 'table.exec.mini-batch.size' = '1';
+
+CREATE TABLE orders (id BIGINT, customer STRING, amount DECIMAL(10, 2), ts TIMESTAMP(3))
+  WITH ('connector' = 'filesystem', 'path' = 'testdata/orders.csv', 'format' = 'csv');
+
+CREATE TABLE people (id BIGINT, name STRING, age INT, score DOUBLE, active BOOLEAN, born DATE, seen TIMESTAMP(3), weight DECIMAL(5, 1))
+  WITH ('connector' = 'filesystem', 'path' = 'testdata/people.json', 'format' = 'json');
+
+SELECT o.id, o.customer, p.name, p.age FROM orders AS o JOIN people AS p ON o.id = p.id;
+
+SELECT o.id, p.name FROM orders o LEFT JOIN people p ON o.id = p.id AND p.age > 30;
+
+SELECT p.name, o.id FROM orders o RIGHT JOIN people p ON o.id = p.id + 1;
+
+SELECT o.id, p.name FROM orders o FULL OUTER JOIN people p ON o.id = p.id + 3;
+
+-- A join of aggregates consumes their retractions.
+SELECT c.customer, c.n, p.name
+FROM (SELECT customer, COUNT(*) AS n FROM orders GROUP BY customer) AS c
+JOIN people AS p ON c.n = p.id;
+
+EXPLAIN SELECT o.id, p.name FROM orders o JOIN people p ON o.id = p.id WHERE o.amount > 5;
+
+CREATE TABLE out_csv (id BIGINT, name STRING) WITH ('connector' = 'filesystem', 'path' = 'out/j', 'format' = 'csv');
+
+INSERT INTO out_csv SELECT o.id, p.name FROM orders o JOIN people p ON o.id = p.id;
+
+INSERT INTO out_csv SELECT o.id, p.name FROM orders o LEFT JOIN people p ON o.id = p.id;
+
+SELECT * FROM out_csv;
+
+SET 'parallelism.default' = '3';
+
+SELECT o.customer, COUNT(*) AS n FROM orders o JOIN people p ON o.id = p.id GROUP BY o.customer;
+
+SELECT * FROM orders o JOIN people p USING (id);
