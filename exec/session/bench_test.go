@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/streamsql/streamsql/exec"
@@ -113,7 +115,10 @@ INSERT INTO sink SELECT k, COUNT(*), SUM(v), MAX(v) FROM src GROUP BY k;
 // on the pebble backend (state larger than any cache) and reports the
 // state's size on disk. It takes about a minute: run it explicitly.
 func BenchmarkGroupAggRocksDBDistinctKeys(b *testing.B) {
-	const rows = 10_000_000
+	rows := 10_000_000
+	if v, err := strconv.Atoi(os.Getenv("STREAMSQL_BENCH_ROWS")); err == nil && v > 0 {
+		rows = v // a smaller run for profiling
+	}
 	script := fmt.Sprintf(`
 SET 'state.backend' = 'rocksdb';
 CREATE TABLE src (k BIGINT, v BIGINT) WITH (

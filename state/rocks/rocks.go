@@ -11,6 +11,7 @@ import (
 	"os"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 
 	"github.com/streamsql/streamsql/state"
 )
@@ -25,6 +26,8 @@ type Options struct {
 	CacheEntries int
 	// MemTableBytes is pebble's memtable size (default 16 MiB).
 	MemTableBytes uint64
+	// BlockCacheBytes is pebble's block cache (default 64 MiB).
+	BlockCacheBytes int64
 }
 
 var errClosed = errors.New("rocks: backend is closed")
@@ -47,6 +50,10 @@ type Backend struct {
 	kbuf, vbuf []byte
 	restored   bool
 	created    bool // a state handle was handed out
+	// pebble's block cache, shared by the DB and its restores; its type is
+	// internal to pebble, hence closures.
+	useCache   func(*pebble.Options)
+	unrefCache func()
 }
 
 var _ state.Backend = (*Backend)(nil)
@@ -68,6 +75,9 @@ func New(opts Options) (*Backend, error) {
 	if opts.MemTableBytes == 0 {
 		opts.MemTableBytes = 16 << 20
 	}
+	if opts.BlockCacheBytes <= 0 {
+		opts.BlockCacheBytes = 64 << 20
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
@@ -76,8 +86,12 @@ func New(opts Options) (*Backend, error) {
 		opts: opts, clock: state.NewTTLClock(opts.Options), log: log,
 		states: map[string]stateInfo{}, cache: map[string]*centry{}, cacheLimit: opts.CacheEntries,
 	}
+	blockCache := pebble.NewCache(opts.BlockCacheBytes)
+	b.useCache = func(o *pebble.Options) { o.Cache = blockCache }
+	b.unrefCache = blockCache.Unref
 	db, err := pebble.Open(opts.Dir, b.pebbleOptions(false, false))
 	if err != nil {
+		blockCache.Unref()
 		return nil, fmt.Errorf("rocks: open %s: %w", opts.Dir, err)
 	}
 	b.db = db
@@ -93,7 +107,7 @@ func New(opts Options) (*Backend, error) {
 }
 
 func (b *Backend) pebbleOptions(mustExist, readOnly bool) *pebble.Options {
-	return &pebble.Options{
+	o := &pebble.Options{
 		FormatMajorVersion: pebble.FormatNewest,
 		DisableWAL:         true, // checkpoints, not the WAL, make state durable
 		ErrorIfNotExists:   mustExist,
@@ -101,6 +115,15 @@ func (b *Backend) pebbleOptions(mustExist, readOnly bool) *pebble.Options {
 		MemTableSize:       b.opts.MemTableBytes,
 		Logger:             quietLogger{log: b.log},
 	}
+	// Operators read many keys that were never written (a new group, a new
+	// join key): bloom filters answer those without reading data blocks.
+	for i := range o.Levels {
+		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	if b.useCache != nil {
+		b.useCache(o)
+	}
+	return o
 }
 
 // quietLogger drops pebble's chatter ("Found N WALs") and keeps errors.
@@ -133,6 +156,10 @@ func (b *Backend) Close() error {
 	}
 	err := b.db.Close()
 	b.db = nil
+	if b.unrefCache != nil {
+		b.unrefCache()
+		b.unrefCache, b.useCache = nil, nil
+	}
 	if err != nil {
 		return fmt.Errorf("rocks: close: %w", err)
 	}
