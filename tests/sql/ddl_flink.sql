@@ -25,3 +25,9 @@ CREATE TABLE pk (id BIGINT, PRIMARY KEY (id)) WITH ('connector' = 'blackhole');
 CREATE TABLE ltz (ts TIMESTAMP_LTZ(3), t2 TIMESTAMP(3) WITH LOCAL TIME ZONE, d DATE, v VARCHAR, c CHAR(3)) WITH ('connector' = 'blackhole');
 
 DESCRIBE ltz;
+
+CREATE TABLE with_pt (id BIGINT, pt AS PROCTIME()) WITH ('connector' = 'datagen', 'number-of-rows' = '2', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '2');
+
+DESCRIBE with_pt;
+
+SELECT id, pt IS NOT NULL AS has_time, pt > TO_TIMESTAMP_LTZ(1700000000, 0) AS recent FROM with_pt;
