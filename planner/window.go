@@ -129,24 +129,19 @@ func (p *Planner) planWindowTVF(bc *bindCtx, w *ast.WindowTVF) (relation, error)
 		if len(args) == 2 {
 			node.Offset = args[1]
 		}
-	case "HOP":
+	case "HOP", "CUMULATE":
+		// HOP(slide, size) and CUMULATE(step, max size): the size must be
+		// a whole number of slides/steps.
+		what := map[string][2]string{"HOP": {"slide", "size"}, "CUMULATE": {"step", "max size"}}[w.Kind]
 		if len(args) < 2 || len(args) > 3 {
-			return relation{}, ast.Errorf(w.Pos, "HOP expects (TABLE t, DESCRIPTOR(col), slide, size [, offset])")
+			return relation{}, ast.Errorf(w.Pos, "%s expects (TABLE t, DESCRIPTOR(col), %s, %s [, offset])", w.Kind, what[0], what[1])
 		}
 		node.Kind, node.Slide, node.Size = ops.Hop, args[0], args[1]
+		if w.Kind == "CUMULATE" {
+			node.Kind = ops.Cumulate
+		}
 		if node.Size%node.Slide != 0 {
-			return relation{}, ast.Errorf(w.Pos, "HOP: the size must be an integral multiple of the slide")
-		}
-		if len(args) == 3 {
-			node.Offset = args[2]
-		}
-	case "CUMULATE":
-		if len(args) < 2 || len(args) > 3 {
-			return relation{}, ast.Errorf(w.Pos, "CUMULATE expects (TABLE t, DESCRIPTOR(col), step, max size [, offset])")
-		}
-		node.Kind, node.Slide, node.Size = ops.Cumulate, args[0], args[1]
-		if node.Size%node.Slide != 0 {
-			return relation{}, ast.Errorf(w.Pos, "CUMULATE: the max size must be an integral multiple of the step")
+			return relation{}, ast.Errorf(w.Pos, "%s: the %s must be an integral multiple of the %s", w.Kind, what[1], what[0])
 		}
 		if len(args) == 3 {
 			node.Offset = args[2]

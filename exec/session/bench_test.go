@@ -28,23 +28,7 @@ CREATE TABLE src (a BIGINT, b BIGINT, c BIGINT, d DOUBLE) WITH (
 CREATE TABLE sink (ab BIGINT, c2 BIGINT, d2 DOUBLE, b BIGINT) WITH ('connector' = 'blackhole');
 INSERT INTO sink SELECT a + b, c * 2, d * 0.9 + 1, b FROM src WHERE a > 100 AND d < 0.5;
 `, rows)
-	var total exec.Stats
-	for i := 0; i < b.N; i++ {
-		s, err := New(Options{DMLSync: true, OnJobFinished: func(_ string, st exec.Stats) {
-			total.RowsIn += st.RowsIn
-			total.Wall += st.Wall
-			total.CPU += st.CPU
-		}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := s.ExecuteScript(context.Background(), script, discardOutput{}); err != nil {
-			b.Fatal(err)
-		}
-		s.Close()
-	}
-	b.ReportMetric(total.RowsPerSecond(), "rows/s")
-	b.ReportMetric(total.RowsPerCPUSecond(), "rows/cpu-s")
+	runBench(b, script)
 }
 
 // BenchmarkGroupAgg is issue 3's aggregation target: GROUP BY a key with
@@ -62,9 +46,15 @@ INSERT INTO sink SELECT k, COUNT(*), SUM(v), MAX(v) FROM src GROUP BY k;
 }
 
 func runBench(b *testing.B, script string) {
+	runBenchIn(b, script, func() string { return "" })
+}
+
+// runBenchIn runs script b.N times, each in a fresh session whose jobs keep
+// their state under workDir(), and reports throughput figures.
+func runBenchIn(b *testing.B, script string, workDir func() string) exec.Stats {
 	var total exec.Stats
 	for i := 0; i < b.N; i++ {
-		s, err := New(Options{DMLSync: true, OnJobFinished: func(_ string, st exec.Stats) {
+		s, err := New(Options{DMLSync: true, WorkDir: workDir(), OnJobFinished: func(_ string, st exec.Stats) {
 			total.RowsIn += st.RowsIn
 			total.Wall += st.Wall
 			total.CPU += st.CPU
@@ -79,22 +69,7 @@ func runBench(b *testing.B, script string) {
 	}
 	b.ReportMetric(total.RowsPerSecond(), "rows/s")
 	b.ReportMetric(total.RowsPerCPUSecond(), "rows/cpu-s")
-}
-
-// BenchmarkTumbleWindow is issue 3's window target: a 10 s tumbling count
-// per key over 100 thousand keys, event time advancing 1 ms per row.
-func BenchmarkTumbleWindow(b *testing.B) {
-	const rows = 5_000_000
-	script := fmt.Sprintf(`
-CREATE TABLE src (id BIGINT, k BIGINT, ts AS TO_TIMESTAMP_LTZ(id, 3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH (
-  'connector' = 'datagen', 'rows-per-second' = '1000000000', 'number-of-rows' = '%d',
-  'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '%d',
-  'fields.k.min' = '0', 'fields.k.max' = '99999');
-CREATE TABLE sink (ws TIMESTAMP(3), k BIGINT, c BIGINT) WITH ('connector' = 'blackhole');
-INSERT INTO sink SELECT window_start, k, COUNT(*) FROM TABLE(TUMBLE(TABLE src, DESCRIPTOR(ts), INTERVAL '10' SECOND))
-GROUP BY window_start, window_end, k;
-`, rows, rows)
-	runBench(b, script)
+	return total
 }
 
 // BenchmarkGroupAggRocksDB is BenchmarkGroupAgg on the pebble backend.
@@ -128,27 +103,9 @@ CREATE TABLE src (k BIGINT, v BIGINT) WITH (
 CREATE TABLE sink (k BIGINT, c BIGINT, s BIGINT) WITH ('connector' = 'blackhole');
 INSERT INTO sink SELECT k, COUNT(*), SUM(v) FROM src GROUP BY k;
 `, rows, rows)
-	var total exec.Stats
-	var bytes int64
-	for i := 0; i < b.N; i++ {
-		dir := b.TempDir()
-		s, err := New(Options{DMLSync: true, WorkDir: dir, OnJobFinished: func(_ string, st exec.Stats) {
-			total.RowsIn += st.RowsIn
-			total.Wall += st.Wall
-			total.CPU += st.CPU
-		}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := s.ExecuteScript(context.Background(), script, discardOutput{}); err != nil {
-			b.Fatal(err)
-		}
-		s.Close()
-		bytes = dirSize(b, dir)
-	}
-	b.ReportMetric(total.RowsPerSecond(), "rows/s")
-	b.ReportMetric(total.RowsPerCPUSecond(), "rows/cpu-s")
-	b.ReportMetric(float64(bytes)/(1<<20), "state-MiB")
+	var dir string
+	runBenchIn(b, script, func() string { dir = b.TempDir(); return dir })
+	b.ReportMetric(float64(dirSize(b, dir))/(1<<20), "state-MiB")
 }
 
 func dirSize(b *testing.B, dir string) int64 {
