@@ -51,6 +51,8 @@ type GroupAgg struct {
 	Windowed    bool
 	WindowStart int
 	WindowEnd   int
+	// Session: the windows are SESSION windows, merged per key.
+	Session bool
 }
 
 func (g *GroupAgg) Schema() types.Schema { return g.Out }

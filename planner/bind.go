@@ -7,6 +7,7 @@ import (
 
 	"github.com/streamsql/streamsql/connectors"
 	"github.com/streamsql/streamsql/exec/expr"
+	"github.com/streamsql/streamsql/exec/ops"
 	"github.com/streamsql/streamsql/sql/ast"
 	"github.com/streamsql/streamsql/sql/types"
 )
@@ -425,6 +426,13 @@ func planAggregate(sel *ast.Select, in *scope, input Node) (Node, []string, erro
 	agg := ab.node(input, false)
 	if start, end, ok := windowKeys(input, ab.keyCols); ok {
 		agg.Windowed, agg.WindowStart, agg.WindowEnd = true, start, end
+		if wa := findWindowAssign(input); wa != nil && wa.Kind == ops.Session {
+			if !sessionKeysMatch(wa, input, ab.keyCols, start, end) {
+				return nil, nil, ast.Errorf(sel.Pos, "not supported yet: a session window aggregation must GROUP BY window_start, window_end and exactly its PARTITION BY columns (%s)", strings.Join(wa.Partition, ", "))
+			}
+			agg.Session = true
+			wa.Aggregated = true
+		}
 	}
 	return projection(agg, having, exprs, names), names, nil
 }

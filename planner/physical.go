@@ -258,6 +258,9 @@ func (b *builder) build(n Node) (stream, error) {
 			return &ops.WatermarkAssigner{Expr: e, PerRow: perRow}, nil
 		}}), nil
 	case *WindowAssignNode:
+		if x.Kind == ops.Session && !x.Aggregated {
+			return stream{}, fmt.Errorf("not supported yet: SESSION windows outside a window aggregation (GROUP BY window_start, window_end, ...)")
+		}
 		in, err := b.build(x.Input)
 		if err != nil {
 			return stream{}, err
@@ -284,14 +287,14 @@ func (b *builder) build(n Node) (stream, error) {
 			// timing).
 			latency, _ = ParseDuration(b.p.Settings.Get(KeyMiniBatchDelay))
 		}
-		windowed, windowStart, windowEnd, rocksState := x.Windowed, x.WindowStart, x.WindowEnd, b.rocks
+		windowed, windowStart, windowEnd, rocksState, session := x.Windowed, x.WindowStart, x.WindowEnd, b.rocks, x.Session
 		ttl, _ := ParseDuration(b.p.Settings.Get(KeyStateTTL))
 		if rocksState && windowed {
 			return stream{}, fmt.Errorf("not supported yet: window aggregation with 'state.backend' = 'rocksdb' (use 'hashmap')")
 		}
 		f := exec.OperatorFactory{Name: x.Describe(), New: func(int) (exec.Operator, error) {
 			return &ops.GroupAgg{Keys: keys, Aggs: specs, Out: out, InputUpdating: updating, MiniBatch: mini, Latency: latency,
-				Windowed: windowed, WindowStart: windowStart, WindowEnd: windowEnd, RocksDB: rocksState, TTL: ttl}, nil
+				Windowed: windowed, WindowStart: windowStart, WindowEnd: windowEnd, RocksDB: rocksState, TTL: ttl, Session: session}, nil
 		}}
 		if len(keys) == 0 {
 			// A global aggregate has one key: it runs in one place.

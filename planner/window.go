@@ -37,12 +37,21 @@ type WindowAssignNode struct {
 	// CUMULATE's step).
 	Size, Slide, Offset int64
 	Out                 types.Schema
+	// Partition names SESSION's PARTITION BY columns; Aggregated marks a
+	// SESSION consumed by a window aggregation (the only place its
+	// provisional windows are merged into sessions).
+	Partition  []string
+	Aggregated bool
 }
 
 func (w *WindowAssignNode) Schema() types.Schema { return w.Out }
 func (w *WindowAssignNode) Inputs() []Node       { return []Node{w.Input} }
 func (w *WindowAssignNode) Bounded() bool        { return w.Input.Bounded() }
 func (w *WindowAssignNode) Describe() string {
+	if w.Kind == ops.Session {
+		return fmt.Sprintf("WindowTableFunction(window=[SESSION(time_col=[%s], gap=[%s], partition keys=[%s])])",
+			w.Input.Schema().Fields[w.TimeCol].Name, durationText(w.Size), strings.Join(w.Partition, ", "))
+	}
 	d := fmt.Sprintf("WindowTableFunction(window=[%s(time_col=[%s], size=[%s]", w.Name,
 		w.Input.Schema().Fields[w.TimeCol].Name, durationText(w.Size))
 	switch w.Kind {
@@ -147,7 +156,15 @@ func (p *Planner) planWindowTVF(bc *bindCtx, w *ast.WindowTVF) (relation, error)
 			node.Offset = args[2]
 		}
 	case "SESSION":
-		return relation{}, ast.Errorf(w.Pos, "not supported yet: SESSION windows")
+		if len(args) != 1 {
+			return relation{}, ast.Errorf(w.Pos, "SESSION expects (TABLE t [PARTITION BY cols], DESCRIPTOR(col), gap)")
+		}
+		for _, p := range w.PartitionBy {
+			if _, _, err := in.scope.Resolve(&ast.Ident{Parts: []string{p}, Pos: w.Pos}); err != nil {
+				return relation{}, ast.Errorf(w.Pos, "SESSION: PARTITION BY %s is not a column of its input", p)
+			}
+		}
+		node.Kind, node.Size, node.Partition = ops.Session, args[0], w.PartitionBy
 	default:
 		return relation{}, ast.Errorf(w.Pos, "unknown window function %s", w.Kind)
 	}
@@ -216,4 +233,52 @@ func windowKeys(input Node, keyCols []expr.Expr) (start, end int, ok bool) {
 		}
 	}
 	return start, end, start >= 0 && end >= 0
+}
+
+// findWindowAssign returns the window TVF feeding n's rows.
+func findWindowAssign(n Node) *WindowAssignNode {
+	if w, ok := n.(*WindowAssignNode); ok {
+		return w
+	}
+	if _, ok := n.(*GroupAgg); ok {
+		return nil
+	}
+	for _, in := range n.Inputs() {
+		if w := findWindowAssign(in); w != nil {
+			return w
+		}
+	}
+	return nil
+}
+
+// sessionKeysMatch checks that a session aggregation groups by exactly its
+// SESSION's PARTITION BY columns (besides the window columns).
+func sessionKeysMatch(w *WindowAssignNode, input Node, keyCols []expr.Expr, start, end int) bool {
+	names := input.Schema().Names()
+	var keys []string
+	for k, c := range keyCols {
+		if k == start || k == end {
+			continue
+		}
+		ref, ok := c.(*expr.ColumnRef)
+		if !ok {
+			return false
+		}
+		keys = append(keys, strings.ToLower(names[ref.Index]))
+	}
+	if len(keys) != len(w.Partition) {
+		return false
+	}
+	for _, p := range w.Partition {
+		found := false
+		for _, k := range keys {
+			if k == strings.ToLower(p) {
+				found = true
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }

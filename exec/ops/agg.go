@@ -71,6 +71,9 @@ type GroupAgg struct {
 	Windowed    bool
 	WindowEnd   int
 	WindowStart int
+	// Session: the windows are session windows, merged per key (see
+	// session.go).
+	Session bool
 	// TTL, when > 0, expires a key's state that was not updated for that
 	// long (processing time): its next row starts it over, as in Flink's
 	// 'table.exec.state.ttl'.
@@ -92,6 +95,7 @@ type GroupAgg struct {
 	pending   int // input rows since the last flush
 	watermark int64
 	byEnd     map[int64][]*group // window mode: open groups by window end
+	sessions  map[string][]*session
 	late      lateRows
 
 	// Scratch, reused.
@@ -111,8 +115,9 @@ type windowGroups struct {
 }
 
 type group struct {
-	kg        int   // key group (rocksdb state)
-	lastWrite int64 // processing time of the last update (TTL), Unix ns
+	mergedInto *group // session mode: the session this one merged into
+	kg         int    // key group (rocksdb state)
+	lastWrite  int64  // processing time of the last update (TTL), Unix ns
 	// winKeyed: the group lives in a windowGroups map, not in groups.
 	winKeyed bool
 	// k is the encoded key (empty for integer-keyed groups, which use ik).
@@ -152,6 +157,7 @@ func (a *GroupAgg) Open(ctx *exec.OpContext) error {
 	a.schema = a.Out.Arrow()
 	a.watermark = exec.MinWatermark
 	a.byEnd = map[int64][]*group{}
+	a.sessions = map[string][]*session{}
 	a.late = lateRows{logger: ctx.Logger, name: ctx.Name}
 	if a.MiniBatch <= 0 {
 		a.MiniBatch = DefaultMiniBatch
@@ -190,6 +196,9 @@ const DefaultMiniBatch = 100_000
 
 // Process folds a batch, flushing whenever a mini-batch is full.
 func (a *GroupAgg) Process(_ int, b batch.Batch, out exec.Collector) error {
+	if a.Session {
+		return a.foldSessions(b)
+	}
 	if a.Windowed {
 		return a.foldWindowed(b)
 	}
@@ -226,7 +235,11 @@ func (a *GroupAgg) Finish(out exec.Collector) error {
 func (a *GroupAgg) ProcessWatermark(wm int64, out exec.Collector) error {
 	if a.Windowed {
 		a.watermark = wm
-		if err := a.fire(wm, out); err != nil {
+		fire := a.fire
+		if a.Session {
+			fire = func(int64, exec.Collector) error { return a.fireSessions(out) }
+		}
+		if err := fire(wm, out); err != nil {
 			return err
 		}
 	}

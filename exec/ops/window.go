@@ -98,6 +98,9 @@ const (
 	Tumble WindowKind = iota
 	Hop
 	Cumulate
+	// Session gives each row the provisional window [t, t+Size) (Size is
+	// the gap); the window aggregate merges them.
+	Session
 )
 
 // WindowAssign implements TUMBLE, HOP and CUMULATE: it appends
@@ -145,6 +148,8 @@ func (w *WindowAssign) windows(t int64, dst [][2]int64) [][2]int64 {
 			dst = append(dst, [2]int64{start, start + w.Size})
 		}
 		return dst
+	case Session:
+		return append(dst, [2]int64{t, t + w.Size})
 	default: // Cumulate: windows [s, s+step), [s, s+2step), ... up to size
 		start := floorDiv(t-w.Offset, w.Size)*w.Size + w.Offset
 		for end := start + w.Slide; end <= start+w.Size; end += w.Slide {

@@ -49,6 +49,28 @@ SELECT * FROM TABLE(HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '3' SECOND, INTER
 
 SELECT * FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(usr), INTERVAL '10' SECOND));
 
+-- SESSION windows: a key's rows closer than the gap form one session.
+-- With per-row watermarks, bob's rows at 10:00:03 and 10:00:02 are late.
+SELECT window_start, window_end, usr, COUNT(*) AS n, MIN(ts) AS first_click
+FROM TABLE(SESSION(TABLE clicks PARTITION BY usr, DESCRIPTOR(ts), INTERVAL '5' SECOND))
+GROUP BY window_start, window_end, usr;
+
+SELECT window_start, window_end, COUNT(*) AS n
+FROM TABLE(SESSION(TABLE clicks, DESCRIPTOR(ts), INTERVAL '5' SECOND))
+GROUP BY window_start, window_end;
+
+CREATE TABLE clicks_batch (usr STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '2' SECOND)
+  WITH ('connector' = 'filesystem', 'path' = 'testdata/clicks.csv', 'format' = 'csv');
+
+-- One watermark after the whole file: nothing is late, bob's three rows
+-- merge into one session.
+SELECT window_start, window_end, usr, COUNT(*) AS n
+FROM TABLE(SESSION(TABLE clicks_batch PARTITION BY usr, DESCRIPTOR(ts), INTERVAL '5' SECOND))
+GROUP BY window_start, window_end, usr;
+
 SELECT * FROM TABLE(SESSION(TABLE clicks PARTITION BY usr, DESCRIPTOR(ts), INTERVAL '5' SECOND));
+
+SELECT window_start, window_end, COUNT(*) FROM TABLE(SESSION(TABLE clicks PARTITION BY usr, DESCRIPTOR(ts), INTERVAL '5' SECOND))
+GROUP BY window_start, window_end;
 
 CREATE TABLE idle (ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'blackhole', 'scan.watermark.idle-timeout' = '5 s');

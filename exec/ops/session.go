@@ -1,0 +1,189 @@
+package ops
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+
+	"github.com/streamsql/streamsql/exec"
+	"github.com/streamsql/streamsql/exec/batch"
+)
+
+// Session windows, as Flink merges them: the SESSION table function gives
+// each row the provisional window [ts, ts + gap); the window aggregate
+// merges a key's windows that overlap or touch into one session, merging
+// their accumulators, and fires a session when the watermark passes its end.
+
+// session is one open session of a key.
+type session struct {
+	start, end int64
+	g          *group
+}
+
+// foldSessions assigns rows to sessions (merging as needed), then folds
+// them into the sessions' accumulators.
+func (a *GroupAgg) foldSessions(b batch.Batch) error {
+	if !b.InsertOnly() {
+		return fmt.Errorf("not supported yet: session windows over an updating input")
+	}
+	n := b.Len()
+	starts := b.Column(a.Keys[a.WindowStart]).(*array.Int64).Int64Values()
+	ends := b.Column(a.Keys[a.WindowEnd]).(*array.Int64).Int64Values()
+	var others []arrow.Array
+	for i, k := range a.Keys {
+		if i != a.WindowStart && i != a.WindowEnd {
+			others = append(others, b.Column(k))
+		}
+	}
+	keyCols := make([]arrow.Array, len(a.Keys))
+	for i, k := range a.Keys {
+		keyCols[i] = b.Column(k)
+	}
+	if cap(a.rowGroups) < n {
+		a.rowGroups = make([]*group, n)
+	}
+	rowGroups := a.rowGroups[:n]
+	keep := make([]int32, 0, n)
+	for r := 0; r < n; r++ {
+		a.keyBuf = appendKey(a.keyBuf[:0], others, r)
+		list := a.sessions[string(a.keyBuf)]
+		// The row's session: its provisional window merged with every
+		// open session it overlaps or touches. As in Flink, the row is late
+		// only if that merged session has already passed the watermark.
+		start, end := starts[r], ends[r]
+		for _, s := range list {
+			if s.start <= end && start <= s.end {
+				start, end = min(start, s.start), max(end, s.end)
+			}
+		}
+		if a.windowFired(end) {
+			continue
+		}
+		var target *session
+		kept := list[:0]
+		for _, s := range list {
+			if s.start <= end && start <= s.end {
+				if target == nil {
+					target = s
+				} else {
+					a.mergeGroups(target.g, s.g)
+					s.g.mergedInto = target.g
+				}
+				continue
+			}
+			kept = append(kept, s)
+		}
+		if target == nil {
+			target = &session{g: a.newGroup(keyCols, r)}
+		}
+		target.start, target.end = start, end
+		a.sessions[string(a.keyBuf)] = append(kept, target)
+		rowGroups[len(keep)] = target.g
+		keep = append(keep, int32(r))
+	}
+	if dropped := n - len(keep); dropped > 0 {
+		a.late.add(dropped, a.watermark)
+		if len(keep) == 0 {
+			return nil
+		}
+		b = batch.TakeBatch(b, keep)
+	}
+	rowGroups = rowGroups[:len(keep)]
+	for i, g := range rowGroups {
+		for g.mergedInto != nil {
+			g = g.mergedInto
+		}
+		rowGroups[i] = g
+		g.rows++
+	}
+	for i := range a.Aggs {
+		if err := a.foldAgg(i, b, rowGroups); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mergeGroups folds src's rows and accumulators into dst.
+func (a *GroupAgg) mergeGroups(dst, src *group) {
+	dst.rows += src.rows
+	for i := range a.Aggs {
+		d, s := &dst.accs[i], &src.accs[i]
+		if a.Aggs[i].Kind == AggMin || a.Aggs[i].Kind == AggMax {
+			if s.n > 0 && (d.n == 0 ||
+				(a.Aggs[i].Kind == AggMin && compareCells(s.ext, d.ext, a.Aggs[i].ArgType.Kind) < 0) ||
+				(a.Aggs[i].Kind == AggMax && compareCells(s.ext, d.ext, a.Aggs[i].ArgType.Kind) > 0)) {
+				d.ext = s.ext
+			}
+		}
+		d.n += s.n
+		d.i += s.i
+		d.f += s.f
+		for v, c := range s.set {
+			if d.set == nil {
+				d.set = map[cell]int64{}
+			}
+			d.set[v] += c
+		}
+	}
+}
+
+// fireSessions emits every session whose end the watermark has passed,
+// earliest first, with its merged bounds as window_start and window_end.
+func (a *GroupAgg) fireSessions(out exec.Collector) error {
+	var due []*session
+	for k, list := range a.sessions {
+		kept := list[:0]
+		for _, s := range list {
+			if a.windowFired(s.end) {
+				due = append(due, s)
+			} else {
+				kept = append(kept, s)
+			}
+		}
+		if len(kept) == 0 {
+			delete(a.sessions, k)
+		} else {
+			a.sessions[k] = kept
+		}
+	}
+	if len(due) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(due, func(x, y *session) int {
+		if x.end != y.end {
+			return compareInt(x.end, y.end)
+		}
+		return compareInt(x.start, y.start)
+	})
+	for c := range a.outCells {
+		a.outCells[c] = a.outCells[c][:0]
+	}
+	for _, s := range due {
+		g := s.g
+		g.prev[a.WindowStart] = cell{i: s.start}
+		g.prev[a.WindowEnd] = cell{i: s.end}
+		a.resultInto(g, g.prev)
+		if err := a.checkRange(g.prev); err != nil {
+			return err
+		}
+		a.appendRow(g.prev)
+	}
+	cols := make([]arrow.Array, a.Out.Len())
+	for c := range cols {
+		cols[c] = buildColumn(a.Out.Fields[c].Type, a.outCells[c])
+	}
+	return out.Collect(batch.New(array.NewRecord(a.schema, cols, int64(len(due)))))
+}
+
+func compareInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
