@@ -67,6 +67,13 @@ const MinWatermark = math.MinInt64
 // complete.
 const MaxWatermark = math.MaxInt64
 
+// IdleWatermark is not a time: a watermark element carrying it says its
+// channel is idle (a source split without data for
+// 'scan.watermark.idle-timeout'), so a task leaves the channel out of its
+// minimum until the channel carries data again. It travels from a source's
+// watermark assigner to the next exchange; operators never see it.
+const IdleWatermark = math.MinInt64 + 1
+
 // DataElement wraps a batch.
 func DataElement(b batch.Batch) Element { return Element{Kind: Data, Batch: b} }
 

@@ -46,6 +46,7 @@ type task struct {
 	counters   *jobCounters
 	done       chan struct{} // closed when the task ends (stops timers)
 	watermarks []int64       // per input channel
+	idle       []bool        // per input channel: marked idle by its source
 	currentWM  int64
 }
 
@@ -75,6 +76,9 @@ func (l *namedLink) Collect(b batch.Batch) error {
 }
 
 func (l *namedLink) EmitWatermark(wm int64) error {
+	if wm == IdleWatermark {
+		return l.t.tail.EmitWatermark(wm) // idleness is for the exchange only
+	}
 	return l.wrap(l.t.ops[l.i].ProcessWatermark(wm, l.next))
 }
 
@@ -224,6 +228,7 @@ func (t *task) runInputs() error {
 	for i := range t.watermarks {
 		t.watermarks[i] = MinWatermark
 	}
+	t.idle = make([]bool, n)
 	t.currentWM = MinWatermark
 	ended := 0
 	for ended < n {
@@ -239,6 +244,9 @@ func (t *task) runInputs() error {
 		}
 		switch e.Kind {
 		case Data:
+			if t.idle[ch] {
+				t.idle[ch] = false
+			}
 			input := t.gate.Input(ch)
 			if len(t.ops) == 0 {
 				err = t.tail.Collect(e.Batch)
@@ -249,6 +257,13 @@ func (t *task) runInputs() error {
 				return err
 			}
 		case Watermark:
+			if e.Watermark == IdleWatermark {
+				if err := t.markIdle(ch); err != nil {
+					return err
+				}
+				continue
+			}
+			t.idle[ch] = false
 			if err := t.advanceWatermark(ch, e.Watermark); err != nil {
 				return err
 			}
@@ -271,15 +286,37 @@ func (t *task) advanceWatermark(ch int, wm int64) error {
 		return nil
 	}
 	t.watermarks[ch] = wm
-	min := t.watermarks[0]
-	for _, w := range t.watermarks[1:] {
+	return t.emitMinWatermark()
+}
+
+// emitMinWatermark forwards the minimum watermark over the channels that
+// are not idle, when it moves forward.
+func (t *task) emitMinWatermark() error {
+	min, any := int64(MaxWatermark), false
+	for i, w := range t.watermarks {
+		if t.idle[i] {
+			continue
+		}
+		any = true
 		if w < min {
 			min = w
 		}
 	}
-	if min <= t.currentWM {
+	if !any || min <= t.currentWM {
 		return nil
 	}
 	t.currentWM = min
 	return t.head.EmitWatermark(min)
+}
+
+// markIdle leaves channel ch out of the minimum; when every channel is idle
+// the task's own outputs are idle too.
+func (t *task) markIdle(ch int) error {
+	t.idle[ch] = true
+	for _, idle := range t.idle {
+		if !idle {
+			return t.emitMinWatermark()
+		}
+	}
+	return t.tail.EmitWatermark(IdleWatermark)
 }

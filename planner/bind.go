@@ -739,7 +739,7 @@ func (p *Planner) scanTable(t *Table) (Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		node = &WatermarkNode{Input: node, Column: t.Watermark.Column, Expr: e, PerRow: t.WatermarkPerRow}
+		node = &WatermarkNode{Input: node, Column: t.Watermark.Column, Expr: e, PerRow: t.WatermarkPerRow, Idle: t.WatermarkIdle}
 	}
 	return node, nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/streamsql/streamsql/connectors"
 	"github.com/streamsql/streamsql/sql/ast"
@@ -36,7 +37,9 @@ type Table struct {
 	Watermark *ast.Watermark
 	// WatermarkPerRow: 'scan.watermark.emit.strategy' = 'on-event'.
 	WatermarkPerRow bool
-	PrimaryKey      []string
+	// WatermarkIdle: 'scan.watermark.idle-timeout' (0 = never idle).
+	WatermarkIdle time.Duration
+	PrimaryKey    []string
 	// Options is the whole WITH list; ConnectorOptions the part the
 	// connector itself validates (without 'connector' and job settings).
 	Options          map[string]string

@@ -315,7 +315,12 @@ func (t *Table) watermarkOption(k, v string) error {
 		}
 		return nil
 	case "scan.watermark.idle-timeout":
-		return fmt.Errorf("not supported yet: idle sources (an idle split holds the watermark back)")
+		d, err := ParseDuration(v)
+		if err != nil {
+			return err
+		}
+		t.WatermarkIdle = d
+		return nil
 	}
 	return fmt.Errorf("unknown option")
 }

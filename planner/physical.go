@@ -253,9 +253,9 @@ func (b *builder) build(n Node) (stream, error) {
 		if err != nil {
 			return stream{}, err
 		}
-		e, perRow := x.Expr, x.PerRow
+		e, perRow, idle := x.Expr, x.PerRow, x.Idle
 		return b.chain(in, in.parallelism, exec.OperatorFactory{Name: x.Describe(), New: func(int) (exec.Operator, error) {
-			return &ops.WatermarkAssigner{Expr: e, PerRow: perRow}, nil
+			return &ops.WatermarkAssigner{Expr: e, PerRow: perRow, IdleTimeout: idle}, nil
 		}}), nil
 	case *WindowAssignNode:
 		if x.Kind == ops.Session && !x.Aggregated {

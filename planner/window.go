@@ -3,6 +3,7 @@ package planner
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/streamsql/streamsql/exec/expr"
 	"github.com/streamsql/streamsql/exec/ops"
@@ -17,13 +18,19 @@ type WatermarkNode struct {
 	Expr   expr.Expr
 	// PerRow: 'scan.watermark.emit.strategy' = 'on-event'.
 	PerRow bool
+	// Idle: 'scan.watermark.idle-timeout'.
+	Idle time.Duration
 }
 
 func (w *WatermarkNode) Schema() types.Schema { return w.Input.Schema() }
 func (w *WatermarkNode) Inputs() []Node       { return []Node{w.Input} }
 func (w *WatermarkNode) Bounded() bool        { return w.Input.Bounded() }
 func (w *WatermarkNode) Describe() string {
-	return fmt.Sprintf("WatermarkAssigner(rowtime=[%s], watermark=[%s])", w.Column, w.Expr)
+	d := fmt.Sprintf("WatermarkAssigner(rowtime=[%s], watermark=[%s]", w.Column, w.Expr)
+	if w.Idle > 0 {
+		d += fmt.Sprintf(", idleTimeout=[%s]", w.Idle)
+	}
+	return d + ")"
 }
 
 // WindowAssignNode is a window table function: each row gets the windows it

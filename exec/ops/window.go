@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -23,9 +24,16 @@ type WatermarkAssigner struct {
 	exec.BaseOperator
 	Expr   expr.Expr
 	PerRow bool
+	// IdleTimeout, when > 0, marks this split idle after that long without
+	// rows ('scan.watermark.idle-timeout'), so it does not hold back the
+	// watermark of the operators after the next exchange.
+	IdleTimeout time.Duration
 
-	prog *expr.Program
-	max  int64
+	prog    *expr.Program
+	max     int64
+	now     func() time.Time
+	lastRow time.Time
+	idle    bool
 }
 
 // Open compiles the watermark expression.
@@ -36,11 +44,31 @@ func (w *WatermarkAssigner) Open(ctx *exec.OpContext) error {
 	}
 	w.prog = p
 	w.max = exec.MinWatermark
+	w.now = ctx.Now
+	if w.now == nil {
+		w.now = time.Now
+	}
+	w.lastRow = w.now()
+	if w.IdleTimeout > 0 && ctx.Every != nil {
+		ctx.Every(max(w.IdleTimeout/4, 5*time.Millisecond), w.checkIdle)
+	}
 	return nil
+}
+
+// checkIdle marks the split idle once no row arrived for IdleTimeout.
+func (w *WatermarkAssigner) checkIdle(out exec.Collector) error {
+	if w.idle || w.now().Sub(w.lastRow) < w.IdleTimeout {
+		return nil
+	}
+	w.idle = true
+	return out.EmitWatermark(exec.IdleWatermark)
 }
 
 // Process forwards the batch and the watermarks it advances.
 func (w *WatermarkAssigner) Process(_ int, b batch.Batch, out exec.Collector) error {
+	if w.IdleTimeout > 0 {
+		w.lastRow, w.idle = w.now(), false
+	}
 	cols, err := w.prog.Eval(b.Rec)
 	if err != nil {
 		return fmt.Errorf("watermark: %w", err)

@@ -73,4 +73,9 @@ SELECT * FROM TABLE(SESSION(TABLE clicks PARTITION BY usr, DESCRIPTOR(ts), INTER
 SELECT window_start, window_end, COUNT(*) FROM TABLE(SESSION(TABLE clicks PARTITION BY usr, DESCRIPTOR(ts), INTERVAL '5' SECOND))
 GROUP BY window_start, window_end;
 
-CREATE TABLE idle (ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'blackhole', 'scan.watermark.idle-timeout' = '5 s');
+-- An idle split stops holding the watermark back after the timeout.
+CREATE TABLE idle (ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'datagen', 'scan.watermark.idle-timeout' = '5 s');
+
+EXPLAIN SELECT window_start, COUNT(*) FROM TABLE(TUMBLE(TABLE idle, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY window_start, window_end;
+
+CREATE TABLE idle_bad (ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'datagen', 'scan.watermark.idle-timeout' = 'soon');
