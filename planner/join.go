@@ -2,9 +2,11 @@ package planner
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/streamsql/streamsql/exec/expr"
+	"github.com/streamsql/streamsql/exec/ops"
 	"github.com/streamsql/streamsql/sql/ast"
 	"github.com/streamsql/streamsql/sql/types"
 )
@@ -16,7 +18,11 @@ type JoinNode struct {
 	Kind                ast.JoinKind
 	LeftKeys, RightKeys []int
 	Residual            expr.Expr
-	Out                 types.Schema
+	// Bounds, for an inner join of append-only, event-time inputs whose
+	// condition bounds left.t - right.t: state is freed behind the
+	// watermark (an interval join).
+	Bounds *ops.TimeBounds
+	Out    types.Schema
 }
 
 func (j *JoinNode) Schema() types.Schema { return j.Out }
@@ -32,6 +38,10 @@ func (j *JoinNode) Describe() string {
 	d := fmt.Sprintf("Join(joinType=[%s], where=[%s]", j.Kind, strings.Join(conds, " AND "))
 	if j.Residual != nil {
 		d += ", residual=[" + j.Residual.String() + "]"
+	}
+	if j.Bounds != nil {
+		d += fmt.Sprintf(", interval=[%s - %s in [%s, %s]]", names[j.Bounds.LeftCol], names[nl+j.Bounds.RightCol],
+			signedDuration(j.Bounds.Lo), signedDuration(j.Bounds.Hi))
 	}
 	return d + ")"
 }
@@ -80,6 +90,10 @@ func (p *Planner) planJoin(bc *bindCtx, j *ast.Join) (relation, error) {
 			}
 			rest = append(rest, c)
 		}
+		if node.Kind == ast.JoinInner && !Updating(left.node) && !Updating(right.node) &&
+			hasWatermark(left.node) && hasWatermark(right.node) {
+			node.Bounds = timeBounds(rest, nl)
+		}
 		for _, e := range rest {
 			if node.Residual == nil {
 				node.Residual = e
@@ -116,4 +130,105 @@ func equiKey(e expr.Expr, nl int) (int, int, bool) {
 		return b.Index, a.Index, true
 	}
 	return 0, 0, false
+}
+
+// timeTerm is a time column plus a constant offset (µs): col ± INTERVAL.
+type timeTerm struct {
+	col int
+	off int64
+}
+
+func asTimeTerm(e expr.Expr) (timeTerm, bool) {
+	switch x := e.(type) {
+	case *expr.ColumnRef:
+		if x.T.Kind == types.Timestamp || x.T.Kind == types.TimestampLTZ {
+			return timeTerm{col: x.Index}, true
+		}
+	case *expr.Call:
+		if (x.Fn == "+" || x.Fn == "-") && len(x.Args) == 2 {
+			t, ok := asTimeTerm(x.Args[0])
+			lit, isLit := x.Args[1].(*expr.Literal)
+			if !ok || !isLit || lit.T.Kind != types.Interval {
+				return timeTerm{}, false
+			}
+			ms, isInt := lit.V.(int64)
+			if !isInt {
+				return timeTerm{}, false
+			}
+			if x.Fn == "-" {
+				ms = -ms
+			}
+			t.off += ms * 1000
+			return t, true
+		}
+	}
+	return timeTerm{}, false
+}
+
+// timeBounds finds, among an inner join's conditions, a lower and an upper
+// bound on left.t - right.t (an interval join, e.g. a.ts BETWEEN b.ts -
+// INTERVAL '1' MINUTE AND b.ts, or equal window ends of a window join).
+// Strict and non-strict comparisons give the same bound: that only keeps
+// a row a little longer.
+func timeBounds(conds []expr.Expr, nl int) *ops.TimeBounds {
+	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+	lcol, rcol := -1, -1
+	for _, c := range conds {
+		call, ok := c.(*expr.Call)
+		if !ok || len(call.Args) != 2 {
+			continue
+		}
+		var sign int // +1: A >= B form gives a lower bound on A - B
+		switch call.Fn {
+		case ">=", ">":
+			sign = 1
+		case "<=", "<":
+			sign = -1
+		case "=":
+			sign = 0
+		default:
+			continue
+		}
+		a, okA := asTimeTerm(call.Args[0])
+		b, okB := asTimeTerm(call.Args[1])
+		if !okA || !okB {
+			continue
+		}
+		// Rewrite as left - right (op) k.
+		var k int64
+		switch {
+		case a.col < nl && b.col >= nl: // L + oa op R + ob
+			k = b.off - a.off
+		case b.col < nl && a.col >= nl: // R + oa op L + ob  =>  L - R op' oa - ob
+			k = a.off - b.off
+			sign = -sign
+			a, b = b, a
+		default:
+			continue
+		}
+		if (lcol >= 0 && lcol != a.col) || (rcol >= 0 && rcol != b.col-nl) {
+			continue // bounds on other columns: not one interval
+		}
+		lcol, rcol = a.col, b.col-nl
+		if sign >= 0 {
+			lo = max(lo, k)
+		}
+		if sign <= 0 {
+			hi = min(hi, k)
+		}
+	}
+	if lcol < 0 || lo == math.MinInt64 || hi == math.MaxInt64 || lo > hi {
+		return nil
+	}
+	return &ops.TimeBounds{LeftCol: lcol, RightCol: rcol, Lo: lo, Hi: hi}
+}
+
+func signedDuration(us int64) string {
+	if us < 0 {
+		return "-" + durationText(-us)
+	}
+	if us == 0 {
+		return "0"
+	}
+	return durationText(us)
 }

@@ -212,9 +212,14 @@ func (b *builder) build(n Node) (stream, error) {
 		}
 		kind := map[ast.JoinKind]ops.JoinKind{ast.JoinInner: ops.JoinInner, ast.JoinLeft: ops.JoinLeft,
 			ast.JoinRight: ops.JoinRight, ast.JoinFull: ops.JoinFull}[x.Kind]
-		lk, rk, ls, rs, out, residual := x.LeftKeys, x.RightKeys, x.Left.Schema(), x.Right.Schema(), x.Out, x.Residual
+		lk, rk, ls, rs, out, residual, bounds := x.LeftKeys, x.RightKeys, x.Left.Schema(), x.Right.Schema(), x.Out, x.Residual, x.Bounds
 		v := &exec.Vertex{Name: x.Describe(), Parallelism: b.par, Chain: []exec.OperatorFactory{{Name: x.Describe(), New: func(int) (exec.Operator, error) {
-			return &ops.Join{Kind: kind, LeftKeys: lk, RightKeys: rk, Left: ls, Right: rs, Out: out, Residual: residual}, nil
+			var bd *ops.TimeBounds
+			if bounds != nil {
+				cp := *bounds
+				bd = &cp
+			}
+			return &ops.Join{Kind: kind, LeftKeys: lk, RightKeys: rk, Left: ls, Right: rs, Out: out, Residual: residual, Bounds: bd}, nil
 		}}}}
 		lp, rp := exec.Partitioning{Kind: exec.Hash, Keys: lk}, exec.Partitioning{Kind: exec.Hash, Keys: rk}
 		if len(lk) == 0 {

@@ -75,6 +75,10 @@ type Join struct {
 	// Residual is an extra condition over the joined row (column i of
 	// Out), or nil.
 	Residual expr.Expr
+	// Bounds, when set on an inner join, let the watermark free state no
+	// future row can match (interval and window joins; join_expiry.go).
+	Bounds    *TimeBounds
+	lastSweep int64
 
 	sides    [2]joinSide
 	outer    [2]bool

@@ -44,3 +44,13 @@ RESET 'parallelism.default';
 -- (correct results; state behind the watermark is not freed yet).
 SELECT a.id, b.id AS later_id FROM orders a JOIN orders b
 ON a.customer = b.customer AND b.ts BETWEEN a.ts AND a.ts + INTERVAL '30' MINUTE AND a.id <> b.id;
+
+-- With event time on both sides, the same kind of condition is an interval
+-- join: state is freed once the watermark passes what a row can still meet.
+CREATE TABLE clicks (usr STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '2' SECOND)
+  WITH ('connector' = 'filesystem', 'path' = 'testdata/clicks.csv', 'format' = 'csv');
+
+SELECT a.usr, a.ts, b.ts AS later FROM clicks a JOIN clicks b
+ON a.usr = b.usr AND a.ts BETWEEN b.ts - INTERVAL '5' SECOND AND b.ts AND a.ts <> b.ts;
+
+EXPLAIN SELECT a.usr FROM clicks a JOIN clicks b ON a.usr = b.usr AND a.ts BETWEEN b.ts - INTERVAL '5' SECOND AND b.ts;
