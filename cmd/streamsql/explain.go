@@ -3,11 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/streamsql/streamsql/cmd/streamsql/render"
 	"github.com/streamsql/streamsql/exec/session"
@@ -37,15 +32,7 @@ func (c *cli) explain(args []string, level string) int {
 	if err != nil {
 		return c.usageError(fs, err)
 	}
-	name, src, err := c.readScript(rest[0])
-	if err != nil {
-		fmt.Fprintf(c.stderr, "streamsql explain: %v\n", err)
-		return exitSQLError
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	out := render.NewOutput(c.stdout, c.stderr, render.FormatTable, time.Local)
-	return c.execute(ctx, log, name, src, out, func(s *session.Session) error {
+	return c.runScript("explain", rest[0], log, render.FormatTable, func(ctx context.Context, s *session.Session, src string, out *render.Output) error {
 		return s.Explain(ctx, src, out)
 	})
 }

@@ -55,16 +55,26 @@ func (c *cli) run(args []string, level string) int {
 	if err != nil {
 		return c.usageError(fs, err)
 	}
-	name, src, err := c.readScript(rest[0])
+	return c.runScript("run", rest[0], log, format, func(ctx context.Context, s *session.Session, src string, out *render.Output) error {
+		return s.ExecuteScript(ctx, src, out)
+	})
+}
+
+// runScript reads a script, then runs do on it in a session whose context
+// ends on SIGINT/SIGTERM; it returns the exit status (shared by run and
+// explain).
+func (c *cli) runScript(cmd, path string, log *slog.Logger, format render.Format,
+	do func(ctx context.Context, s *session.Session, src string, out *render.Output) error) int {
+	name, src, err := c.readScript(path)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "streamsql run: %v\n", err)
+		fmt.Fprintf(c.stderr, "streamsql %s: %v\n", cmd, err)
 		return exitSQLError
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	out := render.NewOutput(c.stdout, c.stderr, format, time.Local)
 	return c.execute(ctx, log, name, src, out, func(s *session.Session) error {
-		return s.ExecuteScript(ctx, src, out)
+		return do(ctx, s, src, out)
 	})
 }
 

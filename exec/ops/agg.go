@@ -103,7 +103,7 @@ type GroupAgg struct {
 	keyCols   []arrow.Array
 	touched   []*group
 	rowGroups []*group
-	outCells  [][]cell
+	outCells  cellRows
 	scratch   []cell
 }
 
@@ -153,7 +153,7 @@ func (a *GroupAgg) Open(ctx *exec.OpContext) error {
 	if a.now == nil {
 		a.now = time.Now
 	}
-	a.outCells = make([][]cell, a.Out.Len())
+	a.outCells = newCellRows(a.Out.Len())
 	a.schema = a.Out.Arrow()
 	a.watermark = exec.MinWatermark
 	a.byEnd = map[int64][]*group{}
@@ -307,9 +307,7 @@ func (a *GroupAgg) fire(wm int64, out exec.Collector) error {
 		return nil
 	}
 	slices.Sort(due)
-	for c := range a.outCells {
-		a.outCells[c] = a.outCells[c][:0]
-	}
+	a.outCells.reset()
 	rows := 0
 	for _, end := range due {
 		var gs []*group
@@ -328,11 +326,7 @@ func (a *GroupAgg) fire(wm int64, out exec.Collector) error {
 		}
 		delete(a.byEnd, end)
 	}
-	cols := make([]arrow.Array, a.Out.Len())
-	for c := range cols {
-		cols[c] = buildColumn(a.Out.Fields[c].Type, a.outCells[c])
-	}
-	return out.Collect(batch.New(array.NewRecord(a.schema, cols, int64(rows))))
+	return out.Collect(a.outCells.batch(a.schema, a.Out, rows, nil))
 }
 
 func (a *GroupAgg) fold(b batch.Batch) error {
@@ -447,7 +441,7 @@ func (a *GroupAgg) winKey(keyCols []arrow.Array) ([]int64, intKeyCol, bool) {
 	}
 	var rest []arrow.Array
 	for i, c := range keyCols {
-		if i != a.WindowEnd && !a.isWindowStart(i) {
+		if i != a.WindowEnd && i != a.WindowStart {
 			rest = append(rest, c)
 		}
 	}
@@ -462,9 +456,6 @@ func (a *GroupAgg) winKey(keyCols []arrow.Array) ([]int64, intKeyCol, bool) {
 	}
 	return nil, intKeyCol{}, false
 }
-
-// isWindowStart reports whether key i is the window_start column.
-func (a *GroupAgg) isWindowStart(i int) bool { return i == a.WindowStart }
 
 // byBytes finds or creates the group of row r by its encoded key.
 func (a *GroupAgg) byBytes(keyCols []arrow.Array, r int) *group {
@@ -550,9 +541,7 @@ func (a *GroupAgg) flush(out exec.Collector) error {
 	if len(a.touched) == 0 {
 		return nil
 	}
-	for c := range a.outCells {
-		a.outCells[c] = a.outCells[c][:0]
-	}
+	a.outCells.reset()
 	var kinds []batch.RowKind
 	nk := len(a.Keys)
 	if cap(a.scratch) < nk+len(a.Aggs) {
@@ -603,11 +592,7 @@ func (a *GroupAgg) flush(out exec.Collector) error {
 	if len(kinds) == 0 {
 		return nil
 	}
-	cols := make([]arrow.Array, a.Out.Len())
-	for c := range cols {
-		cols[c] = buildColumn(a.Out.Fields[c].Type, a.outCells[c])
-	}
-	return out.Collect(batch.Batch{Rec: array.NewRecord(a.schema, cols, int64(len(kinds))), Kinds: kinds})
+	return out.Collect(a.outCells.batch(a.schema, a.Out, len(kinds), kinds))
 }
 
 // persist writes the mini-batch's groups back to the state backend and
@@ -643,11 +628,7 @@ func (a *GroupAgg) forget(g *group) {
 	}
 }
 
-func (a *GroupAgg) appendRow(row []cell) {
-	for c, v := range row {
-		a.outCells[c] = append(a.outCells[c], v)
-	}
-}
+func (a *GroupAgg) appendRow(row []cell) { a.outCells.add(row) }
 
 func sameCells(a, b []cell) bool {
 	for i := range a {

@@ -146,3 +146,32 @@ func appendKey(dst []byte, cols []arrow.Array, r int) []byte {
 	}
 	return dst
 }
+
+// cellRows accumulates output rows column by column, reused across batches.
+type cellRows [][]cell
+
+func newCellRows(cols int) cellRows { return make(cellRows, cols) }
+
+// reset empties every column, keeping capacity.
+func (r cellRows) reset() {
+	for c := range r {
+		r[c] = r[c][:0]
+	}
+}
+
+// add appends one row.
+func (r cellRows) add(row []cell) {
+	for c, v := range row {
+		r[c] = append(r[c], v)
+	}
+}
+
+// batch builds the accumulated rows (n of them) into a batch of schema out;
+// kinds may be nil (all +I).
+func (r cellRows) batch(arrowSchema *arrow.Schema, out types.Schema, n int, kinds []batch.RowKind) batch.Batch {
+	cols := make([]arrow.Array, out.Len())
+	for c := range cols {
+		cols[c] = buildColumn(out.Fields[c].Type, r[c])
+	}
+	return batch.Batch{Rec: array.NewRecord(arrowSchema, cols, int64(n)), Kinds: kinds}
+}

@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"github.com/apache/arrow/go/v17/arrow"
-	"github.com/apache/arrow/go/v17/arrow/array"
 
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/exec/batch"
@@ -38,7 +37,7 @@ type Rank struct {
 	keyBuf  []byte
 	schema  *arrow.Schema
 	seq     int64
-	cells   [][]cell
+	cells   cellRows
 	kinds   []batch.RowKind
 }
 
@@ -57,7 +56,7 @@ type rankPartition struct {
 func (r *Rank) Open(*exec.OpContext) error {
 	r.parts = map[string]*rankPartition{}
 	r.schema = r.Out.Arrow()
-	r.cells = make([][]cell, r.Out.Len())
+	r.cells = newCellRows(r.Out.Len())
 	return nil
 }
 
@@ -141,9 +140,7 @@ func (r *Rank) process(b batch.Batch, out exec.Collector) error {
 }
 
 func (r *Rank) emit(out exec.Collector) error {
-	for c := range r.cells {
-		r.cells[c] = r.cells[c][:0]
-	}
+	r.cells.reset()
 	r.kinds = r.kinds[:0]
 	for _, p := range r.touched {
 		p.touched = false
@@ -179,18 +176,12 @@ func (r *Rank) emit(out exec.Collector) error {
 	if len(r.kinds) == 0 {
 		return nil
 	}
-	cols := make([]arrow.Array, r.Out.Len())
-	for c := range cols {
-		cols[c] = buildColumn(r.Out.Fields[c].Type, r.cells[c])
-	}
 	kinds := append([]batch.RowKind(nil), r.kinds...)
-	return out.Collect(batch.Batch{Rec: array.NewRecord(r.schema, cols, int64(len(kinds))), Kinds: kinds})
+	return out.Collect(r.cells.batch(r.schema, r.Out, len(kinds), kinds))
 }
 
 func (r *Rank) add(row rankRow, pos int, kind batch.RowKind) {
-	for c, v := range row.cells {
-		r.cells[c] = append(r.cells[c], v)
-	}
+	r.cells.add(row.cells)
 	if r.RankColumn {
 		last := len(r.cells) - 1
 		r.cells[last] = append(r.cells[last], cell{i: int64(pos + 1)})

@@ -158,9 +158,7 @@ func (a *GroupAgg) fireSessions(out exec.Collector) error {
 		}
 		return compareInt(x.start, y.start)
 	})
-	for c := range a.outCells {
-		a.outCells[c] = a.outCells[c][:0]
-	}
+	a.outCells.reset()
 	for _, s := range due {
 		g := s.g
 		g.prev[a.WindowStart] = cell{i: s.start}
@@ -171,11 +169,7 @@ func (a *GroupAgg) fireSessions(out exec.Collector) error {
 		}
 		a.appendRow(g.prev)
 	}
-	cols := make([]arrow.Array, a.Out.Len())
-	for c := range cols {
-		cols[c] = buildColumn(a.Out.Fields[c].Type, a.outCells[c])
-	}
-	return out.Collect(batch.New(array.NewRecord(a.schema, cols, int64(len(due)))))
+	return out.Collect(a.outCells.batch(a.schema, a.Out, len(due), nil))
 }
 
 func compareInt(a, b int64) int {
