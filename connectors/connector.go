@@ -112,3 +112,45 @@ type Sink interface {
 type UpdateSinkFactory interface {
 	AcceptsUpdates(t Table) bool
 }
+
+// CheckpointedSource is a source whose position is part of a checkpoint
+// (DESIGN.md, "Checkpoints", step 2). With checkpointing on, every source
+// of a job must implement it, or the planner refuses the job.
+type CheckpointedSource interface {
+	Source
+	// Position returns the source's position after the last batch Next
+	// returned: restoring it and calling Next yields exactly the rows that
+	// came after that batch, the same ones (a deterministic replay). It is
+	// called on the task's goroutine between Next calls.
+	Position() ([]byte, error)
+	// Seek restores a position taken by Position at the same parallelism,
+	// after Open and before the first Next.
+	Seek(pos []byte) error
+}
+
+// TransactionalSink is a two-phase-commit sink (DESIGN.md, "Checkpoints",
+// step 6): output written between two barriers becomes visible only when
+// the checkpoint that covers it has completed.
+type TransactionalSink interface {
+	Sink
+	// PreCommit runs at barrier checkpointID, on the task's goroutine:
+	// make everything written so far durable but still invisible, and
+	// return what Commit and Recover need; it is stored in the checkpoint.
+	PreCommit(ctx context.Context, checkpointID int64) (pending []byte, err error)
+	// Commit makes visible everything pre-committed for checkpoints up to
+	// and including checkpointID, once that checkpoint is complete. It is
+	// idempotent.
+	Commit(ctx context.Context, checkpointID int64) error
+	// Recover runs after Open when a job restarts: pending is what
+	// PreCommit returned for the restored checkpoint (nil when the job
+	// restarts without one). Commit what it records (idempotently) and
+	// remove what earlier attempts of this subtask left uncommitted.
+	Recover(ctx context.Context, pending []byte) error
+}
+
+// FlushingSink is a sink that buffers: Flush at a barrier makes what was
+// written durable (at-least-once delivery).
+type FlushingSink interface {
+	Sink
+	Flush(ctx context.Context) error
+}
