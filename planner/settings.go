@@ -2,10 +2,13 @@ package planner
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/streamsql/streamsql/checkpoint"
 )
 
 // Setting keys the engine knows. Flink's names are accepted as aliases.
@@ -25,9 +28,15 @@ const (
 type settingDef struct {
 	def      string
 	validate func(string) error
+	// canon, when set, maps a valid value to a canonical form: two tables
+	// giving values of equal canonical form agree ('10 s' and '10000').
+	canon func(string) string
 	// jobLevel settings may also come from a table's WITH options.
 	jobLevel bool
-	doc      string
+	// shown, when set, lists the unset key with its default among a job's
+	// settings only when it holds for the job's values.
+	shown func(get func(string) string) bool
+	doc   string
 }
 
 func positiveInt(v string) error {
@@ -76,6 +85,9 @@ func ParseDuration(v string) (time.Duration, error) {
 		"h": time.Hour, "hour": time.Hour, "hours": time.Hour, "d": 24 * time.Hour, "day": 24 * time.Hour, "days": 24 * time.Hour,
 	}
 	if u, ok := units[unit]; ok {
+		if n > math.MaxInt64/int64(u) {
+			return 0, fmt.Errorf("duration '%s' is too long", v)
+		}
 		return time.Duration(n) * u, nil
 	}
 	if d, err := time.ParseDuration(s); err == nil {
@@ -102,10 +114,6 @@ func oneOf(vals ...string) func(string) error {
 	}
 }
 
-func notYet(what string) func(string) error {
-	return func(string) error { return fmt.Errorf("not supported yet: %s", what) }
-}
-
 var knownSettings = map[string]settingDef{
 	KeyParallelism:    {def: "1", validate: positiveInt, jobLevel: true, doc: "default parallelism of operators"},
 	KeyMaxParallelism: {def: "128", validate: positiveInt, jobLevel: true, doc: "number of key groups"},
@@ -116,14 +124,61 @@ var knownSettings = map[string]settingDef{
 	KeyMiniBatchSize:  {def: "100000", validate: positiveInt, doc: "input rows an aggregate buffers before emitting its changes"},
 	KeyMiniBatchDelay: {def: "100 ms", validate: durationValue, doc: "longest time an unbounded aggregate buffers changes"},
 	KeyStateTTL:       {def: "0 ms", validate: durationValue, doc: "idle state older than this expires (0 = never)"},
-	KeyCheckpointIntv: {def: "", validate: notYet("checkpointing ('checkpoint.interval.ms')"), jobLevel: true, doc: "checkpoint interval"},
+	KeyCheckpointIntv: {def: "", validate: checkpointInterval, canon: canonDuration, jobLevel: true, doc: "checkpoint trigger interval (unset = checkpointing off)"},
+
+	// Checkpoint settings; their defaults are listed when checkpointing is on.
+	KeyCheckpointTimeout:       {def: "10 min", validate: positiveDuration, canon: canonDuration, jobLevel: true, shown: whenCheckpointing, doc: "a checkpoint not complete by then is aborted"},
+	KeyCheckpointMinPause:      {def: "0 ms", validate: nonNegativeDuration, canon: canonDuration, jobLevel: true, shown: whenCheckpointing, doc: "least time between the end of one checkpoint and the start of the next"},
+	KeyCheckpointMaxConcurrent: {def: "1", validate: positiveInt, canon: canonInt, jobLevel: true, shown: whenCheckpointing, doc: "checkpoints in flight at once"},
+	KeyCheckpointMode:          {def: "exactly-once", validate: validateWith(checkpointMode), canon: enumName, jobLevel: true, shown: whenCheckpointing, doc: "exactly-once or at-least-once"},
+	KeyCheckpointUnaligned:     {def: "false", validate: boolean, canon: canonBool, jobLevel: true, shown: whenCheckpointing, doc: "barriers overtake queued data"},
+	KeyCheckpointAlignTimeout:  {def: "0 ms", validate: nonNegativeDuration, canon: canonDuration, jobLevel: true, shown: whenCheckpointing, doc: "unaligned checkpoints start aligned and turn unaligned after this (0 = at once); ignored when aligned"},
+	KeyCheckpointTolerable:     {def: "0", validate: nonNegativeInt, canon: canonInt, jobLevel: true, shown: whenCheckpointing, doc: "failed checkpoints in a row the job survives"},
+	KeyCheckpointRetained:      {def: "1", validate: positiveInt, canon: canonInt, jobLevel: true, shown: whenCheckpointing, doc: "completed checkpoints kept"},
+	KeyCheckpointExternalized:  {def: "retain-on-cancellation", validate: validateWith(retainOnCancellation), canon: enumName, jobLevel: true, shown: whenCheckpointing, doc: "retain-on-cancellation or delete-on-cancellation"},
+	// The session picks the directory when unset, so its default is not listed.
+	KeyCheckpointDir:    {def: "", validate: anyValue, jobLevel: true, shown: never, doc: "checkpoint root directory (unset = 'checkpoints' under the session's directory)"},
+	KeyStateIncremental: {def: "true", validate: boolean, canon: canonBool, jobLevel: true, shown: whenIncremental, doc: "incremental checkpoints of the rocksdb backend"},
+
+	// Restart strategy (Flink's keys and defaults); a strategy's parameters
+	// are listed when it is the job's strategy.
+	KeyRestartStrategy:       {def: "", validate: validateWith(restartKind), canon: canonRestart, jobLevel: true, shown: whenCheckpointing, doc: "none, fixed-delay, failure-rate or exponential-delay (default: exponential-delay when checkpointing is on, none otherwise)"},
+	KeyFixedDelayAttempts:    {def: "1", validate: nonNegativeInt, canon: canonInt, jobLevel: true, shown: whenRestart(checkpoint.RestartFixedDelay), doc: "restarts before the job fails"},
+	KeyFixedDelayDelay:       {def: "1 s", validate: nonNegativeDuration, canon: canonDuration, jobLevel: true, shown: whenRestart(checkpoint.RestartFixedDelay), doc: "wait before a restart"},
+	KeyFailureRateMax:        {def: "1", validate: positiveInt, canon: canonInt, jobLevel: true, shown: whenRestart(checkpoint.RestartFailureRate), doc: "failures within the interval before the job fails"},
+	KeyFailureRateInterval:   {def: "1 min", validate: positiveDuration, canon: canonDuration, jobLevel: true, shown: whenRestart(checkpoint.RestartFailureRate), doc: "interval failures are counted in"},
+	KeyFailureRateDelay:      {def: "1 s", validate: nonNegativeDuration, canon: canonDuration, jobLevel: true, shown: whenRestart(checkpoint.RestartFailureRate), doc: "wait before a restart"},
+	KeyExpDelayInitial:       {def: "1 s", validate: positiveDuration, canon: canonDuration, jobLevel: true, shown: whenRestart(checkpoint.RestartExponentialDelay), doc: "first backoff"},
+	KeyExpDelayMax:           {def: "1 min", validate: positiveDuration, canon: canonDuration, jobLevel: true, shown: whenRestart(checkpoint.RestartExponentialDelay), doc: "largest backoff"},
+	KeyExpDelayMultiplier:    {def: "1.5", validate: floatAtLeast(1), canon: canonFloat, jobLevel: true, shown: whenRestart(checkpoint.RestartExponentialDelay), doc: "backoff growth per failure"},
+	KeyExpDelayResetAfter:    {def: "1 h", validate: positiveDuration, canon: canonDuration, jobLevel: true, shown: whenRestart(checkpoint.RestartExponentialDelay), doc: "running this long without failure resets the backoff"},
+	KeyExpDelayJitter:        {def: "0.1", validate: fraction, canon: canonFloat, jobLevel: true, shown: whenRestart(checkpoint.RestartExponentialDelay), doc: "random fraction added to or taken from a backoff"},
+	KeyExpDelayResetAttempts: {def: unlimited, validate: positiveIntOrUnlimited, canon: canonInt, jobLevel: true, shown: whenRestart(checkpoint.RestartExponentialDelay), doc: "restarts before the job fails, counted since the last backoff reset"},
 }
 
 // aliases maps Flink's setting names onto ours.
 var settingAliases = map[string]string{
 	"table.exec.resource.default-parallelism": KeyParallelism,
 	"pipeline.max-parallelism":                KeyMaxParallelism,
-	"execution.checkpointing.interval":        KeyCheckpointIntv,
+	"state.backend.type":                      KeyStateBackend,
+
+	"execution.checkpointing.interval":                          KeyCheckpointIntv,
+	"execution.checkpointing.timeout":                           KeyCheckpointTimeout,
+	"execution.checkpointing.min-pause":                         KeyCheckpointMinPause,
+	"execution.checkpointing.max-concurrent-checkpoints":        KeyCheckpointMaxConcurrent,
+	"execution.checkpointing.mode":                              KeyCheckpointMode,
+	"execution.checkpointing.unaligned":                         KeyCheckpointUnaligned,
+	"execution.checkpointing.unaligned.enabled":                 KeyCheckpointUnaligned,
+	"execution.checkpointing.aligned-checkpoint-timeout":        KeyCheckpointAlignTimeout,
+	"execution.checkpointing.alignment-timeout":                 KeyCheckpointAlignTimeout,
+	"execution.checkpointing.tolerable-failed-checkpoints":      KeyCheckpointTolerable,
+	"state.checkpoints.num-retained":                            KeyCheckpointRetained,
+	"execution.checkpointing.num-retained":                      KeyCheckpointRetained,
+	"execution.checkpointing.externalized-checkpoint-retention": KeyCheckpointExternalized,
+	"state.checkpoints.dir":                                     KeyCheckpointDir,
+	"execution.checkpointing.dir":                               KeyCheckpointDir,
+	"execution.checkpointing.incremental":                       KeyStateIncremental,
+	"restart-strategy.type":                                     KeyRestartStrategy,
 }
 
 // CanonicalKey resolves an alias to the engine's key.
@@ -170,13 +225,14 @@ type Settings struct {
 // NewSettings returns settings with nothing set.
 func NewSettings() *Settings { return &Settings{values: map[string]string{}} }
 
-// Set validates and stores a value.
+// Set validates and stores a value; an error names the key as given (an
+// alias or the engine's key).
 func (s *Settings) Set(k, v string) error {
-	k = CanonicalKey(k)
-	if err := ValidateSetting(k, v); err != nil {
+	c := CanonicalKey(k)
+	if err := ValidateSetting(c, v); err != nil {
 		return fmt.Errorf("invalid value for '%s': %w", k, err)
 	}
-	s.values[k] = v
+	s.values[c] = v
 	return nil
 }
 
@@ -225,6 +281,8 @@ func (s *Settings) Location() *time.Location {
 
 // Resolved is one job setting with where its value came from.
 type Resolved struct {
+	// Key is the engine's key, Value the text as given (an alias's value
+	// keeps its form: '10 s' for 'execution.checkpointing.interval').
 	Key, Value string
 	// Origin is "default", "SET", or "table <name>".
 	Origin string
@@ -232,11 +290,18 @@ type Resolved struct {
 
 // JobSettings are the resolved settings of one job.
 type JobSettings struct {
+	// List is what EXPLAIN shows: every key set by SET or a table, and the
+	// defaults that matter for the job (the checkpoint keys only when
+	// checkpointing is on; a restart strategy's parameters only for the
+	// job's strategy).
 	List []Resolved
-	m    map[string]string
+	// m holds the value of every job-level key, listed or not; origin
+	// where each came from.
+	m, origin map[string]string
 }
 
-// Get returns a resolved value.
+// Get returns a resolved value as given; CheckpointSettings parses the
+// checkpoint and restart keys.
 func (j *JobSettings) Get(k string) string { return j.m[CanonicalKey(k)] }
 
 // Int returns a resolved integer value (validated earlier).
@@ -245,12 +310,26 @@ func (j *JobSettings) Int(k string) int {
 	return n
 }
 
+// sameSetting reports whether two valid values of k mean the same.
+func sameSetting(k, a, b string) bool {
+	if a == b {
+		return true
+	}
+	d := knownSettings[k]
+	if d.canon == nil || d.validate(a) != nil || d.validate(b) != nil {
+		return false
+	}
+	return d.canon(a) == d.canon(b)
+}
+
 // ResolveJobSettings merges the session's SET values with the job-level
 // options of every table the job reads or writes. A table may not contradict
-// another table; SET overrides tables (it is the user's explicit choice for
-// the session).
+// another table (values are compared by meaning: '10 s' and '10000' agree
+// for a duration); SET overrides tables (it is the user's explicit choice
+// for the session), and so also settles their disagreement. The checkpoint
+// settings are then checked together (CheckpointSettings).
 func ResolveJobSettings(s *Settings, tables []*Table) (*JobSettings, error) {
-	type src struct{ value, origin string }
+	type src struct{ value, origin, key string }
 	fromTables := map[string]src{}
 	for _, t := range tables {
 		keys := make([]string, 0, len(t.Options))
@@ -264,47 +343,59 @@ func ResolveJobSettings(s *Settings, tables []*Table) (*JobSettings, error) {
 			}
 			k := CanonicalKey(raw)
 			v := t.Options[raw]
-			if prev, ok := fromTables[k]; ok && prev.value != v {
-				return nil, fmt.Errorf("setting '%s' is '%s' in %s but '%s' in table %s", k, prev.value, prev.origin, v, t.Name)
+			_, set := s.values[k]
+			if prev, ok := fromTables[k]; ok && !set && !sameSetting(k, prev.value, v) {
+				if prev.origin == "table "+t.Name {
+					return nil, fmt.Errorf("table %s gives setting '%s' twice: '%s' = '%s' and '%s' = '%s'", t.Name, k, prev.key, prev.value, raw, v)
+				}
+				return nil, fmt.Errorf("setting '%s' is '%s' in %s%s but '%s' in table %s%s", k, prev.value, prev.origin, asAlias(k, prev.key), v, t.Name, asAlias(k, raw))
 			}
-			fromTables[k] = src{v, "table " + t.Name}
+			fromTables[k] = src{v, "table " + t.Name, raw}
 		}
 	}
-	js := &JobSettings{m: map[string]string{}}
-	keys := map[string]bool{}
+	js := &JobSettings{m: map[string]string{}, origin: map[string]string{}}
 	for k, d := range knownSettings {
 		if d.jobLevel {
-			keys[k] = true
+			js.m[k], js.origin[k] = d.def, "default"
 		}
 	}
-	for k := range fromTables {
-		keys[k] = true
+	for k, t := range fromTables {
+		js.m[k], js.origin[k] = t.value, t.origin
 	}
-	for k := range s.values {
+	for k, v := range s.values {
 		if IsJobSettingKey(k) {
-			keys[k] = true
+			js.m[k], js.origin[k] = v, "SET"
 		}
 	}
-	sorted := make([]string, 0, len(keys))
-	for k := range keys {
+	if js.origin[KeyRestartStrategy] == "default" {
+		js.m[KeyRestartStrategy] = defaultRestart(js.Get)
+	}
+	sorted := make([]string, 0, len(js.m))
+	for k := range js.m {
 		sorted = append(sorted, k)
 	}
 	sort.Strings(sorted)
 	for _, k := range sorted {
-		r := Resolved{Key: k, Value: knownSettings[k].def, Origin: "default"}
-		if t, ok := fromTables[k]; ok {
-			r.Value, r.Origin = t.value, t.origin
-		}
-		if v, ok := s.values[k]; ok {
-			r.Value, r.Origin = v, "SET"
-		}
+		r := Resolved{Key: k, Value: js.m[k], Origin: js.origin[k]}
 		if r.Origin != "default" {
 			if err := ValidateSetting(k, r.Value); err != nil {
 				return nil, fmt.Errorf("setting '%s' (from %s): %w", k, r.Origin, err)
 			}
+		} else if show := knownSettings[k].shown; show != nil && !show(js.Get) {
+			continue
 		}
 		js.List = append(js.List, r)
-		js.m[k] = r.Value
+	}
+	if _, _, err := CheckpointSettings(js); err != nil {
+		return nil, err
 	}
 	return js, nil
+}
+
+// asAlias notes the key a table used when it is an alias of k.
+func asAlias(k, raw string) string {
+	if raw == k {
+		return ""
+	}
+	return fmt.Sprintf(" (as '%s')", raw)
 }
