@@ -440,3 +440,36 @@ func TestSequenceOfEveryNumericType(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// BenchmarkDatagenClock covers the clock-relative types, whose "now" is
+// derived per row.
+func BenchmarkDatagenClock(b *testing.B) {
+	schema := types.NewSchema(
+		types.Field{Name: "ts", Type: types.TimestampOf(3)},
+		types.Field{Name: "ltz", Type: types.TimestampLTZOf(3)},
+		types.Field{Name: "d", Type: types.TypeDate},
+		types.Field{Name: "i", Type: types.TypeInt},
+	)
+	tb := table(schema, map[string]string{"rows-per-second": "1000000000000",
+		"fields.ts.max-past": "1 h", "fields.ltz.max-past": "1 h", "fields.d.max-past": "30 d"})
+	tb.Env.Location = time.FixedZone("X", 3600)
+	src, err := New().NewSource(tb)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := src.Open(ctx, 0, 1); err != nil {
+		b.Fatal(err)
+	}
+	rows := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		bt, err := src.Next(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows += bt.Len()
+		bt.Release()
+	}
+	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+}

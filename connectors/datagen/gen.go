@@ -1,7 +1,6 @@
 package datagen
 
 import (
-	"math"
 	"math/bits"
 	"strconv"
 
@@ -66,10 +65,30 @@ func nullMask(fs *fieldSpec, rs rows) []bool {
 	return valid
 }
 
-// clockNow is the time a batch is generated: the instant (for
-// TIMESTAMP_LTZ) and the session-zone wall clock (for TIMESTAMP and DATE),
-// both in microseconds since the epoch.
-type clockNow struct{ instant, local int64 }
+// clockNow is the "now" of each row of a batch (see schedule): the instant
+// (for TIMESTAMP_LTZ) and the session-zone wall clock (for TIMESTAMP and
+// DATE), in microseconds since the epoch. Empty when the table has no
+// clock-relative column.
+type clockNow struct {
+	// uniform is set when every row has the same instant, at (instants
+	// is then nil).
+	uniform  bool
+	at       int64
+	instants []int64
+	// locals holds the wall clock per row when the batch spans a zone
+	// transition; otherwise it is nil and the wall clock is instant + off.
+	locals []int64
+	off    int64
+}
+
+// floorDay is the day number of a wall clock in µs since the epoch.
+func floorDay(local int64) int64 {
+	d := local / 86_400e6
+	if local%86_400e6 < 0 {
+		d-- // floor, for times before 1970
+	}
+	return d
+}
 
 // generate builds the column of fs for rows rs.
 func generate(fs *fieldSpec, rs rows, now clockNow) arrow.Array {
@@ -130,21 +149,56 @@ func generate(fs *fieldSpec, rs rows, now clockNow) arrow.Array {
 	case types.Timestamp, types.TimestampLTZ:
 		vals := make([]int64, rs.n)
 		span := uint64(fs.maxPast.Microseconds()) + 1
-		base := now.local
-		if fs.t.Kind == types.TimestampLTZ {
-			base = now.instant
+		if now.uniform {
+			base := now.at
+			if fs.t.Kind == types.Timestamp {
+				base += now.off
+			}
+			for j := range vals {
+				v := base - int64(below(hashAt(fs.seed, rs.at(j)), span))
+				vals[j] = format.TruncateMicros(v, fs.t.Precision)
+			}
+			return batch.Int64Array(vals, valid)
+		}
+		base, off := now.instants[:rs.n], int64(0)
+		if fs.t.Kind == types.Timestamp {
+			if now.locals != nil {
+				base = now.locals[:rs.n]
+			} else {
+				off = now.off
+			}
 		}
 		for j := range vals {
-			v := base - int64(below(hashAt(fs.seed, rs.at(j)), span))
+			v := base[j] + off - int64(below(hashAt(fs.seed, rs.at(j)), span))
 			vals[j] = format.TruncateMicros(v, fs.t.Precision)
 		}
 		return batch.Int64Array(vals, valid)
 	case types.Date:
 		vals := make([]int32, rs.n)
-		today := int64(math.Floor(float64(now.local) / 86_400e6))
 		span := uint64(fs.maxPast.Hours()/24) + 1
+		if rs.n == 0 {
+			return batch.Int32Array(vals, valid)
+		}
+		ins, locals, off := now.instants, now.locals, now.off
+		if now.uniform || locals == nil && floorDay(ins[0]+off) == floorDay(ins[rs.n-1]+off) {
+			// One zone period: the wall clock grows with the row, so the
+			// whole batch is on one day.
+			today := floorDay(now.at + off)
+			if !now.uniform {
+				today = floorDay(ins[0] + off)
+			}
+			for j := range vals {
+				vals[j] = int32(today - int64(below(hashAt(fs.seed, rs.at(j)), span)))
+			}
+			return batch.Int32Array(vals, valid)
+		}
+		ins = ins[:rs.n]
 		for j := range vals {
-			vals[j] = int32(today - int64(below(hashAt(fs.seed, rs.at(j)), span)))
+			local := ins[j] + off
+			if locals != nil {
+				local = locals[j]
+			}
+			vals[j] = int32(floorDay(local) - int64(below(hashAt(fs.seed, rs.at(j)), span)))
 		}
 		return batch.Int32Array(vals, valid)
 	case types.String:

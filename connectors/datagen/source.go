@@ -10,6 +10,7 @@ import (
 
 	"github.com/streamsql/streamsql/connectors"
 	"github.com/streamsql/streamsql/exec/batch"
+	"github.com/streamsql/streamsql/sql/types"
 )
 
 const (
@@ -27,17 +28,23 @@ type source struct {
 	loc    *time.Location
 
 	// Rows this subtask produces: a bounded table gives each subtask one
-	// contiguous range of global row indexes [next, end) (so sequences
+	// contiguous range of global row indexes [first, end) (so sequences
 	// split without overlap); an unbounded one interleaves indexes
-	// subtask, subtask+P, ... forever.
-	bounded    bool
-	next, end  int64
-	stride     int64
-	rate       float64 // rows per second for this subtask
-	started    time.Time
-	emitted    int64
-	opened     bool
-	arraysPool []arrow.Array
+	// subtask, subtask+P, ... forever. count rows of them are done; next
+	// is the global index of the next one.
+	bounded              bool
+	subtask, parallelism int
+	first, next, end     int64
+	stride               int64
+	count                int64
+	rate                 float64 // rows per second for this subtask
+	started              time.Time
+	emitted              int64 // rows since started, for the rate limit
+	opened               bool
+	clock                schedule
+	needClock            bool
+	instants, locals     []int64
+	arraysPool           []arrow.Array
 }
 
 func newSource(t connectors.Table, c *config) *source {
@@ -45,7 +52,15 @@ func newSource(t connectors.Table, c *config) *source {
 	if now == nil {
 		now = time.Now
 	}
-	return &source{table: t.Name, cfg: c, schema: t.Schema.Arrow(), now: now, loc: t.Env.Location, bounded: c.total >= 0}
+	needClock := false
+	for _, f := range c.fields {
+		switch f.t.Kind {
+		case types.Timestamp, types.TimestampLTZ, types.Date:
+			needClock = true
+		}
+	}
+	return &source{table: t.Name, cfg: c, schema: t.Schema.Arrow(), now: now, loc: t.Env.Location,
+		bounded: c.total >= 0, needClock: needClock}
 }
 
 // Bounded implements connectors.Source.
@@ -60,14 +75,17 @@ func (s *source) Open(_ context.Context, subtask, parallelism int) error {
 	if s.bounded {
 		// Exact split: subtask i gets [N*i/P, N*(i+1)/P). Computed without
 		// overflowing N*i for large N.
-		s.next, s.end = share(s.cfg.total, st, p), share(s.cfg.total, st+1, p)
+		s.first, s.end = share(s.cfg.total, st, p), share(s.cfg.total, st+1, p)
 		s.stride = 1
 	} else {
-		s.next, s.stride = st, p
+		s.first, s.stride = st, p
 	}
+	s.next, s.count = s.first, 0
+	s.subtask, s.parallelism = subtask, parallelism
 	// rows-per-second is for the whole table, split like the rows.
-	r := share(s.cfg.rowsPerSecond, st+1, p) - share(s.cfg.rowsPerSecond, st, p)
-	s.rate = float64(max(r, 1))
+	r := max(share(s.cfg.rowsPerSecond, st+1, p)-share(s.cfg.rowsPerSecond, st, p), 1)
+	s.rate = float64(r)
+	s.clock = newSchedule(s.now().UnixMicro(), r, s.loc)
 	s.opened = true
 	return nil
 }
@@ -129,11 +147,12 @@ func (s *source) allowance() int64 {
 
 func (s *source) generate(n int) batch.Batch {
 	rs := rows{base: s.next, step: s.stride, n: n}
-	t := s.now()
-	now := clockNow{instant: t.UnixMicro(), local: t.UnixMicro()}
-	if s.loc != nil {
-		_, off := t.In(s.loc).Zone()
-		now.local += int64(off) * 1_000_000
+	var now clockNow
+	if s.needClock && n > 0 {
+		if cap(s.instants) < n {
+			s.instants, s.locals = make([]int64, n), make([]int64, n)
+		}
+		now = s.clock.fill(s.count, s.instants[:n], s.locals[:n])
 	}
 	cols := s.arraysPool[:0]
 	for i := range s.cfg.fields {
@@ -149,6 +168,7 @@ func (s *source) generate(n int) batch.Batch {
 	} else {
 		s.next += int64(n) * s.stride
 	}
+	s.count += int64(n)
 	s.emitted += int64(n)
 	return batch.New(rec)
 }
@@ -162,4 +182,4 @@ func (s *source) empty() batch.Batch {
 // Close implements connectors.Source.
 func (s *source) Close() error { return nil }
 
-var _ connectors.Source = (*source)(nil)
+var _ connectors.CheckpointedSource = (*source)(nil)
