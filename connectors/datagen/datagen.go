@@ -3,8 +3,10 @@
 //
 // Random values are derived from a hash of (column, row index), not from a
 // random number generator, so the same table definition yields the same rows
-// on every run and at any parallelism (timestamps and dates are relative to
-// the clock and move with it).
+// on every run and at any parallelism. Timestamps and dates are relative to
+// each row's due time under rows-per-second, counted from the clock when the
+// subtask started; a checkpoint records that start, so a restored source
+// replays the same values.
 package datagen
 
 import (
