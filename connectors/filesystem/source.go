@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -34,13 +36,15 @@ type source struct {
 	rb     *format.RowBuilder
 	dec    format.Decoder
 
-	files []string
-	next  int // index into files of the next file to open
+	subtask, parallelism int
+	files                []string
+	next                 int // index into files of the next file to open
 
 	f       *os.File
 	r       *bufio.Reader
 	path    string
-	line    int // line number of the last line read
+	line    int   // line number of the last line read
+	offset  int64 // bytes of the current file consumed (the position)
 	long    []byte
 	pending []byte
 
@@ -74,6 +78,7 @@ func (s *source) Open(_ context.Context, subtask, parallelism int) error {
 	for i := subtask; i < len(all); i += parallelism {
 		s.files = append(s.files, all[i])
 	}
+	s.subtask, s.parallelism = subtask, parallelism
 	s.opened = true
 	return nil
 }
@@ -133,7 +138,7 @@ func (s *source) Next(ctx context.Context) (batch.Batch, error) {
 				s.logSkipped()
 				break
 			}
-			if err := s.openFile(s.files[s.next]); err != nil {
+			if err := s.openFile(s.files[s.next], 0, 0); err != nil {
 				return batch.Batch{}, err
 			}
 			s.next++
@@ -148,14 +153,21 @@ func (s *source) Next(ctx context.Context) (batch.Batch, error) {
 	return s.rb.Build(), nil
 }
 
-func (s *source) openFile(path string) error {
+// openFile opens path to read from byte offset, which starts line line+1.
+func (s *source) openFile(path string, offset int64, line int) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("filesystem '%s': cannot read input: %w", s.cfg.table, s.cfg.shortenErr(err))
 	}
-	s.f, s.path, s.line = f, s.cfg.display(path), 0
+	if offset > 0 {
+		if _, err := f.Seek(offset, io.SeekStart); err != nil {
+			f.Close()
+			return fmt.Errorf("filesystem '%s': %s: %w", s.cfg.table, s.cfg.display(path), err)
+		}
+	}
+	s.f, s.path, s.line, s.offset = f, s.cfg.display(path), line, offset
 	s.r = bufio.NewReaderSize(f, 256<<10)
-	if s.cfg.format.SkipFirstLine() {
+	if offset == 0 && s.cfg.format.SkipFirstLine() {
 		if _, err := s.readLine(); err != nil && !errors.Is(err, io.EOF) {
 			return err
 		}
@@ -221,6 +233,7 @@ func (s *source) readLine() ([]byte, error) {
 		return nil, io.EOF
 	}
 	s.line++
+	s.offset += int64(len(line))
 	line = bytes.TrimSuffix(line, []byte{'\n'})
 	return bytes.TrimSuffix(line, []byte{'\r'}), nil
 }
@@ -251,7 +264,7 @@ func (s *source) Close() error {
 	return nil
 }
 
-var _ connectors.Source = (*source)(nil)
+var _ connectors.CheckpointedSource = (*source)(nil)
 
 // clock returns the table's clock, or the real one.
 func clock(t connectors.Table) func() time.Time {
@@ -259,4 +272,122 @@ func clock(t connectors.Table) func() time.Time {
 		return t.Env.Now
 	}
 	return time.Now
+}
+
+const sourcePositionVersion = 1
+
+// Position implements connectors.CheckpointedSource: how many files of
+// this subtask's share are done (with a hash of their names, to notice a
+// changed listing), and the file being read with the byte offset and line
+// number after the last record returned:
+//
+//	version byte (1)
+//	uvarint parallelism, uvarint subtask
+//	uvarint files done, 8 bytes FNV-64 of their names (relative to 'path')
+//	string  current file (relative; empty when between files)
+//	uvarint byte offset, uvarint line, uvarint records skipped
+//
+// (strings are a uvarint length and the bytes).
+func (s *source) Position() ([]byte, error) {
+	if !s.opened {
+		return nil, fmt.Errorf("filesystem '%s': position before Open", s.cfg.table)
+	}
+	done, current := s.next, ""
+	var offset int64
+	var line int
+	if s.r != nil {
+		done--
+		current, offset, line = s.rel(s.files[done]), s.offset, s.line
+	}
+	b := []byte{sourcePositionVersion}
+	b = binary.AppendUvarint(b, uint64(s.parallelism))
+	b = binary.AppendUvarint(b, uint64(s.subtask))
+	b = binary.AppendUvarint(b, uint64(done))
+	b = binary.LittleEndian.AppendUint64(b, s.namesHash(done))
+	b = appendString(b, current)
+	b = binary.AppendUvarint(b, uint64(offset))
+	b = binary.AppendUvarint(b, uint64(line))
+	b = binary.AppendUvarint(b, uint64(s.skipped))
+	return b, nil
+}
+
+// Seek implements connectors.CheckpointedSource: it reopens the file being
+// read at the checkpoint at its byte offset. It fails when the input no
+// longer matches the position: files were removed or renamed before it,
+// or the current file is shorter than the offset.
+func (s *source) Seek(pos []byte) error {
+	if !s.opened {
+		return fmt.Errorf("filesystem '%s': seek before Open", s.cfg.table)
+	}
+	r := stateReader{b: pos}
+	if v := r.byte(); r.err == nil && v != sourcePositionVersion {
+		return fmt.Errorf("filesystem '%s': invalid position: unknown version %d", s.cfg.table, v)
+	}
+	parallelism, subtask := r.uvarint(), r.uvarint()
+	done, hash := r.int(), r.uint64()
+	current := r.string()
+	offset, line, skipped := r.int(), r.int(), r.int()
+	if err := r.done(); err != nil {
+		return fmt.Errorf("filesystem '%s': invalid position: %w", s.cfg.table, err)
+	}
+	if parallelism != uint64(s.parallelism) {
+		return fmt.Errorf("filesystem '%s': not supported yet: restoring a filesystem source at a different parallelism (checkpoint %d, now %d)",
+			s.cfg.table, parallelism, s.parallelism)
+	}
+	if subtask != uint64(s.subtask) {
+		return fmt.Errorf("filesystem '%s': position of subtask %d restored into subtask %d", s.cfg.table, subtask, s.subtask)
+	}
+	if done > int64(len(s.files)) || s.namesHash(int(done)) != hash {
+		return fmt.Errorf("filesystem '%s': the input changed since the checkpoint: the %d files this subtask had read are no longer the first of its %d files",
+			s.cfg.table, done, len(s.files))
+	}
+	if s.f != nil {
+		if err := s.closeFile(); err != nil {
+			return err
+		}
+	}
+	s.next, s.skipped, s.exhausted, s.logged = int(done), skipped, false, false
+	if current == "" {
+		return nil
+	}
+	if int(done) == len(s.files) || s.rel(s.files[done]) != current {
+		return fmt.Errorf("filesystem '%s': the input changed since the checkpoint: %s, which was being read, is not the next file of this subtask",
+			s.cfg.table, filepath.Join(s.cfg.rawPath, filepath.FromSlash(current)))
+	}
+	path := s.files[done]
+	st, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("filesystem '%s': cannot read input: %w", s.cfg.table, s.cfg.shortenErr(err))
+	}
+	if st.Size() < offset {
+		return fmt.Errorf("filesystem '%s': %s changed since the checkpoint: it has %d bytes, the checkpoint had read %d",
+			s.cfg.table, s.cfg.display(path), st.Size(), offset)
+	}
+	if line > math.MaxInt32 {
+		return fmt.Errorf("filesystem '%s': invalid position: line %d", s.cfg.table, line)
+	}
+	if err := s.openFile(path, offset, int(line)); err != nil {
+		return err
+	}
+	s.next++
+	return nil
+}
+
+// rel names a file of the input relative to 'path' ("." when 'path' is the
+// file), with forward slashes.
+func (s *source) rel(file string) string {
+	rel, err := filepath.Rel(s.cfg.path, file)
+	if err != nil {
+		return file
+	}
+	return filepath.ToSlash(rel)
+}
+
+// namesHash is the hash of the first n files' names.
+func (s *source) namesHash(n int) uint64 {
+	names := make([]string, n)
+	for i, f := range s.files[:n] {
+		names[i] = s.rel(f)
+	}
+	return fnv64(names...)
 }
