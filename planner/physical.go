@@ -17,15 +17,21 @@ import (
 
 // Job is a planned, runnable job.
 type Job struct {
-	Name     string
-	Root     Node
+	Name string
+	// Root is the plan of a single statement; for a statement set, the
+	// first INSERT's plan (Roots holds them all).
+	Root Node
+	// Roots are the plans of every statement the job runs: one for a query
+	// or an INSERT, one per INSERT for a statement set.
+	Roots    []Node
 	Graph    *exec.Graph
 	Settings *JobSettings
 	// Bounded: every source ends.
 	Bounded bool
 	// Ordered: the result order is meaningful (ORDER BY).
 	Ordered bool
-	// Schema is the result schema of a query (the sink's input for INSERT).
+	// Schema is the result schema of a query (the sink's input for INSERT;
+	// the first INSERT's for a statement set).
 	Schema types.Schema
 }
 
@@ -57,6 +63,9 @@ type builder struct {
 	g     *exec.Graph
 	opts  BuildOptions
 	par   int
+	// share is the sub-plans several INSERTs of a statement set read alike
+	// (nil for a single statement).
+	share *sharing
 }
 
 // Build translates a plan into a job graph. Forward edges between operators
@@ -64,8 +73,25 @@ type builder struct {
 // no queues in between); a change of parallelism or a need for all rows in
 // one place (ORDER BY, LIMIT, the client) adds an exchange.
 func (p *Planner) Build(name string, root Node, ordered bool, opts BuildOptions) (*Job, error) {
-	root = Optimize(root)
-	tables := collectTables(root)
+	return p.buildJob(name, []Node{root}, ordered, opts)
+}
+
+// buildJob translates one or more plans into one job graph. Job settings are
+// resolved over the tables of every plan; sub-plans that several roots read
+// alike are translated once (see sharing).
+func (p *Planner) buildJob(name string, roots []Node, ordered bool, opts BuildOptions) (*Job, error) {
+	opt := make([]Node, len(roots))
+	var tables []*Table
+	seen := map[*Table]bool{}
+	for i, r := range roots {
+		opt[i] = Optimize(r)
+		for _, t := range collectTables(opt[i]) {
+			if !seen[t] {
+				seen[t] = true
+				tables = append(tables, t)
+			}
+		}
+	}
 	js, err := ResolveJobSettings(p.Settings, tables)
 	if err != nil {
 		return nil, err
@@ -75,10 +101,17 @@ func (p *Planner) Build(name string, root Node, ordered bool, opts BuildOptions)
 	}
 	b := &builder{p: p, opts: opts, par: js.Int(KeyParallelism), rocks: js.Get(KeyStateBackend) == "rocksdb",
 		g: &exec.Graph{Name: name, MaxParallelism: js.Int(KeyMaxParallelism)}}
-	if _, err := b.build(root); err != nil {
-		return nil, err
+	if len(opt) > 1 {
+		b.share = newSharing(opt)
 	}
-	return &Job{Name: name, Root: root, Graph: b.g, Settings: js, Bounded: root.Bounded(), Ordered: ordered, Schema: root.Schema()}, nil
+	bounded := true
+	for _, r := range opt {
+		if _, err := b.build(r); err != nil {
+			return nil, err
+		}
+		bounded = bounded && r.Bounded()
+	}
+	return &Job{Name: name, Root: opt[0], Roots: opt, Graph: b.g, Settings: js, Bounded: bounded, Ordered: ordered, Schema: opt[0].Schema()}, nil
 }
 
 func collectTables(n Node) []*Table {
@@ -122,12 +155,14 @@ func (b *builder) chain(s stream, par int, f exec.OperatorFactory) stream {
 		v.Chain = append(v.Chain, f)
 		return s
 	}
+	// Equal parallelism here means s is sealed (a sub-plan a statement
+	// set's INSERTs share): each reader gets its own vertex, fed one to one.
 	kind := exec.Rebalance
 	switch {
-	case par == 1:
-		kind = exec.Global
 	case s.parallelism == par:
 		kind = exec.Forward
+	case par == 1:
+		kind = exec.Global
 	}
 	return b.exchange(s, par, exec.Partitioning{Kind: kind}, f)
 }
@@ -138,7 +173,17 @@ func (b *builder) exchange(s stream, par int, part exec.Partitioning, f exec.Ope
 		Inputs: []exec.Input{{From: s.vi, Partitioning: part}}, Chain: []exec.OperatorFactory{f}})
 }
 
+// build translates n, or returns the stream of the sub-plan it shares with
+// other INSERTs of a statement set.
 func (b *builder) build(n Node) (stream, error) {
+	if b.share != nil && b.share.point(n) {
+		return b.share.build(n, b.translate)
+	}
+	return b.translate(n)
+}
+
+// translate turns a node into operators over its translated inputs.
+func (b *builder) translate(n Node) (stream, error) {
 	switch x := n.(type) {
 	case *Scan:
 		t := x.Table
@@ -365,7 +410,16 @@ func aggKind(f AggFunc) ops.AggKind {
 func (j *Job) Explain() string {
 	var sb strings.Builder
 	sb.WriteString("== Logical Plan ==\n")
-	sb.WriteString(ExplainTree(j.Root))
+	roots := j.Roots
+	if len(roots) == 0 {
+		roots = []Node{j.Root}
+	}
+	for i, r := range roots {
+		if i > 0 {
+			sb.WriteString("\n")
+		}
+		sb.WriteString(ExplainTree(r))
+	}
 	sb.WriteString("\n== Job Graph ==\n")
 	for i, v := range j.Graph.Vertices {
 		names := []string{}
