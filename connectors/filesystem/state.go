@@ -51,6 +51,19 @@ func (r *stateReader) uvarint() uint64 {
 	return v
 }
 
+func (r *stateReader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = errTruncated
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
 // int reads a uvarint that must fit an int64 (counts, offsets, ids).
 func (r *stateReader) int() int64 {
 	v := r.uvarint()
