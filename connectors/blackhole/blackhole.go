@@ -53,7 +53,12 @@ func (sink) Write(context.Context, batch.Batch) error { return nil }
 func (sink) Finish(context.Context) error             { return nil }
 func (sink) Close() error                             { return nil }
 
+// Flush implements connectors.FlushingSink: nothing is kept, so a barrier
+// has nothing to wait for.
+func (sink) Flush(context.Context) error { return nil }
+
 var (
 	_ connectors.Factory           = (*Factory)(nil)
 	_ connectors.UpdateSinkFactory = (*Factory)(nil)
+	_ connectors.FlushingSink      = sink{}
 )

@@ -33,7 +33,11 @@ func TestBlackhole(t *testing.T) {
 	b := batch.Batch{Rec: batch.NewRecord(tb.Schema, []arrow.Array{col}, 2), Kinds: []batch.RowKind{batch.Insert, batch.Delete}}
 	col.Release()
 	defer b.Release()
-	for _, step := range []error{s.Open(ctx, 0, 1), s.Write(ctx, b), s.Finish(ctx), s.Close()} {
+	fs, ok := s.(connectors.FlushingSink)
+	if !ok {
+		t.Fatal("blackhole is not a FlushingSink")
+	}
+	for _, step := range []error{s.Open(ctx, 0, 1), s.Write(ctx, b), fs.Flush(ctx), s.Finish(ctx), s.Close()} {
 		if step != nil {
 			t.Fatal(step)
 		}

@@ -149,7 +149,13 @@ func AppendRow(dst []byte, b batch.Batch, r int, schema types.Schema, loc *time.
 func (*sink) Finish(context.Context) error { return nil }
 func (*sink) Close() error                 { return nil }
 
+// Flush implements connectors.FlushingSink. Write hands every row to the
+// writer before it returns, so at a barrier there is nothing left to
+// write: print is at-least-once as it is.
+func (*sink) Flush(context.Context) error { return nil }
+
 var (
 	_ connectors.Factory           = (*Factory)(nil)
 	_ connectors.UpdateSinkFactory = (*Factory)(nil)
+	_ connectors.FlushingSink      = (*sink)(nil)
 )

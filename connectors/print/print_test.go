@@ -116,3 +116,34 @@ func TestPrintOptions(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestPrintFlushLeavesNothingBehind: at a barrier (Flush), every row
+// written before it has reached the writer.
+func TestPrintFlushLeavesNothingBehind(t *testing.T) {
+	w := &countingWriter{}
+	s, err := New().NewSink(connectors.Table{Name: "p", Schema: schema, Env: connectors.Env{Stdout: w}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, ok := s.(connectors.FlushingSink)
+	if !ok {
+		t.Fatal("print is not a FlushingSink")
+	}
+	ctx := context.Background()
+	b := sample()
+	defer b.Release()
+	if err := s.Open(ctx, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 2; i++ {
+		if err := s.Write(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		if err := fs.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if len(w.writes) != 2*i {
+			t.Fatalf("after Flush %d: %d lines written, want %d", i, len(w.writes), 2*i)
+		}
+	}
+}
