@@ -51,6 +51,9 @@ type Storage struct {
 type pendingDir struct {
 	dir       string
 	savepoint bool
+	// guard is read-held while a writer creates a file, and write-held by
+	// Abort while it deletes: no file appears after an abort.
+	guard *sync.RWMutex
 }
 
 type sharedFile struct {
@@ -211,7 +214,7 @@ func (s *Storage) begin(id int64, dir string, savepoint bool) error {
 		return fmt.Errorf("checkpoint %d: id already used", id)
 	}
 	s.maxID = id
-	s.pending[id] = pendingDir{dir: dir, savepoint: savepoint}
+	s.pending[id] = pendingDir{dir: dir, savepoint: savepoint, guard: &sync.RWMutex{}}
 	s.mu.Unlock()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("checkpoint %d: %w", id, err)
@@ -219,30 +222,48 @@ func (s *Storage) begin(id int64, dir string, savepoint bool) error {
 	return nil
 }
 
-// target returns the directory of pending checkpoint id. A checkpoint id
-// never seen before is begun implicitly (writers used without a
-// coordinator); an id already finished is refused, so a late writer of an
-// aborted checkpoint cannot leave files behind.
-func (s *Storage) target(id int64, savepoint bool) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.targetLocked(id, savepoint)
-}
-
-func (s *Storage) targetLocked(id int64, savepoint bool) (string, error) {
+// targetLocked returns pending checkpoint id. A checkpoint id never seen
+// before is begun implicitly (writers used without a coordinator); an id
+// already finished is refused, so a late writer of an aborted checkpoint
+// cannot leave files behind.
+func (s *Storage) targetLocked(id int64, savepoint bool) (pendingDir, error) {
 	p, ok := s.pending[id]
 	if !ok {
 		if savepoint || id <= s.maxID {
-			return "", fmt.Errorf("checkpoint %d is not in progress", id)
+			return p, fmt.Errorf("checkpoint %d is not in progress", id)
 		}
-		p = pendingDir{dir: s.chkDir(id)}
+		p = pendingDir{dir: s.chkDir(id), guard: &sync.RWMutex{}}
 		s.pending[id] = p
 		s.maxID = id
 	}
 	if p.savepoint != savepoint {
-		return "", fmt.Errorf("checkpoint %d: savepoint is %v, writer says %v", id, p.savepoint, savepoint)
+		return p, fmt.Errorf("checkpoint %d: savepoint is %v, writer says %v", id, p.savepoint, savepoint)
 	}
-	return p.dir, nil
+	return p, nil
+}
+
+// create makes file sub/name of pending checkpoint id.
+func (s *Storage) create(id int64, savepoint bool, sub, name string) (*os.File, error) {
+	s.mu.Lock()
+	p, err := s.targetLocked(id, savepoint)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	// Never blocks: Abort write-locks only after it removed p from
+	// pending, which it cannot have done yet.
+	p.guard.RLock()
+	s.mu.Unlock()
+	defer p.guard.RUnlock()
+	dir := filepath.Join(p.dir, filepath.FromSlash(sub))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("checkpoint %d: %w", id, err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %d: %w", id, err)
+	}
+	return f, nil
 }
 
 func (s *Storage) holdLocked(id int64, name string, sf *sharedFile) {
@@ -443,13 +464,19 @@ func (s *Storage) Abort(id int64) error {
 		return nil
 	}
 	dir := s.chkDir(id)
+	var guard *sync.RWMutex
 	if p, ok := s.pending[id]; ok {
-		dir = p.dir
+		dir, guard = p.dir, p.guard
 		delete(s.pending, id)
 	}
 	s.maxID = max(s.maxID, id)
 	s.releaseAllLocked(id)
 	s.mu.Unlock()
+	if guard != nil {
+		// Wait for files being created; later ones are refused.
+		guard.Lock()
+		defer guard.Unlock()
+	}
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("abort checkpoint %d: %w", id, err)
 	}
@@ -462,8 +489,10 @@ func (s *Storage) Abort(id int64) error {
 func (s *Storage) Discard() error {
 	s.mu.Lock()
 	var dirs []string
+	var guards []*sync.RWMutex
 	for id, p := range s.pending {
 		dirs = append(dirs, p.dir)
+		guards = append(guards, p.guard)
 		delete(s.pending, id)
 	}
 	for _, id := range s.completed {
@@ -473,6 +502,10 @@ func (s *Storage) Discard() error {
 	s.shared = map[string]*sharedFile{}
 	s.holds = map[int64]map[string]struct{}{}
 	s.mu.Unlock()
+	for _, g := range guards {
+		g.Lock()
+		defer g.Unlock()
+	}
 	ids, err := checkpointIDs(s.dir)
 	if err != nil {
 		return fmt.Errorf("discard checkpoints: %w", err)
@@ -594,17 +627,9 @@ func (w *Writer) Create(name string) (io.WriteCloser, error) {
 	if err := w.reserve(name); err != nil {
 		return nil, err
 	}
-	base, err := w.st.target(w.id, w.savepoint)
+	f, err := w.st.create(w.id, w.savepoint, w.sub, name)
 	if err != nil {
 		return nil, err
-	}
-	dir := filepath.Join(base, filepath.FromSlash(w.sub))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("checkpoint %d: %w", w.id, err)
-	}
-	f, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint %d: %w", w.id, err)
 	}
 	return &fileWriter{w: w, f: f, name: name, crc: newCRC()}, nil
 }
