@@ -413,7 +413,12 @@ func (c *Coordinator) Acknowledge(id int64, task TaskID, ack TaskAck) {
 	c.mu.Lock()
 	p := c.pending[id]
 	if p == nil {
+		known := id <= c.lastID
 		c.mu.Unlock()
+		if !known {
+			c.log.Warn("ignoring acknowledgement of a checkpoint never triggered", "id", id, "task", task.String())
+			return
+		}
 		c.log.Debug("dropping acknowledgement of a checkpoint no longer pending", "id", id, "task", task.String())
 		if c.st != nil {
 			// A no-op for a completed checkpoint.

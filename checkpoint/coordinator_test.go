@@ -493,6 +493,7 @@ func TestCoordinatorIgnoresStrayAcknowledgements(t *testing.T) {
 	c.Acknowledge(1, TaskID{Vertex: 9, Subtask: 0, Name: "ghost"}, TaskAck{})
 	c.Acknowledge(1, j.tasks[0], TaskAck{})
 	c.Acknowledge(1, j.tasks[0], TaskAck{})
+	c.Acknowledge(99, j.tasks[0], TaskAck{}) // never triggered
 	if c.LatestCompleted() != 0 {
 		t.Fatal("completed without every task")
 	}
@@ -500,5 +501,19 @@ func TestCoordinatorIgnoresStrayAcknowledgements(t *testing.T) {
 	waitFor(t, "completion", func() bool { return c.LatestCompleted() >= 1 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestCoordinatorHistoryIsBounded(t *testing.T) {
+	c := NewCoordinator(testConfig(), nil, Hooks{}, nil)
+	c.mu.Lock()
+	c.addHistory(&Summary{ID: 1, Status: StatusInProgress})
+	for id := int64(2); id <= historySize+10; id++ {
+		c.addHistory(&Summary{ID: id, Status: StatusFailed})
+	}
+	c.mu.Unlock()
+	h := c.History()
+	if len(h) != historySize+1 || h[0].ID != 1 || h[1].ID != 11 || h[len(h)-1].ID != historySize+10 {
+		t.Fatalf("history of %d: first %d, %d, last %d", len(h), h[0].ID, h[1].ID, h[len(h)-1].ID)
 	}
 }

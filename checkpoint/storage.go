@@ -128,6 +128,14 @@ func (s *Storage) recover() error {
 			name := strings.TrimPrefix(f.Path, sharedRel)
 			sf := s.shared[name]
 			if sf == nil {
+				// A missing or damaged file must not be deduplicated
+				// against: leaving it unregistered makes the next
+				// checkpoint upload it afresh.
+				fi, err := os.Stat(filepath.Join(s.sharedDir(), name))
+				if err != nil || fi.Size() != f.Size {
+					s.log.Warn("checkpoint references a missing or damaged shared file", "dir", dir, "file", name)
+					continue
+				}
 				sf = &sharedFile{size: f.Size, crc: f.CRC32C, holders: map[int64]struct{}{}, done: true, ready: closedChan()}
 				s.shared[name] = sf
 			}
@@ -405,6 +413,9 @@ func (s *Storage) Complete(meta *Metadata) error {
 				}
 				sf = &sharedFile{holders: map[int64]struct{}{}, done: true, ready: closedChan()}
 				s.shared[name] = sf
+			} else if !sf.done {
+				s.mu.Unlock()
+				return fmt.Errorf("complete checkpoint %d: shared file %s is still being written", id, name)
 			}
 			s.holdLocked(id, name, sf)
 		}
@@ -469,7 +480,6 @@ func (s *Storage) Abort(id int64) error {
 		dir, guard = p.dir, p.guard
 		delete(s.pending, id)
 	}
-	s.maxID = max(s.maxID, id)
 	s.releaseAllLocked(id)
 	s.mu.Unlock()
 	if guard != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -13,6 +14,14 @@ import (
 	"sync"
 	"testing"
 )
+
+// snapshotWriter is exec.SnapshotWriter (exec imports this package).
+type snapshotWriter interface {
+	Create(name string) (io.WriteCloser, error)
+	AddDir(dir string, sharedPrefix string) error
+}
+
+var _ snapshotWriter = (*Writer)(nil)
 
 // writeDB fills a local directory standing for a DB instance's files.
 func writeDB(t *testing.T, dir string, files map[string]string) {
@@ -294,6 +303,42 @@ func TestOpenStorageCleansCrashLeftovers(t *testing.T) {
 	}
 	if got := sharedFiles(t, st2); len(got) != 0 {
 		t.Fatalf("shared = %v after the last user was dropped", got)
+	}
+}
+
+func TestReopenReuploadsMissingSharedFile(t *testing.T) {
+	root := t.TempDir()
+	st, _ := openTestStorage(t, root)
+	st.SetRetained(2)
+	db := filepath.Join(t.TempDir(), "db")
+	writeDB(t, db, map[string]string{"a.sst": "aaaa"})
+	st.BeginCheckpoint(1)
+	w := st.Writer(1, false, "agg", 0)
+	if err := w.AddDir(db, "p-"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Complete(metaOf(1, false, w)); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(st.sharedDir(), "p-a.sst"))
+
+	st2, logs := openTestStorage(t, root)
+	if !strings.Contains(logs.String(), "p-a.sst") {
+		t.Fatalf("no warning about the missing shared file:\n%s", logs)
+	}
+	st2.BeginCheckpoint(2)
+	w2 := st2.Writer(2, false, "agg", 0)
+	if err := w2.AddDir(db, "p-"); err != nil {
+		t.Fatal(err)
+	}
+	if w2.UploadedBytes() != 4 {
+		t.Fatalf("uploaded %d bytes; the missing file must be stored again", w2.UploadedBytes())
+	}
+	if err := st2.Complete(metaOf(2, false, w2)); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := st2.Latest(); err != nil || m.ID != 2 {
+		t.Fatalf("latest = %v, %v", m, err)
 	}
 }
 
