@@ -1,7 +1,9 @@
 package ops
 
 import (
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -24,11 +26,15 @@ import (
 // mini-batch.
 type aggStore struct {
 	be     *rocks.Backend
-	vs     state.ValueState
+	vs     state.ValueState // nil until first used (see value)
 	maxPar int
 	hashes []uint64
 	kgs    []int
 	buf    []byte
+	// sharedPrefix names this DB instance's SST files in the shared
+	// directory of incremental checkpoints: random per DB, since another
+	// instance (a restart, another subtask) reuses file numbers.
+	sharedPrefix string
 }
 
 func openAggStore(ctx *exec.OpContext, ttl time.Duration) (*aggStore, error) {
@@ -42,22 +48,19 @@ func openAggStore(ctx *exec.OpContext, ttl time.Duration) (*aggStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	maxPar := ctx.MaxParallelism
-	if maxPar <= 0 {
-		maxPar = exec.DefaultMaxParallelism
-	}
+	maxPar := maxParOf(ctx)
 	par := max(ctx.Parallelism, 1)
 	lo, hi := exec.KeyGroupRange(ctx.Subtask, maxPar, par)
 	be, err := rocks.New(rocks.Options{Options: state.Options{KeyGroupStart: lo, KeyGroupEnd: hi, Logger: ctx.Logger, TTL: ttl, Now: ctx.Now}, Dir: dir})
 	if err != nil {
 		return nil, fmt.Errorf("open rocksdb state: %w", err)
 	}
-	vs, err := be.ValueState("agg")
-	if err != nil {
+	var id [8]byte
+	if _, err := rand.Read(id[:]); err != nil {
 		be.Close()
-		return nil, err
+		return nil, fmt.Errorf("open rocksdb state: %w", err)
 	}
-	return &aggStore{be: be, vs: vs, maxPar: maxPar}, nil
+	return &aggStore{be: be, maxPar: maxPar, sharedPrefix: hex.EncodeToString(id[:]) + "-"}, nil
 }
 
 // keyGroups computes each row's key group, exactly as the hash exchange
@@ -76,35 +79,89 @@ func (s *aggStore) keyGroups(keyCols []arrow.Array, n int) {
 
 // load fills g from the stored state of its key, if any.
 func (s *aggStore) load(g *group) error {
-	v, ok, err := s.vs.Get(g.kg, []byte(g.k), nil)
+	vs, err := s.value()
+	if err != nil {
+		return err
+	}
+	v, ok, err := vs.Get(g.kg, []byte(g.k), nil)
 	if err != nil || !ok {
 		return err
 	}
-	return decodeGroup(v, g)
+	d := &decoder{b: v}
+	decodeGroup(d, g)
+	return d.finish()
 }
 
 func (s *aggStore) save(g *group) error {
+	vs, err := s.value()
+	if err != nil {
+		return err
+	}
 	s.buf = encodeGroup(s.buf[:0], g)
-	return s.vs.Put(g.kg, []byte(g.k), nil, s.buf)
+	return vs.Put(g.kg, []byte(g.k), nil, s.buf)
 }
 
-func (s *aggStore) remove(g *group) error { return s.vs.Delete(g.kg, []byte(g.k), nil) }
+func (s *aggStore) remove(g *group) error {
+	vs, err := s.value()
+	if err != nil {
+		return err
+	}
+	return vs.Delete(g.kg, []byte(g.k), nil)
+}
+
+// value returns the aggregate state, creating it on first use: a backend
+// can only be restored before any state is created, and Open does not know
+// whether a restore follows.
+func (s *aggStore) value() (state.ValueState, error) {
+	if s.vs == nil {
+		vs, err := s.be.ValueState("agg")
+		if err != nil {
+			return nil, fmt.Errorf("rocksdb state: %w", err)
+		}
+		s.vs = vs
+	}
+	return s.vs, nil
+}
 
 func (s *aggStore) close() error { return s.be.Close() }
 
 // Group encoding: rows, then the last emitted row's cells, then each
 // accumulator (n, i, f, ext, and its multiset if any). Fixed layouts and
-// varints; no reflection.
+// varints; no reflection. The same encoding goes into pebble and into
+// snapshot files.
 
+// appendCellBytes encodes a cell compactly: a tag byte, 0 for NULL, else
+// 0x80 | 1 (i != 0) | 2 (f's bits != 0) | 4 (s != ""), then the fields
+// present: varint i, f's bits (8 bytes LE), uvarint length + s. A cell
+// holds one field for its type, so most cells take 1 to 10 bytes, and the
+// round trip is exact (bits of f included).
 func appendCellBytes(dst []byte, c cell) []byte {
 	if c.null {
 		return append(dst, 0)
 	}
-	dst = append(dst, 1)
-	dst = binary.AppendVarint(dst, c.i)
-	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(c.f))
-	dst = binary.AppendUvarint(dst, uint64(len(c.s)))
-	return append(dst, c.s...)
+	fb := math.Float64bits(c.f)
+	tag := byte(0x80)
+	if c.i != 0 {
+		tag |= 1
+	}
+	if fb != 0 {
+		tag |= 2
+	}
+	if c.s != "" {
+		tag |= 4
+	}
+	dst = append(dst, tag)
+	if c.i != 0 {
+		dst = binary.AppendVarint(dst, c.i)
+	}
+	if fb != 0 {
+		dst = binary.LittleEndian.AppendUint64(dst, fb)
+	}
+	if c.s != "" {
+		dst = binary.AppendUvarint(dst, uint64(len(c.s)))
+		dst = append(dst, c.s...)
+	}
+	return dst
 }
 
 type decoder struct {
@@ -148,21 +205,62 @@ func (d *decoder) cell() cell {
 	if tag == 0 {
 		return cell{null: true}
 	}
-	c := cell{i: d.varint()}
-	if len(d.b) < 8 {
+	if tag&^0x87 != 0 || tag&0x80 == 0 {
 		d.fail()
 		return cell{}
 	}
-	c.f = math.Float64frombits(binary.LittleEndian.Uint64(d.b))
+	var c cell
+	if tag&1 != 0 {
+		c.i = d.varint()
+	}
+	if tag&2 != 0 {
+		c.f = math.Float64frombits(d.uint64())
+	}
+	if tag&4 != 0 {
+		c.s = string(d.bytes())
+	}
+	return c
+}
+
+func (d *decoder) uint64() uint64 {
+	if len(d.b) < 8 {
+		d.fail()
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(d.b)
 	d.b = d.b[8:]
+	return v
+}
+
+// bytes reads a uvarint length and that many bytes (aliasing the input).
+func (d *decoder) bytes() []byte {
 	n := d.uvarint()
 	if uint64(len(d.b)) < n {
 		d.fail()
-		return cell{}
+		return nil
 	}
-	c.s = string(d.b[:n])
+	v := d.b[:n]
 	d.b = d.b[n:]
-	return c
+	return v
+}
+
+// count reads a number of items that each take at least one more byte,
+// so a corrupt count cannot make a huge allocation.
+func (d *decoder) count() int {
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.fail()
+		return 0
+	}
+	return int(n)
+}
+
+// finish fails unless the input was consumed exactly.
+func (d *decoder) finish() error {
+	if d.err == nil && len(d.b) != 0 {
+		d.fail()
+	}
+	return d.err
 }
 
 func encodeGroup(dst []byte, g *group) []byte {
@@ -185,8 +283,9 @@ func encodeGroup(dst []byte, g *group) []byte {
 	return dst
 }
 
-func decodeGroup(b []byte, g *group) error {
-	d := &decoder{b: b}
+// decodeGroup fills g (whose prev and accs have the operator's shape) from
+// b; it leaves the rest of b in d.
+func decodeGroup(d *decoder, g *group) {
 	g.rows = d.varint()
 	for i := range g.prev {
 		g.prev[i] = d.cell()
@@ -194,20 +293,15 @@ func decodeGroup(b []byte, g *group) error {
 	for i := range g.accs {
 		a := &g.accs[i]
 		a.n, a.i = d.varint(), d.varint()
-		if len(d.b) < 8 {
-			d.fail()
-			break
-		}
-		a.f = math.Float64frombits(binary.LittleEndian.Uint64(d.b))
-		d.b = d.b[8:]
+		a.f = math.Float64frombits(d.uint64())
 		a.ext = d.cell()
-		if n := d.uvarint(); n > 0 {
+		a.set = nil
+		if n := d.count(); n > 0 {
 			a.set = make(map[cell]int64, n)
-			for j := uint64(0); j < n && d.err == nil; j++ {
+			for j := 0; j < n && d.err == nil; j++ {
 				v := d.cell()
 				a.set[v] = d.varint()
 			}
 		}
 	}
-	return d.err
 }
