@@ -97,6 +97,9 @@ type GroupAgg struct {
 	byEnd     map[int64][]*group // window mode: open groups by window end
 	sessions  map[string][]*session
 	late      lateRows
+	maxPar    int
+	// Sizes of the last snapshot, to size the next one's buffer.
+	snapBytes, snapCount int
 
 	// Scratch, reused.
 	keyBuf    []byte
@@ -159,6 +162,7 @@ func (a *GroupAgg) Open(ctx *exec.OpContext) error {
 	a.byEnd = map[int64][]*group{}
 	a.sessions = map[string][]*session{}
 	a.late = lateRows{logger: ctx.Logger, name: ctx.Name}
+	a.maxPar = maxParOf(ctx)
 	if a.MiniBatch <= 0 {
 		a.MiniBatch = DefaultMiniBatch
 	}
@@ -233,7 +237,9 @@ func (a *GroupAgg) Finish(out exec.Collector) error {
 // ProcessWatermark fires the windows the watermark completes, then forwards
 // it; a non-windowed aggregate just forwards it.
 func (a *GroupAgg) ProcessWatermark(wm int64, out exec.Collector) error {
-	if a.Windowed {
+	// A restored watermark may be ahead of the first ones after a
+	// restart (watermark assigners start over): it never goes back.
+	if a.Windowed && wm > a.watermark {
 		a.watermark = wm
 		fire := a.fire
 		if a.Session {
