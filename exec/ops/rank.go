@@ -39,6 +39,9 @@ type Rank struct {
 	seq     int64
 	cells   cellRows
 	kinds   []batch.RowKind
+	maxPar  int
+	// Sizes of the last snapshot, to size the next one's buffer.
+	snapBytes, snapCount int
 }
 
 type rankRow struct {
@@ -53,8 +56,9 @@ type rankPartition struct {
 }
 
 // Open prepares state.
-func (r *Rank) Open(*exec.OpContext) error {
+func (r *Rank) Open(ctx *exec.OpContext) error {
 	r.parts = map[string]*rankPartition{}
+	r.maxPar = maxParOf(ctx)
 	r.schema = r.Out.Arrow()
 	r.cells = newCellRows(r.Out.Len())
 	return nil

@@ -1,0 +1,187 @@
+package ops
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/streamsql/streamsql/exec"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// Rank checkpoints (exec.Stateful). The synchronous phase encodes each
+// partition's sorted rows (with their arrival numbers, which break ties)
+// into one buffer; the asynchronous phase hashes each partition's key into
+// its key group and writes rank.snap. What was emitted last is not stored:
+// after every batch it is the partition's top N, so a restore recomputes
+// it. Rank emits after each batch, so it has no buffer to flush before a
+// barrier.
+
+const (
+	rankSnapFile = "rank.snap"
+	rankMagic    = "SSQLRNK1"
+)
+
+func (r *Rank) shape() []byte {
+	b := binary.AppendUvarint(nil, uint64(r.In.Len()))
+	for _, f := range r.In.Fields {
+		b = append(b, byte(f.Type.Kind))
+	}
+	b = binary.AppendUvarint(b, uint64(len(r.PartitionKeys)))
+	for _, k := range r.PartitionKeys {
+		b = binary.AppendUvarint(b, uint64(k))
+	}
+	b = binary.AppendUvarint(b, uint64(len(r.OrderKeys)))
+	for _, k := range r.OrderKeys {
+		b = binary.AppendUvarint(b, uint64(k.Col))
+		if k.Desc {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+	}
+	return binary.AppendVarint(b, r.Limit)
+}
+
+// SnapshotState implements exec.Stateful.
+func (r *Rank) SnapshotState(exec.SnapshotContext) (exec.AsyncSnapshot, error) {
+	c := newSnapCapture(r.snapBytes, r.snapCount)
+	for _, p := range r.parts {
+		if len(p.rows) == 0 {
+			continue
+		}
+		c.buf = binary.AppendUvarint(c.buf, uint64(len(p.rows)))
+		for _, row := range p.rows {
+			c.buf = binary.AppendVarint(c.buf, row.seq)
+			for _, v := range row.cells {
+				c.buf = appendCellBytes(c.buf, v)
+			}
+		}
+		c.end()
+	}
+	r.snapBytes, r.snapCount = len(c.buf), c.len()
+	shape := r.shape()
+	meta := binary.AppendUvarint(nil, uint64(len(shape)))
+	meta = append(meta, shape...)
+	meta = binary.AppendVarint(meta, r.seq)
+	ncol, keys, maxPar := r.In.Len(), r.PartitionKeys, r.maxPar
+	keyTypes := make([]types.Type, len(keys))
+	for i, k := range keys {
+		keyTypes[i] = r.In.Fields[k].Type
+	}
+	return func(w exec.SnapshotWriter) error {
+		f, err := newSnapFile(w, rankSnapFile, rankMagic, meta)
+		if err != nil {
+			return err
+		}
+		kc := newKeyChunk(keyTypes)
+		row := make([]cell, ncol)
+		for from := 0; from < c.len(); from += keyChunkSize {
+			to := min(c.len(), from+keyChunkSize)
+			kc.reset()
+			for i := from; i < to; i++ {
+				// The partition key, from the first row.
+				d := &decoder{b: c.record(i)}
+				d.uvarint()
+				d.varint()
+				for j := range row {
+					row[j] = d.cell()
+				}
+				if d.err != nil {
+					f.abort()
+					return fmt.Errorf("rank snapshot: %w", d.err)
+				}
+				for j, k := range keys {
+					kc.cols[j] = append(kc.cols[j], row[k])
+				}
+			}
+			kgs := kc.keyGroups(to-from, maxPar)
+			for i := from; i < to; i++ {
+				f.record(kgs[i-from], c.record(i))
+			}
+		}
+		return f.close()
+	}, nil
+}
+
+// RestoreState implements exec.Stateful.
+func (r *Rank) RestoreState(rc exec.RestoreContext) error {
+	ncol := r.In.Len()
+	keyTypes := make([]types.Type, len(r.PartitionKeys))
+	for i, k := range r.PartitionKeys {
+		keyTypes[i] = r.In.Fields[k].Type
+	}
+	kc := newKeyChunk(keyTypes)
+	var chunk []*rankPartition
+	add := func() error {
+		keyCols := kc.arrays()
+		for i, p := range chunk {
+			r.keyBuf = appendKey(r.keyBuf[:0], keyCols, i)
+			if r.parts[string(r.keyBuf)] != nil {
+				return fmt.Errorf("rank snapshot holds a partition twice: %w", errCorrupt)
+			}
+			n := min(int64(len(p.rows)), r.Limit)
+			p.emitted = append([]rankRow(nil), p.rows[:n]...)
+			r.parts[string(r.keyBuf)] = p
+		}
+		chunk = chunk[:0]
+		kc.reset()
+		return nil
+	}
+	for _, snap := range rc.Snapshots {
+		f, err := readSnapFile(snap.Dir, rankSnapFile, rankMagic)
+		if err != nil {
+			return err
+		}
+		d := &decoder{b: f.meta}
+		shape := d.bytes()
+		seq := d.varint()
+		if err := d.finish(); err != nil {
+			return fmt.Errorf("rank snapshot metadata: %w", errCorrupt)
+		}
+		if !bytes.Equal(shape, r.shape()) {
+			return errors.New("the snapshot is of a different Top-N (its columns, partition, order or N changed)")
+		}
+		r.seq = max(r.seq, seq)
+		for {
+			kg, payload, ok, err := f.next()
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
+			if !inRange(&rc, kg) {
+				continue
+			}
+			d := &decoder{b: payload}
+			n := d.count()
+			if n == 0 {
+				return fmt.Errorf("rank snapshot: empty partition: %w", errCorrupt)
+			}
+			cells := make([]cell, n*ncol)
+			p := &rankPartition{rows: make([]rankRow, n)}
+			for i := range p.rows {
+				p.rows[i].seq = d.varint()
+				p.rows[i].cells = cells[i*ncol : (i+1)*ncol : (i+1)*ncol]
+				for j := range p.rows[i].cells {
+					p.rows[i].cells[j] = d.cell()
+				}
+				r.seq = max(r.seq, p.rows[i].seq)
+			}
+			if err := d.finish(); err != nil {
+				return fmt.Errorf("rank snapshot: %w", err)
+			}
+			for j, k := range r.PartitionKeys {
+				kc.cols[j] = append(kc.cols[j], p.rows[0].cells[k])
+			}
+			if chunk = append(chunk, p); len(chunk) == keyChunkSize {
+				if err := add(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return add()
+}
