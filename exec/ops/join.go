@@ -80,6 +80,10 @@ type Join struct {
 	Bounds    *TimeBounds
 	lastSweep int64
 
+	maxPar int
+	// Sizes of the last snapshot, to size the next one's buffer.
+	snapBytes, snapCount int
+
 	sides    [2]joinSide
 	outer    [2]bool
 	intKeyed bool // one integer key column, no NULL equality: buckets by int64
@@ -156,6 +160,7 @@ func (j *Join) Open(ctx *exec.OpContext) error {
 		j.sides[s].byBytes = map[string]*joinBucket{}
 	}
 	j.schema = j.Out.Arrow()
+	j.maxPar = maxParOf(ctx)
 	if j.Residual != nil {
 		// The residual runs over a compact record of just the columns it
 		// reads, so candidates cost only those columns.

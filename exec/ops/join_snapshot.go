@@ -1,0 +1,272 @@
+package ops
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/streamsql/streamsql/exec"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// Join checkpoints (exec.Stateful). The synchronous phase encodes each
+// side's buckets (one record per join key: its distinct rows with their
+// multiplicity and, on outer sides, their match counts) into one buffer;
+// the asynchronous phase hashes each bucket's key, as the hash exchange
+// hashes that side's rows, and writes join.snap. An interval join also
+// keeps the event time of its last state sweep, so expiry goes on exactly
+// as before. Join emits while it processes, so it has nothing to flush
+// before a barrier.
+
+const (
+	joinSnapFile = "join.snap"
+	joinMagic    = "SSQLJON1"
+)
+
+func (j *Join) shape() []byte {
+	b := []byte{byte(j.Kind)}
+	for _, s := range []types.Schema{j.Left, j.Right} {
+		b = binary.AppendUvarint(b, uint64(s.Len()))
+		for _, f := range s.Fields {
+			b = append(b, byte(f.Type.Kind))
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(j.LeftKeys)))
+	for i := range j.LeftKeys {
+		b = binary.AppendUvarint(b, uint64(j.LeftKeys[i]))
+		b = binary.AppendUvarint(b, uint64(j.RightKeys[i]))
+		if j.nullEqual(i) {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+	}
+	return b
+}
+
+// keyTypes are a side's key column types.
+func (j *Join) keyTypes(side int) []types.Type {
+	s := &j.sides[side]
+	ts := make([]types.Type, len(s.keys))
+	for i, k := range s.keys {
+		ts[i] = s.schema.Fields[k].Type
+	}
+	return ts
+}
+
+// SnapshotState implements exec.Stateful.
+func (j *Join) SnapshotState(exec.SnapshotContext) (exec.AsyncSnapshot, error) {
+	c := newSnapCapture(j.snapBytes, j.snapCount)
+	var split int // records [0, split) are the left side's
+	for side := range j.sides {
+		add := func(bk *joinBucket) {
+			c.buf = binary.AppendUvarint(c.buf, uint64(len(bk.rows)))
+			for i := range bk.rows {
+				r := &bk.rows[i]
+				c.buf = binary.AppendVarint(c.buf, r.count)
+				c.buf = binary.AppendVarint(c.buf, r.assoc)
+				for _, v := range r.cells {
+					c.buf = appendCellBytes(c.buf, v)
+				}
+			}
+			c.end()
+		}
+		s := &j.sides[side]
+		for _, bk := range s.byInt {
+			add(bk)
+		}
+		for _, bk := range s.byBytes {
+			add(bk)
+		}
+		if side == 0 {
+			split = c.len()
+		}
+	}
+	j.snapBytes, j.snapCount = len(c.buf), c.len()
+	shape := j.shape()
+	meta := binary.AppendUvarint(nil, uint64(len(shape)))
+	meta = append(meta, shape...)
+	meta = binary.AppendVarint(meta, j.lastSweep)
+	meta = binary.AppendUvarint(meta, uint64(split))
+	type sideCfg struct {
+		keys  []int
+		types []types.Type
+		ncol  int
+	}
+	var cfg [2]sideCfg
+	for side := range cfg {
+		cfg[side] = sideCfg{keys: j.sides[side].keys, types: j.keyTypes(side), ncol: j.sides[side].schema.Len()}
+	}
+	maxPar := j.maxPar
+	return func(w exec.SnapshotWriter) error {
+		f, err := newSnapFile(w, joinSnapFile, joinMagic, meta)
+		if err != nil {
+			return err
+		}
+		for side, lo, hi := 0, 0, split; side < 2; side, lo, hi = side+1, split, c.len() {
+			sc := cfg[side]
+			kc := newKeyChunk(sc.types)
+			row := make([]cell, sc.ncol)
+			for from := lo; from < hi; from += keyChunkSize {
+				to := min(hi, from+keyChunkSize)
+				kc.reset()
+				for i := from; i < to; i++ {
+					// The join key, from the bucket's first row.
+					d := &decoder{b: c.record(i)}
+					d.uvarint()
+					d.varint()
+					d.varint()
+					for k := range row {
+						row[k] = d.cell()
+					}
+					if d.err != nil {
+						f.abort()
+						return fmt.Errorf("join snapshot: %w", d.err)
+					}
+					for k, col := range sc.keys {
+						kc.cols[k] = append(kc.cols[k], row[col])
+					}
+				}
+				kgs := kc.keyGroups(to-from, maxPar)
+				for i := from; i < to; i++ {
+					f.record(kgs[i-from], c.record(i))
+				}
+			}
+		}
+		return f.close()
+	}, nil
+}
+
+// RestoreState implements exec.Stateful.
+func (j *Join) RestoreState(rc exec.RestoreContext) error {
+	haveSweep := false
+	for _, snap := range rc.Snapshots {
+		f, err := readSnapFile(snap.Dir, joinSnapFile, joinMagic)
+		if err != nil {
+			return err
+		}
+		d := &decoder{b: f.meta}
+		shape := d.bytes()
+		lastSweep := d.varint()
+		split := d.uvarint()
+		if err := d.finish(); err != nil {
+			return fmt.Errorf("join snapshot metadata: %w", errCorrupt)
+		}
+		if !bytes.Equal(shape, j.shape()) {
+			return errors.New("the snapshot is of a different join (its kind, columns or keys changed)")
+		}
+		// Subtasks sweep at the same watermarks; the earliest is safe.
+		if !haveSweep || lastSweep < j.lastSweep {
+			j.lastSweep, haveSweep = lastSweep, true
+		}
+		var buckets [2][]*joinBucket
+		kcs := [2]*keyChunk{newKeyChunk(j.keyTypes(0)), newKeyChunk(j.keyTypes(1))}
+		for i := uint64(0); ; i++ {
+			kg, payload, ok, err := f.next()
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
+			side := 0
+			if i >= split {
+				side = 1
+			}
+			if !inRange(&rc, kg) {
+				continue
+			}
+			bk, err := decodeBucket(payload, j.sides[side].schema.Len())
+			if err != nil {
+				return err
+			}
+			for k, col := range j.sides[side].keys {
+				kcs[side].cols[k] = append(kcs[side].cols[k], bk.rows[0].cells[col])
+			}
+			if buckets[side] = append(buckets[side], bk); len(buckets[side]) == keyChunkSize {
+				if err := j.addBuckets(side, buckets[side], kcs[side]); err != nil {
+					return err
+				}
+				buckets[side] = buckets[side][:0]
+			}
+		}
+		for side := range buckets {
+			if err := j.addBuckets(side, buckets[side], kcs[side]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// decodeBucket decodes one bucket record.
+func decodeBucket(payload []byte, ncol int) (*joinBucket, error) {
+	d := &decoder{b: payload}
+	n := d.count()
+	if n == 0 {
+		return nil, fmt.Errorf("join snapshot: empty bucket: %w", errCorrupt)
+	}
+	bk := &joinBucket{}
+	if n == 1 {
+		bk.rows = bk.one[:1:1]
+	} else {
+		bk.rows = make([]joinRow, n)
+	}
+	cells := make([]cell, n*ncol)
+	for i := range bk.rows {
+		r := &bk.rows[i]
+		r.count, r.assoc = d.varint(), d.varint()
+		if r.count <= 0 || r.assoc < 0 {
+			d.fail()
+		}
+		r.cells = cells[i*ncol : (i+1)*ncol : (i+1)*ncol]
+		for c := range r.cells {
+			r.cells[c] = d.cell()
+		}
+	}
+	if err := d.finish(); err != nil {
+		return nil, fmt.Errorf("join snapshot: %w", err)
+	}
+	if n >= bucketIndexAt {
+		bk.index = make(map[string]int32, n)
+		for i := range bk.rows {
+			bk.index[string(encodeCells(nil, bk.rows[i].cells))] = int32(i)
+		}
+	}
+	return bk, nil
+}
+
+// addBuckets files restored buckets under their join keys, encoded as
+// computeKeys encodes an input row's.
+func (j *Join) addBuckets(side int, bks []*joinBucket, kc *keyChunk) error {
+	defer kc.reset()
+	if len(bks) == 0 {
+		return nil
+	}
+	s := &j.sides[side]
+	dup := fmt.Errorf("join snapshot holds a key twice: %w", errCorrupt)
+	if j.intKeyed {
+		for _, bk := range bks {
+			k := bk.rows[0].cells[s.keys[0]]
+			if k.null {
+				return fmt.Errorf("join snapshot: NULL key: %w", errCorrupt)
+			}
+			if s.byInt[k.i] != nil {
+				return dup
+			}
+			s.byInt[k.i] = bk
+		}
+		return nil
+	}
+	keyCols := kc.arrays()
+	var buf []byte
+	for i, bk := range bks {
+		buf = appendKey(buf[:0], keyCols, i)
+		if s.byBytes[string(buf)] != nil {
+			return dup
+		}
+		s.byBytes[string(buf)] = bk
+	}
+	return nil
+}
