@@ -2,6 +2,7 @@ package ops
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 
 	"github.com/streamsql/streamsql/connectors"
@@ -9,12 +10,19 @@ import (
 	"github.com/streamsql/streamsql/exec/batch"
 )
 
-// Sink hands batches to a connector sink.
+// Sink hands batches to a connector sink. With checkpoints it bridges the
+// runtime's checkpoint calls to the connector: a connectors.FlushingSink
+// flushes before each barrier (at-least-once); a
+// connectors.TransactionalSink pre-commits at the barrier, keeps what it
+// returns in the checkpoint, commits when the checkpoint completes, and
+// recovers from it on restart (two-phase commit, exactly-once).
 type Sink struct {
 	exec.BaseOperator
 	Sink     connectors.Sink
 	ctx      context.Context
 	finished bool
+	// recovered: Recover ran (from restored state).
+	recovered bool
 }
 
 // Open opens the connector sink for this subtask.
@@ -42,6 +50,104 @@ func (s *Sink) Finish(exec.Collector) error {
 
 // Close releases the connector sink.
 func (s *Sink) Close() error { return s.Sink.Close() }
+
+const (
+	sinkSnapFile = "sink.snap"
+	sinkMagic    = "SSQLSNK1"
+)
+
+// PrepareSnapshotPreBarrier flushes a buffering sink, so that what it got
+// before the barrier is durable once the checkpoint is.
+func (s *Sink) PrepareSnapshotPreBarrier(int64, exec.Collector) error {
+	if f, ok := s.Sink.(connectors.FlushingSink); ok {
+		if err := f.Flush(s.ctx); err != nil {
+			return fmt.Errorf("flush: %w", err)
+		}
+	}
+	return nil
+}
+
+// SnapshotState pre-commits a two-phase-commit sink's output; what Commit
+// and Recover need goes into the checkpoint. Other sinks keep no state.
+func (s *Sink) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error) {
+	ts, ok := s.Sink.(connectors.TransactionalSink)
+	if !ok {
+		return nil, nil
+	}
+	pending, err := ts.PreCommit(s.ctx, sc.CheckpointID)
+	if err != nil {
+		return nil, fmt.Errorf("pre-commit: %w", err)
+	}
+	meta := binary.AppendVarint(nil, sc.CheckpointID)
+	meta = append(meta, pending...) // a copy: the sink may reuse its buffer
+	return func(w exec.SnapshotWriter) error {
+		f, err := newSnapFile(w, sinkSnapFile, sinkMagic, meta)
+		if err != nil {
+			return err
+		}
+		return f.close()
+	}, nil
+}
+
+// NotifyCheckpointComplete commits what was pre-committed up to it.
+func (s *Sink) NotifyCheckpointComplete(checkpointID int64) error {
+	if ts, ok := s.Sink.(connectors.TransactionalSink); ok {
+		if err := ts.Commit(s.ctx, checkpointID); err != nil {
+			return fmt.Errorf("commit checkpoint %d: %w", checkpointID, err)
+		}
+	}
+	return nil
+}
+
+// NotifyCheckpointAborted does nothing: the output stays pending, and the
+// next completed checkpoint commits it (Commit covers every earlier one).
+func (s *Sink) NotifyCheckpointAborted(int64) error { return nil }
+
+// RestoreState hands a two-phase-commit sink what it pre-committed at the
+// restored checkpoint.
+func (s *Sink) RestoreState(rc exec.RestoreContext) error {
+	ts, ok := s.Sink.(connectors.TransactionalSink)
+	if !ok {
+		return nil
+	}
+	// Pending output belongs to the subtask that wrote it.
+	snap, err := restoreSingle(rc, "a two-phase-commit sink")
+	if err != nil {
+		return err
+	}
+	f, err := readSnapFile(snap.Dir, sinkSnapFile, sinkMagic)
+	if err != nil {
+		return err
+	}
+	if _, _, ok, err := f.next(); ok || err != nil {
+		return fmt.Errorf("sink snapshot: unexpected records: %w", errCorrupt)
+	}
+	d := &decoder{b: f.meta}
+	d.varint()
+	if d.err != nil {
+		return fmt.Errorf("sink snapshot: %w", errCorrupt)
+	}
+	s.recovered = true
+	if err := ts.Recover(s.ctx, d.b); err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	return nil
+}
+
+// InitializeState runs once state is restored (or not) in a job with
+// checkpoints: a two-phase-commit sink that got no restored state still
+// cleans up what an earlier attempt left uncommitted.
+func (s *Sink) InitializeState(restored bool) error {
+	ts, ok := s.Sink.(connectors.TransactionalSink)
+	if !ok || s.recovered {
+		return nil
+	}
+	if err := ts.Recover(s.ctx, nil); err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	s.recovered = true
+	return nil
+}
 
 // Collect passes result batches to a function (a SELECT's consumer in the
 // session). It runs at parallelism 1, so calls are never concurrent.
