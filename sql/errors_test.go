@@ -65,6 +65,8 @@ func TestErrors(t *testing.T) {
 		{"SELECT * FROM t FOR SYSTEM_TIME AS OF t.ts", "1:17: not supported yet: FOR SYSTEM_TIME AS OF (temporal joins)"},
 		{"SELECT a FROM t NATURAL JOIN u", "1:15: not supported yet: NATURAL JOIN"},
 		{"SELECT a XOR b FROM t", "1:8: not supported yet: operator xor"},
+		{"SELECT 1 + 000000000000000000000000000000000000000000000000000000000000000002000000000000000000", "1:12: numeric literal out of range: 84 digits, at most 65"},
+		{"SELECT 0.00000000000000000000000000000000000000000000000000000000000000000000000000000000000002", "1:8: numeric literal out of range: 87 digits, at most 65"},
 		{"SELECT __ssql_lit(0) FROM t", "1:8: names starting with __ssql_ are reserved, found '__ssql_lit'"},
 		// Window TVFs.
 		{"SELECT * FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts)))", "1:51: missing argument SIZE of TUMBLE; expected TUMBLE(TABLE t, DESCRIPTOR(ts), size)"},
