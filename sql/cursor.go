@@ -197,3 +197,11 @@ func untilTopLevel(toks []token, start int, stop func(token) bool) int {
 	}
 	return len(toks)
 }
+
+// expectEnd fails unless the statement's tokens are all read.
+func (c *cursor) expectEnd() error {
+	if c.atEnd() {
+		return nil
+	}
+	return c.errExpected("end of statement")
+}

@@ -167,6 +167,14 @@ func TestStatements(t *testing.T) {
 		{"DROP TABLE t", &ast.Drop{Name: "t"}},
 		{"DROP TABLE IF EXISTS db.t", &ast.Drop{Name: "db.t", IfExists: true}},
 		{"DROP TEMPORARY VIEW IF EXISTS v", &ast.Drop{Name: "v", View: true, IfExists: true}},
+		{"SHOW JOBS", &ast.ShowJobs{}},
+		{"show jobs", &ast.ShowJobs{}},
+		{"STOP JOB 'a1b2'", &ast.StopJob{ID: "a1b2"}},
+		{"STOP JOB 'a1b2' WITH SAVEPOINT", &ast.StopJob{ID: "a1b2", WithSavepoint: true}},
+		{"STOP JOB 'a1b2' WITH DRAIN", &ast.StopJob{ID: "a1b2", WithDrain: true}},
+		{"stop job 'it''s' with savepoint with drain", &ast.StopJob{ID: "it's", WithSavepoint: true, WithDrain: true}},
+		{"SHOW CHECKPOINTS", &ast.ShowCheckpoints{}},
+		{"Show Checkpoints For Job 'a1b2'", &ast.ShowCheckpoints{Job: "a1b2"}},
 	}
 	for _, c := range cases {
 		got := parseOne(t, c.in)
@@ -181,6 +189,12 @@ func TestStatements(t *testing.T) {
 		case *ast.Reset:
 			g.Pos = ast.Pos{}
 		case *ast.Drop:
+			g.Pos = ast.Pos{}
+		case *ast.ShowJobs:
+			g.Pos = ast.Pos{}
+		case *ast.StopJob:
+			g.Pos = ast.Pos{}
+		case *ast.ShowCheckpoints:
 			g.Pos = ast.Pos{}
 		}
 		if !reflect.DeepEqual(got, c.want) {
@@ -257,6 +271,22 @@ func TestExplainAndStatementSet(t *testing.T) {
 	}
 }
 
+func TestJobStatementPositions(t *testing.T) {
+	stmts, err := Parse("SHOW JOBS;\n  STOP JOB 'j' WITH DRAIN;\nSHOW CHECKPOINTS FOR JOB 'j'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ast.Pos{{Line: 1, Col: 1, Offset: 0}, {Line: 2, Col: 3, Offset: 13}, {Line: 3, Col: 1, Offset: 38}}
+	if len(stmts) != len(want) {
+		t.Fatalf("%d statements, want %d", len(stmts), len(want))
+	}
+	for i, w := range want {
+		if p := stmts[i].Node.Position(); p != w {
+			t.Errorf("statement %d (%T) at %+v, want %+v", i, stmts[i].Node, p, w)
+		}
+	}
+}
+
 func TestScriptSplitting(t *testing.T) {
 	text := "-- setup\nSET 'a' = 'b;c';\n/* two\n lines */ SHOW TABLES ;;\n  SELECT ';' FROM t"
 	stmts, err := Parse(text)
@@ -300,6 +330,12 @@ func TestComplete(t *testing.T) {
 		{"EXECUTE STATEMENT SET BEGIN INSERT INTO a SELECT 1; END;", true},
 		{"SELECT `a;", false},
 		{"SELECT # 1;", true},
+		{"SHOW JOBS;", true},
+		{"SHOW JOBS", false},
+		{"STOP JOB 'a;b'", false},
+		{"STOP JOB 'a;b' WITH SAVEPOINT WITH DRAIN;", true},
+		{"STOP JOB 'a", false},
+		{"SHOW CHECKPOINTS FOR JOB 'x';", true},
 	}
 	for _, c := range cases {
 		if got := Complete(c.in); got != c.want {

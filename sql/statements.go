@@ -7,7 +7,7 @@ import (
 )
 
 // statementStarts lists what may begin a statement, for error messages.
-const statementStarts = "a statement (SELECT, INSERT, CREATE, DROP, SET, RESET, SHOW, DESCRIBE, EXPLAIN or EXECUTE STATEMENT SET)"
+const statementStarts = "a statement (SELECT, INSERT, CREATE, DROP, SET, RESET, SHOW, DESCRIBE, EXPLAIN, EXECUTE STATEMENT SET or STOP JOB)"
 
 // unsupportedStatements are statements Flink or MySQL users may type that we
 // recognise but do not run.
@@ -40,6 +40,8 @@ func (c *cursor) statement() (ast.Statement, error) {
 		return c.explain()
 	case t.is("EXECUTE"), t.is("STATEMENT"):
 		return c.statementSet()
+	case t.is("STOP"):
+		return c.stopJob()
 	case t.is("SELECT"), t.is("WITH"), t.is("VALUES"), t.isOp("("):
 		sel, err := c.s.queryFromTokens(c.toks[c.i:])
 		if err != nil {
@@ -151,10 +153,96 @@ func (c *cursor) show() (ast.Statement, error) {
 		return &ast.ShowTables{Pos: start.Pos}, nil
 	case c.accept("VIEWS"):
 		return &ast.ShowTables{Views: true, Pos: start.Pos}, nil
+	case c.accept("JOBS"):
+		if err := c.expectEnd(); err != nil {
+			return nil, err
+		}
+		return &ast.ShowJobs{Pos: start.Pos}, nil
+	case c.accept("CHECKPOINTS"):
+		return c.showCheckpoints(start)
 	case c.peek().Kind == tkWord:
 		return nil, notSupported(c.here(), "SHOW %s", strings.ToUpper(c.peek().Raw))
 	}
-	return nil, c.errExpected("TABLES or VIEWS after SHOW")
+	return nil, c.errExpected("TABLES, VIEWS, JOBS or CHECKPOINTS after SHOW")
+}
+
+// showCheckpoints parses the rest of SHOW CHECKPOINTS [FOR JOB 'id'].
+func (c *cursor) showCheckpoints(start token) (ast.Statement, error) {
+	n := &ast.ShowCheckpoints{Pos: start.Pos}
+	if c.atEnd() {
+		return n, nil
+	}
+	if !c.accept("FOR") {
+		return nil, c.errExpected("FOR JOB or end of statement after SHOW CHECKPOINTS")
+	}
+	if err := c.expect("JOB", " after SHOW CHECKPOINTS FOR"); err != nil {
+		return nil, err
+	}
+	id, err := c.jobID("FOR JOB")
+	if err != nil {
+		return nil, err
+	}
+	n.Job = id
+	if err := c.expectEnd(); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// stopJob parses STOP JOB 'id' [WITH SAVEPOINT] [WITH DRAIN], in Flink's
+// order.
+func (c *cursor) stopJob() (ast.Statement, error) {
+	start := c.next()
+	if err := c.expect("JOB", " after STOP"); err != nil {
+		return nil, err
+	}
+	id, err := c.jobID("STOP JOB")
+	if err != nil {
+		return nil, err
+	}
+	n := &ast.StopJob{ID: id, Pos: start.Pos}
+	if c.atEnd() {
+		return n, nil
+	}
+	if !c.accept("WITH") {
+		return nil, c.errExpected("WITH SAVEPOINT, WITH DRAIN or end of statement")
+	}
+	switch {
+	case c.accept("SAVEPOINT"):
+		n.WithSavepoint = true
+		if c.atEnd() {
+			return n, nil
+		}
+		if !c.accept("WITH") {
+			return nil, c.errExpected("WITH DRAIN or end of statement")
+		}
+		if err := c.expect("DRAIN", " after WITH SAVEPOINT WITH"); err != nil {
+			return nil, err
+		}
+	case c.accept("DRAIN"):
+	default:
+		return nil, c.errExpected("SAVEPOINT or DRAIN after WITH")
+	}
+	n.WithDrain = true
+	if c.peek().is("WITH") && c.peekAt(1).is("SAVEPOINT") && !n.WithSavepoint {
+		return nil, ast.Errorf(c.here(), "expected end of statement, found 'WITH': write WITH SAVEPOINT before WITH DRAIN")
+	}
+	if err := c.expectEnd(); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// jobID reads the 'id' string literal of a job after what (STOP JOB, FOR JOB).
+func (c *cursor) jobID(what string) (string, error) {
+	id, t, err := c.stringLit("a job id string after " + what)
+	if err != nil {
+		return "", err
+	}
+	if id == "" {
+		return "", ast.Errorf(t.Pos, "expected a job id string after %s, found an empty string", what)
+	}
+	return id, nil
 }
 
 // optionText reads a SET/RESET key or value: a 'string', or for the legacy

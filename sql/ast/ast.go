@@ -456,29 +456,57 @@ type StatementSet struct {
 	Pos     Pos
 }
 
-func (s *CreateTable) Position() Pos  { return s.Pos }
-func (s *CreateView) Position() Pos   { return s.Pos }
-func (s *Drop) Position() Pos         { return s.Pos }
-func (s *ShowTables) Position() Pos   { return s.Pos }
-func (s *Describe) Position() Pos     { return s.Pos }
-func (s *Set) Position() Pos          { return s.Pos }
-func (s *Reset) Position() Pos        { return s.Pos }
-func (s *Insert) Position() Pos       { return s.Pos }
-func (s *Query) Position() Pos        { return s.Pos }
-func (s *Explain) Position() Pos      { return s.Pos }
-func (s *StatementSet) Position() Pos { return s.Pos }
+// ShowJobs is SHOW JOBS: the jobs of the session, running and finished.
+type ShowJobs struct {
+	Pos Pos
+}
 
-func (*CreateTable) stmtNode()  {}
-func (*CreateView) stmtNode()   {}
-func (*Drop) stmtNode()         {}
-func (*ShowTables) stmtNode()   {}
-func (*Describe) stmtNode()     {}
-func (*Set) stmtNode()          {}
-func (*Reset) stmtNode()        {}
-func (*Insert) stmtNode()       {}
-func (*Query) stmtNode()        {}
-func (*Explain) stmtNode()      {}
-func (*StatementSet) stmtNode() {}
+// StopJob is STOP JOB 'id' [WITH SAVEPOINT] [WITH DRAIN] (Flink 1.17).
+// WithSavepoint takes a savepoint before the job stops; WithDrain also
+// advances the watermark to the end of time first, firing every window.
+type StopJob struct {
+	ID            string
+	WithSavepoint bool
+	WithDrain     bool
+	Pos           Pos
+}
+
+// ShowCheckpoints is SHOW CHECKPOINTS [FOR JOB 'id']: the checkpoints of the
+// session's jobs, or of job Job when it is not "".
+type ShowCheckpoints struct {
+	Job string
+	Pos Pos
+}
+
+func (s *CreateTable) Position() Pos     { return s.Pos }
+func (s *CreateView) Position() Pos      { return s.Pos }
+func (s *Drop) Position() Pos            { return s.Pos }
+func (s *ShowTables) Position() Pos      { return s.Pos }
+func (s *Describe) Position() Pos        { return s.Pos }
+func (s *Set) Position() Pos             { return s.Pos }
+func (s *Reset) Position() Pos           { return s.Pos }
+func (s *Insert) Position() Pos          { return s.Pos }
+func (s *Query) Position() Pos           { return s.Pos }
+func (s *Explain) Position() Pos         { return s.Pos }
+func (s *StatementSet) Position() Pos    { return s.Pos }
+func (s *ShowJobs) Position() Pos        { return s.Pos }
+func (s *StopJob) Position() Pos         { return s.Pos }
+func (s *ShowCheckpoints) Position() Pos { return s.Pos }
+
+func (*CreateTable) stmtNode()     {}
+func (*CreateView) stmtNode()      {}
+func (*Drop) stmtNode()            {}
+func (*ShowTables) stmtNode()      {}
+func (*Describe) stmtNode()        {}
+func (*Set) stmtNode()             {}
+func (*Reset) stmtNode()           {}
+func (*Insert) stmtNode()          {}
+func (*Query) stmtNode()           {}
+func (*Explain) stmtNode()         {}
+func (*StatementSet) stmtNode()    {}
+func (*ShowJobs) stmtNode()        {}
+func (*StopJob) stmtNode()         {}
+func (*ShowCheckpoints) stmtNode() {}
 
 // ---------------------------------------------------------------------------
 // Errors
