@@ -12,6 +12,8 @@ require (
 	github.com/valyala/fastjson v1.6.10
 )
 
+require github.com/pierrec/lz4/v4 v4.1.21 // indirect
+
 require (
 	github.com/DataDog/zstd v1.5.7 // indirect
 	github.com/RaduBerinde/axisds v0.1.0 // indirect

@@ -46,38 +46,49 @@ func (c *Channel) grow() {
 	c.head = 0
 }
 
-// Push appends e, blocking while the channel is full of data. It returns
-// ctx.Err() if ctx ends first.
+// Push appends e. It never blocks: a producer checks Full (through
+// Output.Available) before it starts its next step and waits there, so a
+// task is never stuck in the middle of a batch and can always take a
+// checkpoint barrier. One step may overdraw the capacity by its output.
 func (c *Channel) Push(ctx context.Context, e Element) error {
-	for {
-		c.mu.Lock()
-		if e.Kind != Data || c.data < c.capacity {
-			if c.n == len(c.buf) {
-				c.grow()
-			}
-			c.buf[(c.head+c.n)%len(c.buf)] = e
-			c.n++
-			if e.Kind == Data {
-				c.data++
-			}
-			c.mu.Unlock()
-			c.gate.signal()
-			return nil
-		}
-		c.mu.Unlock()
-		select {
-		case <-c.space:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
+	c.mu.Lock()
+	if c.n == len(c.buf) {
+		c.grow()
+	}
+	c.buf[(c.head+c.n)%len(c.buf)] = e
+	c.n++
+	if e.Kind == Data {
+		c.data++
+	}
+	c.mu.Unlock()
+	c.gate.signal()
+	return nil
 }
 
-// PushPriority puts e at the head of the queue, ahead of queued data.
+// Full reports whether the queued data reached the capacity.
+func (c *Channel) Full() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.data >= c.capacity
+}
+
+// Space is signalled when a pop takes a full channel below its capacity.
+func (c *Channel) Space() <-chan struct{} { return c.space }
+
+// PushPriority puts e at the head of the queue, ahead of queued data. A
+// barrier records how many data elements it overtook
+// (BarrierInfo.Overtaken): they are in-flight data of an unaligned
+// checkpoint, which the consumer persists.
 func (c *Channel) PushPriority(e Element) {
 	c.mu.Lock()
 	if c.n == len(c.buf) {
 		c.grow()
+	}
+	if e.Kind == Barrier {
+		e.Barrier.Overtaken = c.data
 	}
 	c.head = (c.head - 1 + len(c.buf)) % len(c.buf)
 	c.buf[c.head] = e
@@ -87,6 +98,68 @@ func (c *Channel) PushPriority(e Element) {
 	}
 	c.mu.Unlock()
 	c.gate.signal()
+}
+
+// PeekData returns the first k data elements in the queue, head first,
+// leaving them queued.
+func (c *Channel) PeekData(k int) []Element {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []Element
+	for i := 0; i < c.n && len(out) < k; i++ {
+		if e := c.buf[(c.head+i)%len(c.buf)]; e.Kind == Data {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// OvertakeBarrier looks for barrier id in the queue. If it is there it is
+// removed, and the data queued ahead of it plus the data it had itself
+// overtaken are returned (the channel's in-flight data for an unaligned
+// checkpoint); that data stays queued, to be processed after the snapshot.
+func (c *Channel) OvertakeBarrier(id int64) (inflight []Element, found bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	pos := -1
+	for i := 0; i < c.n; i++ {
+		e := c.buf[(c.head+i)%len(c.buf)]
+		if e.Kind == Barrier && e.Barrier.ID == id {
+			pos = i
+			break
+		}
+		if e.Kind == Data {
+			inflight = append(inflight, e)
+		}
+	}
+	if pos < 0 {
+		return nil, false
+	}
+	overtaken := c.buf[(c.head+pos)%len(c.buf)].Barrier.Overtaken
+	for i := pos; i < c.n-1; i++ {
+		c.buf[(c.head+i)%len(c.buf)] = c.buf[(c.head+i+1)%len(c.buf)]
+	}
+	c.buf[(c.head+c.n-1)%len(c.buf)] = Element{}
+	c.n--
+	for i := pos; i < c.n && overtaken > 0; i++ {
+		if e := c.buf[(c.head+i)%len(c.buf)]; e.Kind == Data {
+			inflight = append(inflight, e)
+			overtaken--
+		}
+	}
+	return inflight, true
+}
+
+// popBarrier removes the head element only if it is a barrier (a task
+// whose output is full still takes barriers that overtook data).
+func (c *Channel) popBarrier() (Element, bool) {
+	c.mu.Lock()
+	if c.n == 0 || c.buf[c.head].Kind != Barrier {
+		c.mu.Unlock()
+		return Element{}, false
+	}
+	c.mu.Unlock()
+	return c.pop()
 }
 
 // pop removes the head element; ok is false when the channel is empty.

@@ -50,6 +50,9 @@ type BarrierInfo struct {
 	Unaligned bool
 	// Savepoint: the snapshot must be full and self-contained.
 	Savepoint bool
+	// Overtaken is set by Channel.PushPriority: how many data elements
+	// this barrier jumped over in its channel.
+	Overtaken int
 }
 
 // Element is one item of a stream.

@@ -56,6 +56,9 @@ func (g *Gate) UnblockAll() {
 	}
 }
 
+// Ended reports whether channel i has delivered its end-of-input.
+func (g *Gate) Ended(i int) bool { return g.ended[i] }
+
 // Blocked reports whether channel i is blocked.
 func (g *Gate) Blocked(i int) bool { return g.blocked[i] }
 
@@ -68,9 +71,11 @@ func (g *Gate) signal() {
 
 // Next returns the next element and the index of its channel. It returns
 // ch = -1 when mail is waiting (the caller runs the mailbox and calls Next
-// again), and ctx.Err() when ctx ends. Channels are served round-robin so
-// one busy input cannot starve another.
-func (g *Gate) Next(ctx context.Context) (ch int, e Element, err error) {
+// again), ch = -2 when wake fires, and ctx.Err() when ctx ends. Channels
+// are served round-robin so one busy input cannot starve another. With
+// dataOK false (the task's output is full) only barriers at the head of a
+// channel are taken: an unaligned barrier must get through backpressure.
+func (g *Gate) Next(ctx context.Context, dataOK bool, wake <-chan struct{}) (ch int, e Element, err error) {
 	for {
 		if g.mail != nil && g.mail.Pending() {
 			return -1, Element{}, nil
@@ -81,7 +86,13 @@ func (g *Gate) Next(ctx context.Context) (ch int, e Element, err error) {
 			if g.blocked[i] || g.ended[i] {
 				continue
 			}
-			if e, ok := g.chans[i].pop(); ok {
+			var ok bool
+			if dataOK {
+				e, ok = g.chans[i].pop()
+			} else {
+				e, ok = g.chans[i].popBarrier()
+			}
+			if ok {
 				// Stay on a channel while it has data: batches from one
 				// producer arrive in runs, and switching costs locality.
 				g.rr = i
@@ -102,6 +113,8 @@ func (g *Gate) Next(ctx context.Context) (ch int, e Element, err error) {
 		case <-mailNotify:
 			// Re-arm for Pending(): the mail itself stays queued.
 			return -1, Element{}, nil
+		case <-wake:
+			return -2, Element{}, nil
 		case <-ctx.Done():
 			return 0, Element{}, ctx.Err()
 		}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/streamsql/streamsql/checkpoint"
 	"github.com/streamsql/streamsql/connectors"
 )
 
@@ -57,6 +58,8 @@ type Env struct {
 	// directory removed when the job ends.
 	WorkDir        string
 	MaxParallelism int
+	// Checkpoint turns checkpoints and restarts on (nil = off).
+	Checkpoint *Checkpointing
 }
 
 // Validate checks the graph's shape.
@@ -124,38 +127,141 @@ func run(ctx context.Context, g *Graph, env Env, counters *jobCounters) error {
 		defer os.RemoveAll(dir)
 		env.WorkDir = dir
 	}
+	if env.Checkpoint == nil || !env.Checkpoint.Config.Enabled() {
+		return runAttempt(ctx, g, env, counters, nil, nil)
+	}
+	return runWithCheckpoints(ctx, g, env, counters)
+}
 
+// runAttempt runs the job once: from restore's state when it is set, and
+// with checkpoints when jc is set.
+func runAttempt(ctx context.Context, g *Graph, env Env, counters *jobCounters, jc *jobCheckpointing, restore *checkpoint.Metadata) error {
 	jobCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
+	ids := operatorIDs(g)
+	if restore != nil {
+		allow := env.Checkpoint != nil && env.Checkpoint.AllowNonRestoredState
+		if err := checkRestorable(g, ids, restore, allow, env.Logger); err != nil {
+			return err
+		}
+	}
 	tasks, err := build(jobCtx, g, &env, counters)
 	if err != nil {
 		return err
+	}
+	for _, t := range tasks {
+		t.ids = ids[t.vertexIndex]
+	}
+	if restore != nil {
+		if err := restoreChannelState(tasks, restore, env.WorkDir); err != nil {
+			return err
+		}
 	}
 
 	var wg sync.WaitGroup
 	var once sync.Once
 	var first error
+	fail := func(err error) {
+		once.Do(func() {
+			first = err
+			cancel(err)
+		})
+	}
+	if jc != nil {
+		jc.attach(tasks, ids, env)
+	}
 	for _, t := range tasks {
 		wg.Add(1)
 		go func(t *task) {
 			defer wg.Done()
 			tenv := env
 			tenv.WorkDir = filepath.Join(env.WorkDir, fmt.Sprintf("%s-%d", sanitize(t.vertex.Name), t.subtask))
-			err := t.run(&tenv)
+			err := t.run(&tenv, restore)
 			if err != nil && !(errors.Is(err, context.Canceled) && jobCtx.Err() != nil) {
-				once.Do(func() {
-					first = err
-					cancel(err)
-				})
+				fail(err)
 			}
 		}(t)
 	}
+	coordDone := make(chan struct{})
+	if jc != nil {
+		go func() {
+			defer close(coordDone)
+			if err := jc.coord.Run(jobCtx); err != nil && jobCtx.Err() == nil {
+				fail(fmt.Errorf("checkpointing: %w", err))
+			}
+		}()
+	} else {
+		close(coordDone)
+	}
 	wg.Wait()
+	cancel(nil)
+	<-coordDone
 	if first != nil {
 		return first
 	}
 	return ctx.Err()
+}
+
+// runWithCheckpoints runs attempts until the job ends, restarting it from
+// the latest completed checkpoint after a failure as long as the restart
+// strategy allows.
+func runWithCheckpoints(ctx context.Context, g *Graph, env Env, counters *jobCounters) error {
+	cpe := env.Checkpoint
+	st := cpe.Storage
+	if st == nil {
+		var err error
+		st, err = checkpoint.OpenStorage(cpe.Config.Dir, cpe.JobID, env.Logger)
+		if err != nil {
+			return fmt.Errorf("checkpoint storage: %w", err)
+		}
+	}
+	restarter := checkpoint.NewRestarter(cpe.Restart)
+	restore := cpe.Restore
+	nextID := int64(1)
+	if restore != nil {
+		nextID = restore.ID + 1
+	}
+	for attempt := 1; ; attempt++ {
+		jc := &jobCheckpointing{cfg: cpe.Config, storage: st, maxPar: env.MaxParallelism}
+		jc.coord = checkpoint.NewCoordinator(cpe.Config, st, jc.hooks(g, cpe.Settings), env.Logger)
+		jc.coord.SetNextID(nextID)
+		if cpe.Attach != nil {
+			cpe.Attach(jc.coord)
+		}
+		err := runAttempt(ctx, g, env, counters, jc, restore)
+		if last := jc.coord.LastID(); last >= nextID {
+			nextID = last + 1
+		}
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			if !cpe.Config.RetainOnCancellation {
+				if derr := st.Discard(); derr != nil {
+					env.Logger.Warn("discarding checkpoints", "err", derr)
+				}
+			}
+			return err
+		}
+		delay, ok := restarter.Next(time.Now())
+		if !ok {
+			return err
+		}
+		if latest, lerr := st.Latest(); lerr == nil && latest != nil {
+			restore = latest
+		}
+		from := "its initial state"
+		if restore != nil {
+			from = fmt.Sprintf("checkpoint %d", restore.ID)
+		}
+		env.Logger.Warn("job failed; restarting", "attempt", attempt, "err", err, "delay", delay, "from", from)
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return err
+		}
+	}
 }
 
 func sanitize(name string) string {
@@ -178,7 +284,7 @@ func build(ctx context.Context, g *Graph, env *Env, counters *jobCounters) ([]*t
 	var all []*task
 	for vi, v := range g.Vertices {
 		for s := 0; s < v.Parallelism; s++ {
-			t := &task{vertex: v, subtask: s, ctx: ctx, mail: NewMailbox(), counters: counters, done: make(chan struct{})}
+			t := &task{vertex: v, vertexIndex: vi, subtask: s, ctx: ctx, mail: NewMailbox(), counters: counters, done: make(chan struct{})}
 			if v.Source != nil {
 				src, err := v.Source(s)
 				if err != nil {

@@ -161,6 +161,19 @@ func (o *Output) Broadcast(e Element) error {
 	return nil
 }
 
+// Available reports whether every output channel has room; if not, wait
+// is signalled when the first full one gets some.
+func (o *Output) Available() (ok bool, wait <-chan struct{}) {
+	for _, w := range o.edges {
+		for _, c := range w.chans {
+			if c.Full() {
+				return false, c.Space()
+			}
+		}
+	}
+	return true, nil
+}
+
 // BroadcastPriority sends e ahead of queued data on every channel
 // (unaligned barriers).
 func (o *Output) BroadcastPriority(e Element) {

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
+	"github.com/streamsql/streamsql/checkpoint"
 	"github.com/streamsql/streamsql/connectors"
 	"github.com/streamsql/streamsql/exec/batch"
 )
@@ -48,6 +50,14 @@ type task struct {
 	watermarks []int64       // per input channel
 	idle       []bool        // per input channel: marked idle by its source
 	currentWM  int64
+
+	// Checkpointing (nil cp = off).
+	cp             *taskCheckpointing
+	align          *alignment
+	finished       atomic.Bool // a source that has ended takes no barriers
+	vertexIndex    int
+	ids            vertexIDs
+	maxParallelism int
 }
 
 // namedLink is a chain link that labels errors with the operator's name.
@@ -107,6 +117,7 @@ func (t *task) open(env *Env) error {
 			return &OperatorError{Operator: t.names[i], Subtask: t.subtask, Parallelism: t.vertex.Parallelism, Err: err}
 		}
 	}
+	t.maxParallelism = env.MaxParallelism
 	if t.source != nil {
 		if err := t.source.Open(t.ctx, t.subtask, t.vertex.Parallelism); err != nil {
 			return &OperatorError{Operator: t.vertex.Name, Subtask: t.subtask, Parallelism: t.vertex.Parallelism, Err: err}
@@ -172,7 +183,7 @@ func (t *task) finish() error {
 	return nil
 }
 
-func (t *task) run(env *Env) (err error) {
+func (t *task) run(env *Env, restore *checkpoint.Metadata) (err error) {
 	defer func() {
 		if cerr := t.close(); cerr != nil && err == nil {
 			err = cerr
@@ -181,6 +192,14 @@ func (t *task) run(env *Env) (err error) {
 	if err := t.open(env); err != nil {
 		return err
 	}
+	if t.cp != nil {
+		t.cp.scratch = filepath.Join(env.WorkDir, "checkpoints")
+	}
+	if restore != nil || t.cp != nil {
+		if err := t.restore(restore, env.WorkDir); err != nil {
+			return err
+		}
+	}
 	t.head = t.link(0)
 	if t.source != nil {
 		return t.runSource()
@@ -188,12 +207,37 @@ func (t *task) run(env *Env) (err error) {
 	return t.runInputs()
 }
 
-func (t *task) runSource() error {
+// waitOutput blocks until the task's output has room, running mail (a
+// checkpoint trigger) meanwhile. Checking before each step, instead of
+// blocking inside a push, keeps the task at a clean point whenever it
+// waits, so a barrier can always be taken.
+func (t *task) waitOutput() error {
 	for {
 		if t.mail.Pending() {
 			if err := t.mail.Run(); err != nil {
 				return err
 			}
+		}
+		if t.out == nil {
+			return nil
+		}
+		ok, wait := t.out.Available()
+		if ok {
+			return nil
+		}
+		select {
+		case <-wait:
+		case <-t.mail.Notify():
+		case <-t.ctx.Done():
+			return t.ctx.Err()
+		}
+	}
+}
+
+func (t *task) runSource() error {
+	for {
+		if err := t.waitOutput(); err != nil {
+			return err
 		}
 		if err := t.ctx.Err(); err != nil {
 			return err
@@ -215,6 +259,9 @@ func (t *task) runSource() error {
 			}
 		}
 	}
+	// No checkpoint can start once a source has finished (Flink before
+	// 1.14 behaves the same): the coordinator skips triggers from now on.
+	t.finished.Store(true)
 	// A bounded source is complete: event time has reached its end.
 	if err := t.head.EmitWatermark(MaxWatermark); err != nil {
 		return err
@@ -232,20 +279,30 @@ func (t *task) runInputs() error {
 	t.currentWM = MinWatermark
 	ended := 0
 	for ended < n {
-		ch, e, err := t.gate.Next(t.ctx)
+		dataOK, wake := true, (<-chan struct{})(nil)
+		if t.out != nil {
+			dataOK, wake = t.out.Available()
+		}
+		ch, e, err := t.gate.Next(t.ctx, dataOK, wake)
 		if err != nil {
 			return err
 		}
-		if ch < 0 {
+		if ch == -1 {
 			if err := t.mail.Run(); err != nil {
 				return err
 			}
+			continue
+		}
+		if ch == -2 {
 			continue
 		}
 		switch e.Kind {
 		case Data:
 			if t.idle[ch] {
 				t.idle[ch] = false
+			}
+			if t.align != nil {
+				t.align.record(ch, e)
 			}
 			input := t.gate.Input(ch)
 			if len(t.ops) == 0 {
@@ -269,11 +326,16 @@ func (t *task) runInputs() error {
 			}
 		case EndOfInput:
 			ended++
+			if err := t.channelEnded(ch); err != nil {
+				return err
+			}
 			if err := t.advanceWatermark(ch, MaxWatermark); err != nil {
 				return err
 			}
 		case Barrier:
-			return fmt.Errorf("%s: checkpoint barrier received but checkpointing is not supported yet", t.vertex.Name)
+			if err := t.onBarrier(ch, e.Barrier); err != nil {
+				return err
+			}
 		}
 	}
 	return t.finish()

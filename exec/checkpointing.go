@@ -1,0 +1,455 @@
+package exec
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/streamsql/streamsql/checkpoint"
+	"github.com/streamsql/streamsql/connectors"
+)
+
+// Checkpointing turns checkpoints on for a job (Env.Checkpoint; nil = off).
+type Checkpointing struct {
+	Config  checkpoint.Config
+	Restart checkpoint.RestartStrategy
+	// JobID names the job's directory under Config.Dir.
+	JobID string
+	// Restore is the checkpoint or savepoint the job starts from (nil =
+	// fresh state).
+	Restore *checkpoint.Metadata
+	// AllowNonRestoredState lets a job start although the snapshot holds
+	// state for operators the plan no longer has.
+	AllowNonRestoredState bool
+	// Settings are recorded in each checkpoint's metadata.
+	Settings map[string]string
+	// Attach is called with the coordinator of each attempt (savepoints,
+	// SHOW CHECKPOINTS); may be nil.
+	Attach func(*checkpoint.Coordinator)
+	// Storage is opened by the runtime when nil.
+	Storage *checkpoint.Storage
+}
+
+// errSourceFinished declines a trigger after a source has ended; it does
+// not count as a checkpoint failure.
+var errSourceFinished = fmt.Errorf("a source has finished: %w", checkpoint.ErrTasksNotRunning)
+
+// StateInitializer is implemented by operators that must know, when a job
+// runs with checkpointing, whether it starts from restored state (a
+// two-phase-commit sink cleans up after a failed attempt either way).
+type StateInitializer interface {
+	InitializeState(restored bool) error
+}
+
+// taskCheckpointing is one task's checkpoint wiring.
+type taskCheckpointing struct {
+	job      *jobCheckpointing
+	id       checkpoint.TaskID
+	opIDs    []string // per chained operator
+	sourceID string   // the source's id ("" without a source)
+	kgStart  int
+	kgEnd    int
+	scratch  string
+}
+
+// jobCheckpointing is shared by a job attempt's tasks.
+type jobCheckpointing struct {
+	cfg     checkpoint.Config
+	storage *checkpoint.Storage
+	coord   *checkpoint.Coordinator
+	maxPar  int
+	tasks   []*task
+}
+
+// alignment is a task's progress on one checkpoint's barriers.
+type alignment struct {
+	info      BarrierInfo
+	arrived   []bool
+	overtaken []int
+	first     time.Time
+	// unaligned: the snapshot has been taken; data still arriving on
+	// channels without their barrier is in-flight state.
+	unaligned bool
+	recording []bool
+	inflight  [][]Element
+	snap      *pendingSnapshot
+	timer     *time.Timer
+}
+
+func (a *alignment) record(ch int, e Element) {
+	if a.unaligned && a.recording[ch] {
+		a.inflight[ch] = append(a.inflight[ch], e)
+	}
+}
+
+// onBarrier handles barrier b arriving on input channel ch.
+func (t *task) onBarrier(ch int, b BarrierInfo) error {
+	if t.cp == nil {
+		return fmt.Errorf("%s: checkpoint barrier received but checkpointing is off", t.vertex.Name)
+	}
+	a := t.align
+	if a != nil && b.ID < a.info.ID {
+		return nil // a barrier of an aborted checkpoint
+	}
+	if a != nil && b.ID > a.info.ID {
+		t.cancelAlignment(fmt.Errorf("checkpoint %d was superseded by checkpoint %d", a.info.ID, b.ID))
+		a = nil
+	}
+	if a == nil {
+		n := t.gate.NumChannels()
+		a = &alignment{info: b, arrived: make([]bool, n), overtaken: make([]int, n), first: time.Now(),
+			recording: make([]bool, n), inflight: make([][]Element, n)}
+		a.info.Overtaken = 0
+		t.align = a
+		if b.Unaligned && t.cp.job.cfg.AlignmentTimeout > 0 {
+			id := b.ID
+			a.timer = time.AfterFunc(t.cp.job.cfg.AlignmentTimeout, func() {
+				t.mail.Put(func() error {
+					if t.align != nil && t.align.info.ID == id && !t.align.unaligned {
+						return t.goUnaligned(t.align)
+					}
+					return nil
+				})
+			})
+		}
+	}
+	if a.arrived[ch] {
+		return nil
+	}
+	a.arrived[ch] = true
+	if a.unaligned {
+		a.recording[ch] = false
+		a.inflight[ch] = append(a.inflight[ch], t.gate.Channel(ch).PeekData(b.Overtaken)...)
+		return t.maybeCompleteAlignment()
+	}
+	a.overtaken[ch] = b.Overtaken
+	switch {
+	case b.Unaligned && t.cp.job.cfg.AlignmentTimeout <= 0:
+		return t.goUnaligned(a)
+	case t.cp.job.cfg.Mode == checkpoint.AtLeastOnce && !b.Savepoint:
+		// Barriers are tracked, inputs never blocked: data after a barrier
+		// may land in this checkpoint and be replayed again on restore.
+	default:
+		t.gate.Block(ch)
+	}
+	return t.maybeCompleteAlignment()
+}
+
+// goUnaligned takes the snapshot now: channels whose barrier is queued
+// give up the data ahead of it as in-flight state and the barrier is taken
+// out of the queue; the others record what arrives until their barrier.
+func (t *task) goUnaligned(a *alignment) error {
+	for c := range a.arrived {
+		if a.arrived[c] {
+			a.inflight[c] = append(a.inflight[c], t.gate.Channel(c).PeekData(a.overtaken[c])...)
+			continue
+		}
+		if t.gate.Ended(c) {
+			continue
+		}
+		if infl, found := t.gate.Channel(c).OvertakeBarrier(a.info.ID); found {
+			a.arrived[c] = true
+			a.inflight[c] = infl
+		} else {
+			a.recording[c] = true
+		}
+	}
+	t.gate.UnblockAll()
+	a.unaligned = true
+	if a.timer != nil {
+		a.timer.Stop()
+	}
+	ps, err := t.snapshotSync(a.info, true, time.Since(a.first))
+	if err != nil {
+		return err
+	}
+	a.snap = ps
+	return t.maybeCompleteAlignment()
+}
+
+// channelEnded lets an alignment complete without a channel that ended.
+func (t *task) channelEnded(ch int) error {
+	if t.align == nil {
+		return nil
+	}
+	t.align.recording[ch] = false
+	return t.maybeCompleteAlignment()
+}
+
+func (t *task) maybeCompleteAlignment() error {
+	a := t.align
+	for c, ok := range a.arrived {
+		if !ok && !t.gate.Ended(c) {
+			return nil
+		}
+	}
+	t.align = nil
+	if a.timer != nil {
+		a.timer.Stop()
+	}
+	t.gate.UnblockAll()
+	if !a.unaligned {
+		ps, err := t.snapshotSync(a.info, false, time.Since(a.first))
+		if err != nil {
+			return err
+		}
+		a.snap = ps
+	}
+	if a.snap != nil {
+		a.snap.channels <- a.inflight
+	}
+	return nil
+}
+
+// cancelAlignment drops a pending alignment (its checkpoint was aborted).
+func (t *task) cancelAlignment(reason error) {
+	a := t.align
+	if a == nil {
+		return
+	}
+	t.align = nil
+	if a.timer != nil {
+		a.timer.Stop()
+	}
+	t.gate.UnblockAll()
+	if a.snap != nil {
+		a.snap.declined = reason
+		a.snap.channels <- nil
+	}
+}
+
+// triggerSource runs on a source task's goroutine: record the position and
+// emit the barrier in order with the data.
+func (t *task) triggerSource(b BarrierInfo) error {
+	if t.finished.Load() {
+		t.cp.job.coord.Decline(b.ID, t.cp.id, errSourceFinished)
+		return nil
+	}
+	if _, ok := t.source.(connectors.CheckpointedSource); !ok {
+		t.cp.job.coord.Decline(b.ID, t.cp.id, fmt.Errorf("source %s cannot take part in checkpoints", t.vertex.Name))
+		return nil
+	}
+	unaligned := b.Unaligned && t.cp.job.cfg.AlignmentTimeout <= 0
+	ps, err := t.snapshotSync(b, unaligned, 0)
+	if err != nil {
+		return err
+	}
+	ps.channels <- nil
+	return nil
+}
+
+// pendingSnapshot is a task's checkpoint between its synchronous phase and
+// its acknowledgement.
+type pendingSnapshot struct {
+	t          *task
+	info       BarrierInfo
+	ops        []opSnapshot
+	position   []byte
+	hasPos     bool
+	sync       time.Duration
+	alignment  time.Duration
+	startDelay time.Duration
+	// channels delivers the in-flight data once every barrier is in (nil
+	// for aligned checkpoints and sources).
+	channels chan [][]Element
+	declined error
+}
+
+type opSnapshot struct {
+	id, name string
+	fn       AsyncSnapshot
+	scratch  string
+}
+
+// snapshotSync is the synchronous phase: flush buffered output, forward
+// the barrier, capture every operator's state; the asynchronous phase then
+// runs on its own goroutine.
+func (t *task) snapshotSync(info BarrierInfo, unaligned bool, alignDur time.Duration) (*pendingSnapshot, error) {
+	start := time.Now()
+	info.Overtaken = 0
+	for i, op := range t.ops {
+		if f, ok := op.(PreBarrierFlusher); ok {
+			if err := f.PrepareSnapshotPreBarrier(info.ID, t.link(i+1)); err != nil {
+				return nil, (&namedLink{t: t, i: i}).wrap(err)
+			}
+		}
+	}
+	if t.out != nil {
+		if unaligned {
+			t.out.BroadcastPriority(BarrierElement(info))
+		} else if err := t.out.Broadcast(BarrierElement(info)); err != nil {
+			return nil, err
+		}
+	}
+	ps := &pendingSnapshot{t: t, info: info, channels: make(chan [][]Element, 1), alignment: alignDur}
+	ps.startDelay = time.Since(time.UnixMilli(info.Timestamp)) - alignDur
+	if ps.startDelay < 0 {
+		ps.startDelay = 0
+	}
+	var capErr error
+	if cs, ok := t.source.(connectors.CheckpointedSource); ok {
+		pos, err := cs.Position()
+		if err != nil {
+			capErr = fmt.Errorf("%s: position: %w", t.vertex.Name, err)
+		}
+		ps.position, ps.hasPos = pos, true
+	}
+	for i, op := range t.ops {
+		s, ok := op.(Stateful)
+		if !ok || capErr != nil {
+			continue
+		}
+		scratch := filepath.Join(t.cp.scratch, fmt.Sprintf("chk-%d-%d", info.ID, i))
+		if err := os.MkdirAll(scratch, 0o755); err != nil {
+			capErr = fmt.Errorf("checkpoint scratch: %w", err)
+			break
+		}
+		fn, err := s.SnapshotState(SnapshotContext{CheckpointID: info.ID, Timestamp: info.Timestamp, Savepoint: info.Savepoint, ScratchDir: scratch})
+		if err != nil {
+			capErr = fmt.Errorf("%s: snapshot: %w", t.names[i], err)
+			os.RemoveAll(scratch)
+			break
+		}
+		ps.ops = append(ps.ops, opSnapshot{id: t.cp.opIDs[i], name: t.names[i], fn: fn, scratch: scratch})
+	}
+	ps.sync = time.Since(start)
+	if capErr != nil {
+		ps.declined = capErr
+	}
+	go ps.runAsync()
+	return ps, nil
+}
+
+// runAsync is the asynchronous phase: write every operator's state and
+// the channel state, then acknowledge (or decline) to the coordinator.
+func (ps *pendingSnapshot) runAsync() {
+	t := ps.t
+	cp := t.cp
+	start := time.Now()
+	defer func() {
+		for _, o := range ps.ops {
+			os.RemoveAll(o.scratch)
+		}
+	}()
+	var ack checkpoint.TaskAck
+	err := ps.declined
+	id := ps.info.ID
+	if err == nil && ps.hasPos {
+		w := cp.job.storage.Writer(id, ps.info.Savepoint, cp.sourceID, t.subtask)
+		err = writeFile(w, "position", ps.position)
+		if err == nil {
+			ack.Operators = append(ack.Operators, ps.acked(cp.sourceID, t.vertex.Name, w))
+			ack.Stats.StateBytes += w.FullBytes()
+			ack.Stats.UploadedBytes += w.UploadedBytes()
+		}
+	}
+	for _, o := range ps.ops {
+		if err != nil {
+			break
+		}
+		w := cp.job.storage.Writer(id, ps.info.Savepoint, o.id, t.subtask)
+		if o.fn != nil {
+			if ferr := o.fn(w); ferr != nil {
+				err = fmt.Errorf("%s: snapshot: %w", o.name, ferr)
+				break
+			}
+		}
+		ack.Operators = append(ack.Operators, ps.acked(o.id, o.name, w))
+		ack.Stats.StateBytes += w.FullBytes()
+		ack.Stats.UploadedBytes += w.UploadedBytes()
+	}
+	// Wait for the in-flight data (unaligned) or the end of alignment.
+	var inflight [][]Element
+	select {
+	case inflight = <-ps.channels:
+	case <-t.ctx.Done():
+		return
+	}
+	if err == nil && ps.declined != nil {
+		err = ps.declined
+	}
+	if inflight == nil && ps.declined != nil {
+		err = ps.declined
+	}
+	if err == nil {
+		for ch, elems := range inflight {
+			if len(elems) == 0 {
+				continue
+			}
+			w := cp.job.storage.ChannelWriter(id, ps.info.Savepoint, t.vertexIndex, t.subtask)
+			var buf bytes.Buffer
+			if werr := writeChannelState(&buf, elems); werr != nil {
+				err = werr
+				break
+			}
+			if werr := writeFile(w, fmt.Sprintf("channel-%d.arrow", ch), buf.Bytes()); werr != nil {
+				err = werr
+				break
+			}
+			ack.Channels = append(ack.Channels, checkpoint.ChannelState{Vertex: t.vertexIndex, Subtask: t.subtask, Channel: ch, Files: w.Files()})
+			ack.Stats.InFlightBytes += w.FullBytes()
+			ack.Stats.UploadedBytes += w.UploadedBytes()
+		}
+	}
+	if err != nil {
+		cp.job.coord.Decline(id, cp.id, err)
+		return
+	}
+	ack.Stats.Vertex = t.vertex.Name
+	ack.Stats.Subtask = t.subtask
+	ack.Stats.Sync = ps.sync
+	ack.Stats.Async = time.Since(start)
+	ack.Stats.Alignment = ps.alignment
+	ack.Stats.StartDelay = ps.startDelay
+	cp.job.coord.Acknowledge(id, cp.id, ack)
+}
+
+func (ps *pendingSnapshot) acked(opID, name string, w *checkpoint.Writer) checkpoint.AckedOperator {
+	t := ps.t
+	return checkpoint.AckedOperator{
+		ID: opID, Name: name, Parallelism: t.vertex.Parallelism, MaxParallelism: t.cp.job.maxPar,
+		Subtask: t.subtask, KeyGroupStart: t.cp.kgStart, KeyGroupEnd: t.cp.kgEnd, Files: w.Files(),
+	}
+}
+
+func writeFile(w SnapshotWriter, name string, data []byte) error {
+	f, err := w.Create(name)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("checkpoint: write %s: %w", name, err)
+	}
+	return f.Close()
+}
+
+// notifyComplete runs on the task's goroutine when checkpoint id is
+// complete: two-phase-commit sinks commit.
+func (t *task) notifyComplete(id int64) error {
+	for i, op := range t.ops {
+		if l, ok := op.(CheckpointListener); ok {
+			if err := l.NotifyCheckpointComplete(id); err != nil {
+				return (&namedLink{t: t, i: i}).wrap(fmt.Errorf("commit of checkpoint %d: %w", id, err))
+			}
+		}
+	}
+	return nil
+}
+
+// notifyAborted runs on the task's goroutine when checkpoint id failed.
+func (t *task) notifyAborted(id int64, reason error) error {
+	if t.align != nil && t.align.info.ID == id {
+		t.cancelAlignment(reason)
+	}
+	for i, op := range t.ops {
+		if l, ok := op.(CheckpointListener); ok {
+			if err := l.NotifyCheckpointAborted(id); err != nil {
+				return (&namedLink{t: t, i: i}).wrap(err)
+			}
+		}
+	}
+	return nil
+}
