@@ -268,7 +268,7 @@ func runCountJob(t *testing.T, c cpCase, dir string) (*txShared, []*checkpoint.C
 		Unaligned: c.unaligned, AlignmentTimeout: c.alignTO, Retained: 2, RetainOnCancellation: true, Dir: dir}
 	var coords []*checkpoint.Coordinator
 	env := Env{Checkpoint: &Checkpointing{Config: cfg, JobID: "count",
-		Attach: func(c *checkpoint.Coordinator) { coords = append(coords, c) },
+		Attach:  func(c *checkpoint.Coordinator) { coords = append(coords, c) },
 		Restart: checkpoint.RestartStrategy{Kind: checkpoint.RestartFixedDelay, Attempts: 3, Delay: 5 * time.Millisecond}}}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -350,4 +350,3 @@ func TestCheckpointRecoveryModes(t *testing.T) {
 		})
 	}
 }
-
