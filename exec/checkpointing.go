@@ -3,6 +3,7 @@ package exec
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -30,6 +31,9 @@ type Checkpointing struct {
 	Attach func(*checkpoint.Coordinator)
 	// Storage is opened by the runtime when nil.
 	Storage *checkpoint.Storage
+	// Logger receives the coordinator's line per checkpoint (nil = the
+	// job's logger).
+	Logger *slog.Logger
 }
 
 // errSourceFinished declines a trigger after a source has ended; it does

@@ -127,8 +127,15 @@ func run(ctx context.Context, g *Graph, env Env, counters *jobCounters) error {
 		defer os.RemoveAll(dir)
 		env.WorkDir = dir
 	}
-	if env.Checkpoint == nil || !env.Checkpoint.Config.Enabled() {
+	if env.Checkpoint == nil {
 		return runAttempt(ctx, g, env, counters, nil, nil)
+	}
+	if !env.Checkpoint.Config.Enabled() {
+		// A savepoint may seed a job that takes no checkpoints itself.
+		return runAttempt(ctx, g, env, counters, nil, env.Checkpoint.Restore)
+	}
+	if err := checkSourcesCheckpointable(g); err != nil {
+		return err
 	}
 	return runWithCheckpoints(ctx, g, env, counters)
 }
@@ -203,6 +210,26 @@ func runAttempt(ctx context.Context, g *Graph, env Env, counters *jobCounters, j
 	return ctx.Err()
 }
 
+// checkSourcesCheckpointable refuses a checkpointed job whose source cannot
+// record a position.
+func checkSourcesCheckpointable(g *Graph) error {
+	for _, v := range g.Vertices {
+		if v.Source == nil {
+			continue
+		}
+		src, err := v.Source(0)
+		if err != nil {
+			return fmt.Errorf("%s: %w", v.Name, err)
+		}
+		_, ok := src.(connectors.CheckpointedSource)
+		src.Close()
+		if !ok {
+			return fmt.Errorf("not supported yet: checkpointing a job that reads %s (its connector cannot record a position)", v.Name)
+		}
+	}
+	return nil
+}
+
 // runWithCheckpoints runs attempts until the job ends, restarting it from
 // the latest completed checkpoint after a failure as long as the restart
 // strategy allows.
@@ -224,7 +251,11 @@ func runWithCheckpoints(ctx context.Context, g *Graph, env Env, counters *jobCou
 	}
 	for attempt := 1; ; attempt++ {
 		jc := &jobCheckpointing{cfg: cpe.Config, storage: st, maxPar: env.MaxParallelism}
-		jc.coord = checkpoint.NewCoordinator(cpe.Config, st, jc.hooks(g, cpe.Settings), env.Logger)
+		clog := cpe.Logger
+		if clog == nil {
+			clog = env.Logger
+		}
+		jc.coord = checkpoint.NewCoordinator(cpe.Config, st, jc.hooks(g, cpe.Settings), clog.With("job", cpe.JobID))
 		jc.coord.SetNextID(nextID)
 		if cpe.Attach != nil {
 			cpe.Attach(jc.coord)

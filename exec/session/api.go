@@ -34,6 +34,15 @@ type Options struct {
 	// OnJobFinished, if set, receives each finished job's throughput figures
 	// (`run` prints them to stderr; tests leave it nil since timings vary).
 	OnJobFinished func(job string, st exec.Stats)
+	// Restore starts checkpointed jobs from saved state: "latest" (each
+	// job's newest completed checkpoint under its checkpoint.dir) or the
+	// path of a checkpoint or savepoint ("" = fresh state).
+	Restore string
+	// AllowNonRestoredState lets a job start although the snapshot holds
+	// state for operators its plan no longer has.
+	AllowNonRestoredState bool
+	// CheckpointLogger receives one line per checkpoint (nil = Logger).
+	CheckpointLogger *slog.Logger
 }
 
 // ResultInfo describes a result before its rows arrive.

@@ -36,16 +36,9 @@ type Session struct {
 	stdout   *lockedWriter
 
 	mu      sync.Mutex
-	jobs    map[string]*backgroundJob
+	jobs    map[string]*runningJob
 	nextJob int
 	wg      sync.WaitGroup
-}
-
-type backgroundJob struct {
-	name   string
-	cancel context.CancelFunc
-	done   chan struct{}
-	err    error
 }
 
 // lockedWriter serializes writes from parallel print sinks.
@@ -89,7 +82,7 @@ func New(opts Options) (*Session, error) {
 		settings: planner.NewSettings(),
 		registry: registry.New(),
 		stdout:   &lockedWriter{w: opts.Stdout},
-		jobs:     map[string]*backgroundJob{},
+		jobs:     map[string]*runningJob{},
 	}, nil
 }
 
@@ -187,7 +180,16 @@ func (s *Session) execute(ctx context.Context, st sql.Stmt, out Output, explainO
 		}
 		return s.insert(ctx, n, out)
 	case *ast.StatementSet:
-		return ast.Errorf(n.Pos, "not supported yet: EXECUTE STATEMENT SET")
+		if explainOnly {
+			return asSQLError(s.explain(n, out), n.Pos)
+		}
+		return s.insert(ctx, n, out)
+	case *ast.ShowJobs:
+		return s.showJobs(out)
+	case *ast.ShowCheckpoints:
+		return s.showCheckpoints(n, out)
+	case *ast.StopJob:
+		return asSQLError(s.stopJob(ctx, n, out), n.Pos)
 	}
 	return ast.Errorf(st.Pos, "not supported yet: statement %T", st.Node)
 }
@@ -363,6 +365,12 @@ func (s *Session) plan(stmt ast.Statement, opts planner.BuildOptions) (*planner.
 			return nil, err
 		}
 		return p.Build("insert-into_"+n.Table, node, false, opts)
+	case *ast.StatementSet:
+		roots, err := p.PlanStatementSet(n)
+		if err != nil {
+			return nil, err
+		}
+		return p.BuildStatementSet("", roots, opts)
 	}
 	return nil, ast.Errorf(stmt.Position(), "EXPLAIN supports queries and INSERT statements")
 }
@@ -452,22 +460,46 @@ func (s *Session) query(ctx context.Context, n *ast.Query, out Output) error {
 	}
 }
 
-// insert runs an INSERT job: to its end when DML is synchronous, in the
-// background otherwise.
-func (s *Session) insert(ctx context.Context, n *ast.Insert, out Output) error {
+// insert runs an INSERT job (or a statement set as one job): to its end
+// when DML is synchronous, in the background otherwise.
+func (s *Session) insert(ctx context.Context, n ast.Statement, out Output) error {
 	job, err := s.plan(n, planner.BuildOptions{})
 	if err != nil {
-		return asSQLError(err, n.Pos)
+		return asSQLError(err, n.Position())
 	}
 	sync := s.opts.DMLSync
 	if s.settings.IsSet(planner.KeyDMLSync) {
 		sync = s.settings.Get(planner.KeyDMLSync) == "true"
 	}
+	s.mu.Lock()
+	s.nextJob++
+	id := fmt.Sprintf("%s-%d", job.Name, s.nextJob)
+	s.mu.Unlock()
+	parent := ctx
+	if !sync {
+		parent = context.Background()
+	}
+	jctx, cancel := context.WithCancel(parent)
+	rj := s.register(id, cancel)
+	env := s.jobEnv(job)
+	cp, err := s.checkpointEnv(job, rj)
+	if err != nil {
+		cancel()
+		close(rj.done)
+		return asSQLError(err, n.Position())
+	}
+	env.Checkpoint = cp
 	if sync {
-		st, err := exec.RunWithStats(ctx, job.Graph, s.jobEnv(job))
+		defer cancel()
+		st, err := exec.RunWithStats(jctx, job.Graph, env)
+		rj.err = err
+		close(rj.done)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
+			}
+			if errors.Is(err, context.Canceled) && rj.isStopping() {
+				return out.Message("[INFO] Job " + id + " was stopped.")
 			}
 			return &JobError{Job: job.Name, Err: err}
 		}
@@ -476,20 +508,13 @@ func (s *Session) insert(ctx context.Context, n *ast.Insert, out Output) error {
 		}
 		return out.Message("[INFO] Complete execution of the SQL update statement.")
 	}
-	s.mu.Lock()
-	s.nextJob++
-	id := fmt.Sprintf("%s-%d", job.Name, s.nextJob)
-	jctx, cancel := context.WithCancel(context.Background())
-	bj := &backgroundJob{name: id, cancel: cancel, done: make(chan struct{})}
-	s.jobs[id] = bj
-	s.mu.Unlock()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		defer close(bj.done)
-		bj.err = exec.Run(jctx, job.Graph, s.jobEnv(job))
-		if bj.err != nil && !errors.Is(bj.err, context.Canceled) {
-			s.opts.Logger.Error("job failed", "job", id, "err", bj.err)
+		defer close(rj.done)
+		rj.err = exec.Run(jctx, job.Graph, env)
+		if rj.err != nil && !errors.Is(rj.err, context.Canceled) {
+			s.opts.Logger.Error("job failed", "job", id, "err", rj.err)
 		}
 	}()
 	return out.Message("[INFO] Submitting SQL update statement to the cluster...\n" +
