@@ -32,9 +32,11 @@ const topUsage = `streamsql runs Flink-style streaming SQL.
 
 Usage:
   streamsql [--log-level LEVEL]              interactive shell
-  streamsql run [--output FORMAT] FILE.sql|- run a script
+  streamsql run [--output FORMAT] [--restore latest|PATH] FILE.sql|-
+                                             run a script
   streamsql explain FILE.sql|-               print the plans of a script
   streamsql test [--update] PATH...          run golden-file SQL tests
+  streamsql checkpoints DIR                  list checkpoints on disk
   streamsql version                          print the version
 
 Run 'streamsql COMMAND -h' for a command's options.
@@ -70,6 +72,8 @@ func (c *cli) main(args []string) int {
 		return c.test(cmdArgs)
 	case "version":
 		return c.version(cmdArgs)
+	case "checkpoints":
+		return c.checkpoints(cmdArgs)
 	case "help":
 		fmt.Fprint(c.stdout, topUsage)
 		return exitOK

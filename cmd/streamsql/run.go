@@ -16,10 +16,25 @@ import (
 	"github.com/streamsql/streamsql/exec/session"
 )
 
-const runUsage = `Usage: streamsql run [--output table|csv|json] FILE.sql|-
+const runUsage = `Usage: streamsql run [--output table|csv|json] [--restore latest|PATH]
+                     [--allow-non-restored-state] [--savepoint-on-exit]
+                     [--statement-set] FILE.sql|-
 
 Runs the statements of FILE.sql (or of stdin for -) in order; an INSERT
 waits for its job to finish. Query results go to stdout, messages to stderr.
+With 'checkpoint.interval.ms' set, INSERT jobs take checkpoints (one log
+line each on stderr) and restart from the latest one after a failure.
+
+Checkpoints and savepoints:
+  --restore latest          start each job from its newest completed
+                            checkpoint under its checkpoint.dir
+  --restore PATH            start from this checkpoint or savepoint
+  --allow-non-restored-state  start although the snapshot holds state the
+                            changed query no longer has (it is dropped)
+  --savepoint-on-exit       on SIGTERM or SIGINT, take a savepoint of the
+                            running job, print its path, then stop
+  --statement-set           run all INSERTs of the file as one job (as
+                            EXECUTE STATEMENT SET), sharing their sources
 
 Output formats:
   table  an aligned table per query, op column first (default)
@@ -34,12 +49,17 @@ Examples:
   streamsql run job.sql
   streamsql run --output csv report.sql > report.csv
   echo 'SELECT 1 AS one;' | streamsql run --output json -
+  streamsql run --restore latest job.sql
 `
 
 func (c *cli) run(args []string, level string) int {
 	fs := newCommand("streamsql run", runUsage)
 	output := fs.String("output", "table", "result format: table, csv or json")
 	fs.StringVar(&level, "log-level", level, "log level on stderr: debug, info, warn or error")
+	restore := fs.String("restore", "", "start from 'latest' or from a checkpoint or savepoint PATH")
+	allowNonRestored := fs.Bool("allow-non-restored-state", false, "drop snapshot state the query no longer has")
+	savepointOnExit := fs.Bool("savepoint-on-exit", false, "take a savepoint when SIGTERM/SIGINT stops the job")
+	statementSet := fs.Bool("statement-set", false, "run the file's INSERTs as one job")
 	rest, code, ok := c.parse(fs, args, true)
 	if !ok {
 		return code
@@ -55,9 +75,20 @@ func (c *cli) run(args []string, level string) int {
 	if err != nil {
 		return c.usageError(fs, err)
 	}
-	return c.runScript("run", rest[0], log, format, func(ctx context.Context, s *session.Session, src string, out *render.Output) error {
+	opts := runOptions{restore: *restore, allowNonRestored: *allowNonRestored, savepointOnExit: *savepointOnExit}
+	return c.runScriptWith("run", rest[0], log, format, opts, func(ctx context.Context, s *session.Session, src string, out *render.Output) error {
+		if *statementSet {
+			return s.ExecuteScriptAsStatementSet(ctx, src, out)
+		}
 		return s.ExecuteScript(ctx, src, out)
 	})
+}
+
+// runOptions are run's checkpoint flags.
+type runOptions struct {
+	restore          string
+	allowNonRestored bool
+	savepointOnExit  bool
 }
 
 // runScript reads a script, then runs do on it in a session whose context
@@ -65,15 +96,40 @@ func (c *cli) run(args []string, level string) int {
 // explain).
 func (c *cli) runScript(cmd, path string, log *slog.Logger, format render.Format,
 	do func(ctx context.Context, s *session.Session, src string, out *render.Output) error) int {
+	return c.runScriptWith(cmd, path, log, format, runOptions{}, do)
+}
+
+func (c *cli) runScriptWith(cmd, path string, log *slog.Logger, format render.Format, ro runOptions,
+	do func(ctx context.Context, s *session.Session, src string, out *render.Output) error) int {
 	name, src, err := c.readScript(path)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "streamsql %s: %v\n", cmd, err)
 		return exitSQLError
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
 	out := render.NewOutput(c.stdout, c.stderr, format, time.Local)
-	return c.execute(ctx, log, name, src, out, func(s *session.Session) error {
+	return c.executeWith(ctx, log, name, src, out, ro, func(s *session.Session) error {
+		go func() {
+			select {
+			case <-sigs:
+			case <-ctx.Done():
+				return
+			}
+			if ro.savepointOnExit {
+				paths, err := s.StopAllWithSavepoint(ctx)
+				for _, p := range paths {
+					fmt.Fprintf(c.stderr, "[INFO] Savepoint written: %s\n", p)
+				}
+				if err != nil {
+					fmt.Fprintf(c.stderr, "[ERROR] %v\n", err)
+				}
+			}
+			cancel()
+		}()
 		return do(ctx, s, src, out)
 	})
 }
@@ -81,7 +137,14 @@ func (c *cli) runScript(cmd, path string, log *slog.Logger, format render.Format
 // execute opens a session, runs do, closes what do left open and reports
 // errors; it returns the exit status.
 func (c *cli) execute(ctx context.Context, log *slog.Logger, name, src string, out *render.Output, do func(*session.Session) error) int {
+	return c.executeWith(ctx, log, name, src, out, runOptions{}, do)
+}
+
+func (c *cli) executeWith(ctx context.Context, log *slog.Logger, name, src string, out *render.Output, ro runOptions, do func(*session.Session) error) int {
+	// One line per checkpoint goes to stderr whatever --log-level says.
+	cpLog := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	s, err := session.New(session.Options{Stdout: c.stdout, Logger: log, DMLSync: true,
+		Restore: ro.restore, AllowNonRestoredState: ro.allowNonRestored, CheckpointLogger: cpLog,
 		OnJobFinished: func(job string, st exec.Stats) {
 			fmt.Fprintf(c.stderr, "[INFO] Job %s finished: %d rows read in %.2f s (%s rows/s, %s rows per CPU-second)\n",
 				job, st.RowsIn, st.Wall.Seconds(), humanRate(st.RowsPerSecond()), humanRate(st.RowsPerCPUSecond()))

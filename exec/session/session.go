@@ -109,6 +109,33 @@ func (s *Session) ExecuteScript(ctx context.Context, text string, out Output) er
 	return nil
 }
 
+// ExecuteScriptAsStatementSet runs a script whose INSERTs form one
+// statement set (`run --statement-set`): every other statement runs in
+// order, the INSERTs run together as one job after the last statement.
+func (s *Session) ExecuteScriptAsStatementSet(ctx context.Context, text string, out Output) error {
+	stmts, err := sql.Parse(text)
+	if err != nil {
+		return err
+	}
+	var set *ast.StatementSet
+	for _, st := range stmts {
+		if ins, ok := st.Node.(*ast.Insert); ok {
+			if set == nil {
+				set = &ast.StatementSet{Pos: ins.Pos}
+			}
+			set.Inserts = append(set.Inserts, ins)
+			continue
+		}
+		if err := s.execute(ctx, st, out, false); err != nil {
+			return err
+		}
+	}
+	if set == nil {
+		return nil
+	}
+	return s.execute(ctx, sql.Stmt{Node: set, Pos: set.Pos}, out, false)
+}
+
 // Explain executes DDL and SET statements and prints the plan of every
 // query and INSERT instead of running it.
 func (s *Session) Explain(ctx context.Context, text string, out Output) error {
