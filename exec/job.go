@@ -60,6 +60,9 @@ type Env struct {
 	MaxParallelism int
 	// Checkpoint turns checkpoints and restarts on (nil = off).
 	Checkpoint *Checkpointing
+	// InjectFault, if set, is called by every task after each batch it
+	// handles; an error fails the task (fault-injection tests).
+	InjectFault func(task string, subtask int) error
 }
 
 // Validate checks the graph's shape.

@@ -56,6 +56,7 @@ type task struct {
 	align          *alignment
 	finished       atomic.Bool // a source that has ended takes no barriers
 	vertexIndex    int
+	fault          func(task string, subtask int) error
 	ids            vertexIDs
 	maxParallelism int
 }
@@ -118,6 +119,7 @@ func (t *task) open(env *Env) error {
 		}
 	}
 	t.maxParallelism = env.MaxParallelism
+	t.fault = env.InjectFault
 	if t.source != nil {
 		if err := t.source.Open(t.ctx, t.subtask, t.vertex.Parallelism); err != nil {
 			return &OperatorError{Operator: t.vertex.Name, Subtask: t.subtask, Parallelism: t.vertex.Parallelism, Err: err}
@@ -207,6 +209,16 @@ func (t *task) run(env *Env, restore *checkpoint.Metadata) (err error) {
 	return t.runInputs()
 }
 
+func (t *task) injectFault() error {
+	if t.fault == nil {
+		return nil
+	}
+	if err := t.fault(t.vertex.Name, t.subtask); err != nil {
+		return &OperatorError{Operator: t.vertex.Name, Subtask: t.subtask, Parallelism: t.vertex.Parallelism, Err: err}
+	}
+	return nil
+}
+
 // waitOutput blocks until the task's output has room, running mail (a
 // checkpoint trigger) meanwhile. Checking before each step, instead of
 // blocking inside a push, keeps the task at a clean point whenever it
@@ -255,6 +267,9 @@ func (t *task) runSource() error {
 		if b.Len() > 0 {
 			t.counters.rowsIn.Add(int64(b.Len()))
 			if err := t.head.Collect(b); err != nil {
+				return err
+			}
+			if err := t.injectFault(); err != nil {
 				return err
 			}
 		}
@@ -311,6 +326,9 @@ func (t *task) runInputs() error {
 				err = (&namedLink{t: t, i: 0, next: t.link(1)}).wrap(t.ops[0].Process(input, e.Batch, t.link(1)))
 			}
 			if err != nil {
+				return err
+			}
+			if err := t.injectFault(); err != nil {
 				return err
 			}
 		case Watermark:

@@ -21,8 +21,11 @@ type Registry struct {
 }
 
 // New returns a registry with every built-in connector.
-func New() *Registry {
-	return NewWith(blackhole.New(), datagen.New(), filesystem.New(), print.New())
+func New() *Registry { return NewWith(Builtins()...) }
+
+// Builtins returns a new factory of every built-in connector.
+func Builtins() []connectors.Factory {
+	return []connectors.Factory{blackhole.New(), datagen.New(), filesystem.New(), print.New()}
 }
 
 // NewWith returns a registry of the given factories (tests and embedders

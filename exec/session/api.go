@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/streamsql/streamsql/connectors"
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/exec/batch"
 	"github.com/streamsql/streamsql/sql/types"
@@ -43,6 +44,12 @@ type Options struct {
 	AllowNonRestoredState bool
 	// CheckpointLogger receives one line per checkpoint (nil = Logger).
 	CheckpointLogger *slog.Logger
+	// Connectors are extra connector factories (embedders, tests); one
+	// named like a built-in replaces it.
+	Connectors []connectors.Factory
+	// InjectFault, if set, is called by every task after each batch it
+	// handles; an error it returns fails that task (fault-injection tests).
+	InjectFault func(task string, subtask int) error
 }
 
 // ResultInfo describes a result before its rows arrive.

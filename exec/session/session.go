@@ -80,7 +80,7 @@ func New(opts Options) (*Session, error) {
 		opts:     opts,
 		catalog:  planner.NewCatalog(),
 		settings: planner.NewSettings(),
-		registry: registry.New(),
+		registry: registry.NewWith(append(registry.Builtins(), opts.Connectors...)...),
 		stdout:   &lockedWriter{w: opts.Stdout},
 		jobs:     map[string]*runningJob{},
 	}, nil
@@ -411,7 +411,7 @@ func (s *Session) explain(stmt ast.Statement, out Output) error {
 }
 
 func (s *Session) jobEnv(job *planner.Job) exec.Env {
-	env := exec.Env{Logger: s.opts.Logger.With("job", job.Name), Now: s.opts.Now, Location: s.settings.Location()}
+	env := exec.Env{Logger: s.opts.Logger.With("job", job.Name), Now: s.opts.Now, Location: s.settings.Location(), InjectFault: s.opts.InjectFault}
 	if s.opts.WorkDir != "" {
 		env.WorkDir = filepath.Join(s.opts.WorkDir, job.Name)
 	}
