@@ -135,7 +135,12 @@ func run(ctx context.Context, g *Graph, env Env, counters *jobCounters) error {
 	}
 	if !env.Checkpoint.Config.Enabled() {
 		// A savepoint may seed a job that takes no checkpoints itself.
-		return runAttempt(ctx, g, env, counters, nil, env.Checkpoint.Restore)
+		err := runAttempt(ctx, g, env, counters, nil, env.Checkpoint.Restore)
+		var fatal *unrecoverable
+		if errors.As(err, &fatal) {
+			return fatal.err
+		}
+		return err
 	}
 	if err := checkSourcesCheckpointable(g); err != nil {
 		return err
@@ -153,7 +158,7 @@ func runAttempt(ctx context.Context, g *Graph, env Env, counters *jobCounters, j
 	if restore != nil {
 		allow := env.Checkpoint != nil && env.Checkpoint.AllowNonRestoredState
 		if err := checkRestorable(g, ids, restore, allow, env.Logger); err != nil {
-			return err
+			return &unrecoverable{err}
 		}
 	}
 	tasks, err := build(jobCtx, g, &env, counters)
@@ -233,6 +238,13 @@ func checkSourcesCheckpointable(g *Graph) error {
 	return nil
 }
 
+// unrecoverable is a failure no restart can fix (the snapshot does not fit
+// the job).
+type unrecoverable struct{ err error }
+
+func (u *unrecoverable) Error() string { return u.err.Error() }
+func (u *unrecoverable) Unwrap() error { return u.err }
+
 // runWithCheckpoints runs attempts until the job ends, restarting it from
 // the latest completed checkpoint after a failure as long as the restart
 // strategy allows.
@@ -269,6 +281,10 @@ func runWithCheckpoints(ctx context.Context, g *Graph, env Env, counters *jobCou
 		}
 		if err == nil {
 			return nil
+		}
+		var fatal *unrecoverable
+		if errors.As(err, &fatal) {
+			return fatal.err
 		}
 		if ctx.Err() != nil {
 			if !cpe.Config.RetainOnCancellation {
