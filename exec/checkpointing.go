@@ -193,6 +193,17 @@ func (t *task) maybeCompleteAlignment() error {
 	if a.timer != nil {
 		a.timer.Stop()
 	}
+	if !a.unaligned {
+		// A barrier that an unaligned upstream pushed ahead of data still
+		// carries that data's count: it was sent before the upstream's
+		// snapshot, so it is this checkpoint's in-flight data even though
+		// this task aligned (its channel is blocked, the data still queued).
+		for c, k := range a.overtaken {
+			if k > 0 {
+				a.inflight[c] = append(a.inflight[c], t.gate.Channel(c).PeekData(k)...)
+			}
+		}
+	}
 	t.gate.UnblockAll()
 	if !a.unaligned {
 		ps, err := t.snapshotSync(a.info, false, time.Since(a.first))
