@@ -28,6 +28,13 @@ type runningJob struct {
 	coord    *checkpoint.Coordinator // of the current attempt
 	history  []checkpoint.Summary    // of earlier attempts
 	stopping bool
+	savepoint string // written by STOP JOB ... WITH SAVEPOINT
+}
+
+func (j *runningJob) savepointPath() string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.savepoint
 }
 
 func (j *runningJob) attach(c *checkpoint.Coordinator) {
@@ -161,6 +168,9 @@ func (j *runningJob) stopWithSavepoint(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("savepoint of job '%s': %w", j.id, err)
 	}
+	j.mu.Lock()
+	j.savepoint = path
+	j.mu.Unlock()
 	j.cancel()
 	<-j.done
 	return path, nil

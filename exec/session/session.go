@@ -562,6 +562,9 @@ func (s *Session) Jobs() [][2]string {
 				state = "FAILED: " + j.err.Error()
 				if errors.Is(j.err, context.Canceled) {
 					state = "CANCELED"
+					if sp := j.savepointPath(); sp != "" {
+						state = "STOPPED with savepoint " + sp
+					}
 				}
 			}
 		default:
