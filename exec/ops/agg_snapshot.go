@@ -256,7 +256,11 @@ func (a *GroupAgg) RestoreState(rc exec.RestoreContext) error {
 			if !ok {
 				break
 			}
-			if !inRange(&rc, kg) {
+			// Sessions are filed under their non-window keys' key group,
+			// while the planner still hash-partitions session aggregates by
+			// every group key: until it does not, only a rescaled restore
+			// filters them (at the same parallelism the snapshot is ours).
+			if !inRange(&rc, kg) && (!a.Session || rc.Rescaled) {
 				continue
 			}
 			if chunk = append(chunk, payload); len(chunk) == keyChunkSize {

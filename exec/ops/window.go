@@ -20,6 +20,12 @@ import (
 // to five seconds out of order). By default it emits after each batch; with
 // PerRow (Flink's 'scan.watermark.emit.strategy' = 'on-event') it emits as
 // soon as a row advances it, splitting the batch there.
+//
+// It is not checkpointed, as in Flink: after a restore it starts over from
+// the rows the sources replay. The operators that depend on event time keep
+// what matters in their own snapshots (a window aggregate its watermark, an
+// interval join its last sweep), and a window aggregate ignores watermarks
+// behind the one it restored.
 type WatermarkAssigner struct {
 	exec.BaseOperator
 	Expr   expr.Expr
@@ -134,7 +140,8 @@ const (
 // WindowAssign implements TUMBLE, HOP and CUMULATE: it appends
 // window_start, window_end and window_time (end minus one millisecond) to
 // each row, once per window the row's time column falls into. All sizes
-// are in microseconds.
+// are in microseconds. It keeps nothing across batches (nothing to
+// checkpoint).
 type WindowAssign struct {
 	exec.BaseOperator
 	Kind    WindowKind
