@@ -90,6 +90,25 @@ func TestJoinSnapshotRestore(t *testing.T) {
 	}
 }
 
+// TestThetaJoinSnapshotRestore: a join without keys keeps one bucket.
+func TestThetaJoinSnapshotRestore(t *testing.T) {
+	g := &joinGen{rng: rand.New(rand.NewPCG(5, 5))}
+	var pre, more []step
+	for i := 0; i < 12; i++ {
+		side := i % 2
+		if i < 6 {
+			pre = append(pre, proc(side, g.batch(side)))
+		} else {
+			more = append(more, proc(side, g.batch(side)))
+		}
+	}
+	snapshotRoundTrip(t, "theta join", func() exec.Operator {
+		j := testJoin(JoinLeft, true)
+		j.LeftKeys, j.RightKeys = nil, nil
+		return openOp(t, j, 0, 1)
+	}, pre, more)
+}
+
 // TestIntervalJoinSnapshotKeepsSweepTime: the event time of the last sweep
 // is restored, so a late row meets exactly the rows it would have met.
 func TestIntervalJoinSnapshotKeepsSweepTime(t *testing.T) {
