@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/streamsql/streamsql/checkpoint"
@@ -65,6 +66,10 @@ type jobCheckpointing struct {
 	coord   *checkpoint.Coordinator
 	maxPar  int
 	tasks   []*task
+	// unfinished counts tasks still running; allFinished closes when the
+	// last one has finished its input.
+	unfinished  atomic.Int64
+	allFinished chan struct{}
 }
 
 // alignment is a task's progress on one checkpoint's barriers.

@@ -166,6 +166,8 @@ func (t *task) restore(meta *checkpoint.Metadata, workDir string) error {
 // attach wires an attempt's tasks to the coordinator.
 func (jc *jobCheckpointing) attach(tasks []*task, ids []vertexIDs, env Env) {
 	jc.tasks = tasks
+	jc.unfinished.Store(int64(len(tasks)))
+	jc.allFinished = make(chan struct{})
 	for _, t := range tasks {
 		kgStart, kgEnd := KeyGroupRange(t.subtask, env.MaxParallelism, t.vertex.Parallelism)
 		t.cp = &taskCheckpointing{job: jc, id: checkpoint.TaskID{Vertex: t.vertexIndex, Subtask: t.subtask, Name: t.vertex.Name},

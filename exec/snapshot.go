@@ -105,6 +105,16 @@ type CheckpointListener interface {
 	NotifyCheckpointAborted(checkpointID int64) error
 }
 
+// EndOfJobCommitter is implemented by two-phase-commit sinks. In a job
+// with checkpoints, a sink whose input ended only stages its last output
+// (in Finish); the runtime calls CommitAtEndOfJob on the task's goroutine
+// once every task of the job has finished, so a failure of a task still
+// running cannot restart the job from a checkpoint older than output that
+// is already visible.
+type EndOfJobCommitter interface {
+	CommitAtEndOfJob() error
+}
+
 // DirSnapshotWriter is a SnapshotWriter over a plain local directory,
 // without shared files: for tests and tools.
 type DirSnapshotWriter struct {

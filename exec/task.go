@@ -204,9 +204,38 @@ func (t *task) run(env *Env, restore *checkpoint.Metadata) (err error) {
 	}
 	t.head = t.link(0)
 	if t.source != nil {
-		return t.runSource()
+		err = t.runSource()
+	} else {
+		err = t.runInputs()
 	}
-	return t.runInputs()
+	if err != nil || t.cp == nil {
+		return err
+	}
+	return t.commitAtEndOfJob()
+}
+
+// commitAtEndOfJob waits, with checkpoints on, until every task of the job
+// has finished, then lets two-phase-commit sinks make their last output
+// visible. If another task fails meanwhile, the job restarts and that
+// output, never visible, is replaced.
+func (t *task) commitAtEndOfJob() error {
+	jc := t.cp.job
+	if jc.unfinished.Add(-1) == 0 {
+		close(jc.allFinished)
+	}
+	select {
+	case <-jc.allFinished:
+	case <-t.ctx.Done():
+		return t.ctx.Err()
+	}
+	for i, op := range t.ops {
+		if c, ok := op.(EndOfJobCommitter); ok {
+			if err := c.CommitAtEndOfJob(); err != nil {
+				return (&namedLink{t: t, i: i}).wrap(err)
+			}
+		}
+	}
+	return nil
 }
 
 func (t *task) injectFault() error {

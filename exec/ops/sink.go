@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 
 	"github.com/streamsql/streamsql/connectors"
 	"github.com/streamsql/streamsql/exec"
@@ -23,7 +24,14 @@ type Sink struct {
 	finished bool
 	// recovered: Recover ran (from restored state).
 	recovered bool
+	// checkpointing: the job takes checkpoints, so the end of the input
+	// only stages the last output (see CommitAtEndOfJob).
+	checkpointing bool
 }
+
+// finalCheckpoint is the id the last output is pre-committed under at the
+// end of the input: it sorts after every real checkpoint.
+const finalCheckpoint = math.MaxInt64
 
 // Open opens the connector sink for this subtask.
 func (s *Sink) Open(ctx *exec.OpContext) error {
@@ -39,9 +47,34 @@ func (s *Sink) Process(_ int, b batch.Batch, _ exec.Collector) error {
 // ProcessWatermark ends here: sinks emit nothing.
 func (s *Sink) ProcessWatermark(int64, exec.Collector) error { return nil }
 
-// Finish commits the sink's output at the end of a bounded input.
+// Finish commits the sink's output at the end of a bounded input. With
+// checkpoints, a two-phase-commit sink only pre-commits it: another task
+// may still fail and restart the job from a checkpoint older than these
+// rows, which would then be written again; CommitAtEndOfJob commits once
+// every task has finished.
 func (s *Sink) Finish(exec.Collector) error {
 	s.finished = true
+	if ts, ok := s.Sink.(connectors.TransactionalSink); ok && s.checkpointing {
+		if _, err := ts.PreCommit(s.ctx, finalCheckpoint); err != nil {
+			return fmt.Errorf("finish: pre-commit: %w", err)
+		}
+		return nil
+	}
+	if err := s.Sink.Finish(s.ctx); err != nil {
+		return fmt.Errorf("finish: %w", err)
+	}
+	return nil
+}
+
+// CommitAtEndOfJob implements exec.EndOfJobCommitter.
+func (s *Sink) CommitAtEndOfJob() error {
+	ts, ok := s.Sink.(connectors.TransactionalSink)
+	if !ok || !s.checkpointing {
+		return nil
+	}
+	if err := ts.Commit(s.ctx, finalCheckpoint); err != nil {
+		return fmt.Errorf("commit at the end of the job: %w", err)
+	}
 	if err := s.Sink.Finish(s.ctx); err != nil {
 		return fmt.Errorf("finish: %w", err)
 	}
@@ -138,6 +171,7 @@ func (s *Sink) RestoreState(rc exec.RestoreContext) error {
 // checkpoints: a two-phase-commit sink that got no restored state still
 // cleans up what an earlier attempt left uncommitted.
 func (s *Sink) InitializeState(restored bool) error {
+	s.checkpointing = true
 	ts, ok := s.Sink.(connectors.TransactionalSink)
 	if !ok || s.recovered {
 		return nil

@@ -19,15 +19,15 @@ import (
 // runningJob is a job the session started: in the background (shell) or
 // in the foreground (run); either can be stopped with a savepoint.
 type runningJob struct {
-	id       string
-	cancel   context.CancelFunc
-	done     chan struct{}
-	err      error
-	spDir    string // savepoint root ("" = checkpointing off)
-	mu       sync.Mutex
-	coord    *checkpoint.Coordinator // of the current attempt
-	history  []checkpoint.Summary    // of earlier attempts
-	stopping bool
+	id        string
+	cancel    context.CancelFunc
+	done      chan struct{}
+	err       error
+	spDir     string // savepoint root ("" = checkpointing off)
+	mu        sync.Mutex
+	coord     *checkpoint.Coordinator // of the current attempt
+	history   []checkpoint.Summary    // of earlier attempts
+	stopping  bool
 	savepoint string // written by STOP JOB ... WITH SAVEPOINT
 }
 
