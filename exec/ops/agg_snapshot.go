@@ -142,10 +142,13 @@ func (a *GroupAgg) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, e
 	}
 	switch {
 	case a.Session:
+		ss := make([]*session, 0, len(a.sessions))
 		for _, list := range a.sessions {
-			for _, s := range list {
-				add(s.g, s.start, s.end)
-			}
+			ss = append(ss, list...)
+		}
+		inMemoryOrder(ss)
+		for _, s := range ss {
+			add(s.g, s.start, s.end)
 		}
 	case a.Windowed:
 		// Window order is kept (it is the firing order within a window).
@@ -160,10 +163,15 @@ func (a *GroupAgg) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, e
 			}
 		}
 	default:
+		gs := make([]*group, 0, len(a.intGroups)+len(a.groups))
 		for _, g := range a.intGroups {
-			add(g, 0, 0)
+			gs = append(gs, g)
 		}
 		for _, g := range a.groups {
+			gs = append(gs, g)
+		}
+		inMemoryOrder(gs)
+		for _, g := range gs {
 			add(g, 0, 0)
 		}
 	}

@@ -73,10 +73,15 @@ func (j *Join) SnapshotState(exec.SnapshotContext) (exec.AsyncSnapshot, error) {
 			c.end()
 		}
 		s := &j.sides[side]
+		bks := make([]*joinBucket, 0, len(s.byInt)+len(s.byBytes))
 		for _, bk := range s.byInt {
-			add(bk)
+			bks = append(bks, bk)
 		}
 		for _, bk := range s.byBytes {
+			bks = append(bks, bk)
+		}
+		inMemoryOrder(bks)
+		for _, bk := range bks {
 			add(bk)
 		}
 		if side == 0 {

@@ -47,10 +47,14 @@ func (r *Rank) shape() []byte {
 // SnapshotState implements exec.Stateful.
 func (r *Rank) SnapshotState(exec.SnapshotContext) (exec.AsyncSnapshot, error) {
 	c := newSnapCapture(r.snapBytes, r.snapCount)
+	parts := make([]*rankPartition, 0, len(r.parts))
 	for _, p := range r.parts {
-		if len(p.rows) == 0 {
-			continue
+		if len(p.rows) > 0 {
+			parts = append(parts, p)
 		}
+	}
+	inMemoryOrder(parts)
+	for _, p := range parts {
 		c.buf = binary.AppendUvarint(c.buf, uint64(len(p.rows)))
 		for _, row := range p.rows {
 			c.buf = binary.AppendVarint(c.buf, row.seq)

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"unsafe"
 
 	"github.com/apache/arrow/go/v17/arrow"
 
@@ -250,4 +253,41 @@ func maxParOf(ctx *exec.OpContext) int {
 		return exec.DefaultMaxParallelism
 	}
 	return ctx.MaxParallelism
+}
+
+// inMemoryOrder sorts pointers by address. Maps yield their entries in
+// random order; visiting entries in allocation order instead makes a
+// snapshot's memory accesses mostly sequential, several times faster for a
+// large state. Addresses only order the visit: nothing depends on them.
+// A radix sort, 16 bits a pass, skipping digits all pointers share (the
+// high bits of heap addresses): a few linear passes.
+func inMemoryOrder[T any](ptrs []*T) {
+	addr := func(p *T) uintptr { return uintptr(unsafe.Pointer(p)) }
+	if len(ptrs) < 1<<10 {
+		slices.SortFunc(ptrs, func(a, b *T) int { return cmp.Compare(addr(a), addr(b)) })
+		return
+	}
+	src, dst := ptrs, make([]*T, len(ptrs))
+	count := make([]int, 1<<16)
+	for shift := 0; shift < 64; shift += 16 {
+		clear(count)
+		for _, p := range src {
+			count[(addr(p)>>shift)&0xffff]++
+		}
+		if count[(addr(src[0])>>shift)&0xffff] == len(src) {
+			continue // one digit: this pass would not move anything
+		}
+		sum := 0
+		for i, c := range count {
+			count[i] = sum
+			sum += c
+		}
+		for _, p := range src {
+			d := (addr(p) >> shift) & 0xffff
+			dst[count[d]] = p
+			count[d]++
+		}
+		src, dst = dst, src
+	}
+	copy(ptrs, src)
 }

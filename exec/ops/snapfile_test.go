@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"unsafe"
 
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/sql/types"
@@ -109,5 +110,29 @@ func TestSnapshotFileMissing(t *testing.T) {
 	op := openOp(t, testRank(), 0, 1)
 	if err := op.(exec.Stateful).RestoreState(restoreOne(t.TempDir())); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("restore from an empty directory: %v", err)
+	}
+}
+
+// TestInMemoryOrder: the visit order is a permutation, sorted by address.
+func TestInMemoryOrder(t *testing.T) {
+	for _, n := range []int{0, 1, 5, 1000, 5000} {
+		vals := make([]*int64, n)
+		for i := range vals {
+			vals[i] = new(int64)
+			*vals[i] = int64(i)
+		}
+		ptrs := slices.Clone(vals)
+		rand.New(rand.NewPCG(uint64(n), 0)).Shuffle(n, func(i, j int) { ptrs[i], ptrs[j] = ptrs[j], ptrs[i] })
+		inMemoryOrder(ptrs)
+		seen := make([]bool, n)
+		for i, p := range ptrs {
+			if i > 0 && uintptr(unsafe.Pointer(ptrs[i-1])) >= uintptr(unsafe.Pointer(p)) {
+				t.Fatalf("n=%d: not in address order at %d", n, i)
+			}
+			seen[*p] = true
+		}
+		if slices.Contains(seen, false) {
+			t.Fatalf("n=%d: not a permutation", n)
+		}
 	}
 }
