@@ -112,6 +112,7 @@ func loadLatest(jobDir string, logger *slog.Logger) (*Metadata, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load checkpoint: %w", err)
 	}
+	var skipped []int64
 	for _, id := range slices.Backward(ids) {
 		dir := filepath.Join(jobDir, fmt.Sprintf("chk-%d", id))
 		m, err := readMetadata(dir)
@@ -128,7 +129,15 @@ func loadLatest(jobDir string, logger *slog.Logger) (*Metadata, error) {
 		}
 		if err != nil {
 			logger.Warn("skipping unusable checkpoint", "dir", dir, "reason", err)
+			skipped = append(skipped, id)
 			continue
+		}
+		if len(skipped) > 0 {
+			// A newer checkpoint may have completed and been committed
+			// by two-phase-commit sinks before it was damaged; its
+			// output is then visible and the sources replay it.
+			logger.Warn("restoring from an older checkpoint than the newest: output committed by the skipped checkpoints may be written again (at-least-once for that span)",
+				"checkpoint", id, "skipped", skipped)
 		}
 		return m, nil
 	}
