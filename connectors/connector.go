@@ -113,6 +113,15 @@ type UpdateSinkFactory interface {
 	AcceptsUpdates(t Table) bool
 }
 
+// ChangelogSourceFactory is implemented by a factory whose sources may emit
+// updates (-U/+U/-D rows in batch.Batch.Kinds) for some tables: an
+// upsert-kafka table, or a table read with a changelog format such as
+// debezium-json. The planner treats a scan of such a table as updating, so
+// what reads it handles retractions and append-only sinks refuse it.
+type ChangelogSourceFactory interface {
+	ProducesUpdates(t Table) bool
+}
+
 // CheckpointedSource is a source whose position is part of a checkpoint
 // (DESIGN.md, "Checkpoints", step 2). With checkpointing on, every source
 // of a job must implement it, or the planner refuses the job.

@@ -91,7 +91,9 @@ func Updating(n Node) bool {
 	case *JoinNode:
 		// An inner join of append-only inputs only ever adds rows.
 		return x.Kind != ast.JoinInner || Updating(x.Left) || Updating(x.Right)
-	case *Scan, *Values:
+	case *Scan:
+		return x.Table.Changelog
+	case *Values:
 		return false
 	default:
 		for _, in := range x.Inputs() {

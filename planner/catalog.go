@@ -48,6 +48,9 @@ type Table struct {
 	OptionPos map[string]ast.Pos
 	Connector string
 	Factory   connectors.Factory
+	// Changelog: the connector's source may emit updates
+	// (connectors.ChangelogSourceFactory).
+	Changelog bool
 	Pos       ast.Pos
 }
 

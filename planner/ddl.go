@@ -121,6 +121,9 @@ func (p *Planner) BuildTable(ct *ast.CreateTable, reg Connectors) (*Table, error
 		}
 		return nil, ast.Errorf(ct.Pos, "%v", err)
 	}
+	if cf, ok := f.(connectors.ChangelogSourceFactory); ok {
+		t.Changelog = cf.ProducesUpdates(t.ConnectorTable(p.Env))
+	}
 	return t, nil
 }
 
