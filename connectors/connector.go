@@ -39,7 +39,42 @@ type Table struct {
 	Options map[string]string
 	// PrimaryKey names the key columns, if declared.
 	PrimaryKey []string
-	Env        Env
+	// Metadata lists the columns of Schema that hold record metadata
+	// instead of payload (`c TYPE METADATA [FROM 'key'] [VIRTUAL]`): a
+	// source fills them, a sink writes them. A sink's Schema has no
+	// VIRTUAL metadata columns. Only a MetadataFactory's tables have any.
+	Metadata []MetadataColumn
+	Env      Env
+}
+
+// MetadataColumn is a column of Table.Schema read from (or written to)
+// connector metadata, such as a Kafka record's offset or timestamp.
+type MetadataColumn struct {
+	// Column is the column's name in Table.Schema.
+	Column string
+	// Key is the metadata key ('offset'); the column name when FROM is
+	// omitted.
+	Key string
+	// Virtual columns are read-only: they are not part of a sink's schema.
+	Virtual bool
+}
+
+// MetadataKey is a metadata key a connector offers.
+type MetadataKey struct {
+	Key  string
+	Type types.Type
+	// Writable keys may be declared without VIRTUAL in a table that is
+	// written to; the sink writes the column's values.
+	Writable bool
+}
+
+// MetadataFactory is implemented by factories whose tables may declare
+// metadata columns. The planner refuses metadata columns for any other
+// connector, and a key or type that Metadata does not list.
+type MetadataFactory interface {
+	// Metadata lists the keys the connector can read, with the exact
+	// type a column must declare (nullability aside).
+	Metadata() []MetadataKey
 }
 
 // OptionError is returned for a bad connector option; it names the option so

@@ -25,14 +25,18 @@ type Column struct {
 	// Metadata columns are read from connector metadata.
 	Metadata    bool
 	MetadataKey string
+	// Virtual metadata columns are read-only: not part of the sink schema.
+	Virtual bool
+	Pos     ast.Pos
 }
 
 // Table is a table registered with CREATE TABLE.
 type Table struct {
 	Name    string
 	Columns []Column
-	// Physical is the schema the connector reads and writes: the
-	// non-computed columns, in order.
+	// Physical is the schema the connector reads: the non-computed
+	// columns (metadata columns included), in order. SinkSchema is what
+	// it writes.
 	Physical  types.Schema
 	Watermark *ast.Watermark
 	// WatermarkPerRow: 'scan.watermark.emit.strategy' = 'on-event'.
@@ -63,9 +67,58 @@ func (t *Table) Schema() types.Schema {
 	return types.Schema{Fields: fs}
 }
 
-// ConnectorTable is the table as its connector sees it.
+// ConnectorTable is the table as its connector sees it to read it.
 func (t *Table) ConnectorTable(env connectors.Env) connectors.Table {
-	return connectors.Table{Name: t.Name, Schema: t.Physical, Options: t.ConnectorOptions, PrimaryKey: t.PrimaryKey, Env: env}
+	return connectors.Table{Name: t.Name, Schema: t.Physical, Options: t.ConnectorOptions, PrimaryKey: t.PrimaryKey,
+		Metadata: t.metadata(false), Env: env}
+}
+
+// SinkConnectorTable is the table as its connector sees it to write it:
+// without VIRTUAL metadata columns.
+func (t *Table) SinkConnectorTable(env connectors.Env) connectors.Table {
+	ct := t.ConnectorTable(env)
+	ct.Schema = t.SinkSchema()
+	ct.Metadata = t.metadata(true)
+	return ct
+}
+
+// SinkSchema is the schema INSERT INTO writes: the physical columns
+// without VIRTUAL metadata columns.
+func (t *Table) SinkSchema() types.Schema {
+	virtual := false
+	for _, c := range t.Columns {
+		virtual = virtual || c.Virtual
+	}
+	if !virtual {
+		return t.Physical
+	}
+	var fs []types.Field
+	for _, f := range t.Physical.Fields {
+		if c := t.column(f.Name); c == nil || !c.Virtual {
+			fs = append(fs, f)
+		}
+	}
+	return types.Schema{Fields: fs}
+}
+
+func (t *Table) column(name string) *Column {
+	for i := range t.Columns {
+		if strings.EqualFold(t.Columns[i].Name, name) {
+			return &t.Columns[i]
+		}
+	}
+	return nil
+}
+
+// metadata lists the metadata columns (without VIRTUAL ones for a sink).
+func (t *Table) metadata(sink bool) []connectors.MetadataColumn {
+	var out []connectors.MetadataColumn
+	for _, c := range t.Columns {
+		if c.Metadata && !(sink && c.Virtual) {
+			out = append(out, connectors.MetadataColumn{Column: c.Name, Key: c.MetadataKey, Virtual: c.Virtual})
+		}
+	}
+	return out
 }
 
 // View is a named query.

@@ -29,10 +29,11 @@ func (p *Planner) BuildTable(ct *ast.CreateTable, reg Connectors) (*Table, error
 			return nil, ast.Errorf(c.Pos, "duplicate column '%s'", c.Name)
 		}
 		seen[strings.ToLower(c.Name)] = true
-		if c.Metadata {
-			return nil, ast.Errorf(c.Pos, "not supported yet: METADATA columns")
+		col := Column{Name: c.Name, Type: c.Type, Computed: c.Computed, ComputedText: c.ComputedText,
+			Metadata: c.Metadata, MetadataKey: c.MetadataKey, Virtual: c.Virtual, Pos: c.Pos}
+		if c.Metadata && col.MetadataKey == "" {
+			col.MetadataKey = c.Name
 		}
-		col := Column{Name: c.Name, Type: c.Type, Computed: c.Computed, ComputedText: c.ComputedText}
 		if c.Computed == nil {
 			phys = append(phys, types.Field{Name: c.Name, Type: c.Type})
 		}
@@ -48,6 +49,9 @@ func (p *Planner) BuildTable(ct *ast.CreateTable, reg Connectors) (*Table, error
 			if strings.EqualFold(t.Columns[i].Name, k) {
 				if t.Columns[i].Computed != nil {
 					return nil, ast.Errorf(ct.Pos, "primary key column '%s' cannot be a computed column", k)
+				}
+				if t.Columns[i].Metadata {
+					return nil, ast.Errorf(ct.Pos, "primary key column '%s' cannot be a METADATA column", k)
 				}
 				t.Columns[i].Type.NotNull = true
 				found = true
@@ -112,6 +116,9 @@ func (p *Planner) BuildTable(ct *ast.CreateTable, reg Connectors) (*Table, error
 		return nil, ast.Errorf(t.OptionPos["connector"], "table '%s': %v", ct.Name, err)
 	}
 	t.Factory = f
+	if err := checkMetadata(t); err != nil {
+		return nil, err
+	}
 	if err := f.Validate(t.ConnectorTable(p.Env)); err != nil {
 		var oe *connectors.OptionError
 		if errors.As(err, &oe) {
@@ -125,6 +132,57 @@ func (p *Planner) BuildTable(ct *ast.CreateTable, reg Connectors) (*Table, error
 		t.Changelog = cf.ProducesUpdates(t.ConnectorTable(p.Env))
 	}
 	return t, nil
+}
+
+// checkMetadata checks the table's METADATA columns against the keys its
+// connector offers (connectors.MetadataFactory).
+func checkMetadata(t *Table) error {
+	for _, c := range t.Columns {
+		if !c.Metadata {
+			continue
+		}
+		mf, ok := t.Factory.(connectors.MetadataFactory)
+		if !ok {
+			return ast.Errorf(c.Pos, "table '%s': column '%s': connector '%s' has no metadata columns", t.Name, c.Name, t.Connector)
+		}
+		keys := mf.Metadata()
+		var known []string
+		found := false
+		for _, k := range keys {
+			known = append(known, k.Key)
+			if k.Key != c.MetadataKey {
+				continue
+			}
+			found = true
+			if k.Type.Kind != c.Type.Kind || (k.Type.Kind == types.TimestampLTZ && c.Type.Precision != k.Type.Precision) {
+				return ast.Errorf(c.Pos, "table '%s': column '%s': metadata '%s' of connector '%s' has type %s, not %s",
+					t.Name, c.Name, c.MetadataKey, t.Connector, k.Type.WithNotNull(false), c.Type.WithNotNull(false))
+			}
+		}
+		if !found {
+			return ast.Errorf(c.Pos, "table '%s': column '%s': connector '%s' has no metadata '%s' (available: %s)",
+				t.Name, c.Name, t.Connector, c.MetadataKey, strings.Join(known, ", "))
+		}
+	}
+	return nil
+}
+
+// checkWritableMetadata refuses an INSERT into a table whose non-VIRTUAL
+// metadata columns the connector cannot write.
+func checkWritableMetadata(t *Table, pos ast.Pos) error {
+	mf, _ := t.Factory.(connectors.MetadataFactory)
+	for _, c := range t.Columns {
+		if !c.Metadata || c.Virtual || mf == nil {
+			continue
+		}
+		for _, k := range mf.Metadata() {
+			if k.Key == c.MetadataKey && !k.Writable {
+				return ast.Errorf(pos, "INSERT INTO %s: metadata column '%s' (FROM '%s') is read-only; declare it VIRTUAL to write to this table",
+					t.Name, c.Name, c.MetadataKey)
+			}
+		}
+	}
+	return nil
 }
 
 func (p *Planner) checkWatermark(t *Table, wm *ast.Watermark) error {
@@ -165,7 +223,10 @@ func (p *Planner) PlanInsert(ins *ast.Insert) (Node, error) {
 		}
 		return nil, ast.Errorf(ins.Pos, "unknown table '%s'", ins.Table)
 	}
-	if _, err := t.Factory.NewSink(t.ConnectorTable(p.Env)); err != nil {
+	if err := checkWritableMetadata(t, ins.Pos); err != nil {
+		return nil, err
+	}
+	if _, err := t.Factory.NewSink(t.SinkConnectorTable(p.Env)); err != nil {
 		return nil, ast.Errorf(ins.Pos, "%v", err)
 	}
 	qp, err := p.planSelect(&bindCtx{}, ins.Query)
@@ -174,7 +235,7 @@ func (p *Planner) PlanInsert(ins *ast.Insert) (Node, error) {
 	}
 	q := qp.node
 	qs := q.Schema()
-	target := t.Physical
+	target := t.SinkSchema()
 	// source[i] is the query column written to target column i, or -1.
 	source := make([]int, target.Len())
 	if len(ins.Columns) == 0 {
@@ -250,7 +311,7 @@ func (p *Planner) PlanInsert(ins *ast.Insert) (Node, error) {
 	}
 	if Updating(q) {
 		uf, ok := t.Factory.(connectors.UpdateSinkFactory)
-		if !ok || !uf.AcceptsUpdates(t.ConnectorTable(p.Env)) {
+		if !ok || !uf.AcceptsUpdates(t.SinkConnectorTable(p.Env)) {
 			return nil, ast.Errorf(ins.Pos, "table '%s' (connector '%s') cannot consume the update changes produced by %s; write to an upsert sink such as print or blackhole",
 				t.Name, t.Connector, updatingNode(q).Describe())
 		}

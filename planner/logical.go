@@ -147,7 +147,7 @@ func (s *SinkNode) Schema() types.Schema { return s.Input.Schema() }
 func (s *SinkNode) Inputs() []Node       { return []Node{s.Input} }
 func (s *SinkNode) Bounded() bool        { return s.Input.Bounded() }
 func (s *SinkNode) Describe() string {
-	return fmt.Sprintf("Sink(table=[%s], fields=[%s])", s.Table.Name, strings.Join(s.Table.Physical.Names(), ", "))
+	return fmt.Sprintf("Sink(table=[%s], fields=[%s])", s.Table.Name, strings.Join(s.Table.SinkSchema().Names(), ", "))
 }
 
 // CollectNode returns a query's rows to the client.

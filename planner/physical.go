@@ -362,7 +362,7 @@ func (b *builder) translate(n Node) (stream, error) {
 		t := x.Table
 		env := b.p.Env
 		s := b.chain(in, in.parallelism, exec.OperatorFactory{Name: "Sink: " + t.Name, New: func(int) (exec.Operator, error) {
-			sk, err := t.Factory.NewSink(t.ConnectorTable(env))
+			sk, err := t.Factory.NewSink(t.SinkConnectorTable(env))
 			if err != nil {
 				return nil, err
 			}

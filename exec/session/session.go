@@ -352,6 +352,12 @@ func (s *Session) describe(n *ast.Describe, out Output) error {
 		if c.Computed != nil {
 			extras = "AS " + c.ComputedText
 		}
+		if c.Metadata {
+			extras = "METADATA FROM '" + c.MetadataKey + "'"
+			if c.Virtual {
+				extras += " VIRTUAL"
+			}
+		}
 		wm := null
 		if t.Watermark != nil && strings.EqualFold(t.Watermark.Column, c.Name) {
 			wm = t.Watermark.Text
