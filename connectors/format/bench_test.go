@@ -3,7 +3,12 @@ package format
 import (
 	"fmt"
 	"testing"
+	"time"
 
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/linkedin/goavro/v2"
+
+	"github.com/streamsql/streamsql/exec/batch"
 	"github.com/streamsql/streamsql/sql/types"
 )
 
@@ -95,4 +100,115 @@ func BenchmarkCSVEncode(b *testing.B) {
 		buf = enc.Encode(buf[:0], bt, i%1024)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// avroBenchSchema is a ~100-byte record: three longs, a string and a
+// timestamp.
+var avroBenchSchema = types.NewSchema(
+	types.Field{Name: "auction", Type: types.TypeBigInt},
+	types.Field{Name: "bidder", Type: types.TypeBigInt},
+	types.Field{Name: "price", Type: types.TypeBigInt},
+	types.Field{Name: "url", Type: types.TypeString},
+	types.Field{Name: "ts", Type: types.TimestampOf(3)},
+)
+
+func avroBenchBatch(b *testing.B) (*Format, batch.Batch, []map[string]any) {
+	f, err := New("t", "avro", nil, avroBenchSchema)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 1024
+	auction, bidder, price, ts := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	urls := make([]string, n)
+	natives := make([]map[string]any, n)
+	for i := range n {
+		auction[i], bidder[i], price[i] = int64(1000+i), int64(i*7919), int64(i*31+100)
+		ts[i] = time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC).UnixMicro() + int64(i)*1000
+		urls[i] = fmt.Sprintf("https://www.nexmark.com/item.htm?query=1&channel_id=%d&id=%08d", i%4, i)
+		natives[i] = map[string]any{
+			"auction": goavro.Union("long", auction[i]), "bidder": goavro.Union("long", bidder[i]),
+			"price": goavro.Union("long", price[i]), "url": goavro.Union("string", urls[i]),
+			"ts": goavro.Union("long.timestamp-millis", time.UnixMicro(ts[i]).UTC()),
+		}
+	}
+	cols := []arrow.Array{batch.Int64Array(auction, nil), batch.Int64Array(bidder, nil), batch.Int64Array(price, nil),
+		batch.StringArray(urls, nil), batch.Int64Array(ts, nil)}
+	rec := batch.NewRecord(avroBenchSchema, cols, n)
+	for _, c := range cols {
+		c.Release()
+	}
+	return f, batch.New(rec), natives
+}
+
+// BenchmarkAvroEncode encodes with our codec for b.N records, then with
+// goavro for as many, and reports both rates and their ratio.
+func BenchmarkAvroEncode(b *testing.B) {
+	f, bt, natives := avroBenchBatch(b)
+	defer bt.Release()
+	codec, err := goavro.NewCodec(f.AvroSchema())
+	if err != nil {
+		b.Fatal(err)
+	}
+	enc := f.NewEncoder()
+	var buf []byte
+	size := 0
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		buf = enc.Encode(buf[:0], bt, i%bt.Len())
+		size += len(buf)
+	}
+	ours := time.Since(start)
+	b.StopTimer()
+	start = time.Now()
+	for i := 0; i < b.N; i++ {
+		if buf, err = codec.BinaryFromNative(buf[:0], natives[i%len(natives)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	theirs := time.Since(start)
+	b.ReportMetric(float64(b.N)/ours.Seconds(), "rows/s")
+	b.ReportMetric(float64(b.N)/theirs.Seconds(), "goavro-rows/s")
+	b.ReportMetric(theirs.Seconds()/ours.Seconds(), "x-goavro")
+	b.ReportMetric(float64(size)/float64(b.N), "bytes/row")
+}
+
+// BenchmarkAvroDecode decodes with our codec into columns for b.N
+// records, then with goavro into native maps, and reports the ratio.
+func BenchmarkAvroDecode(b *testing.B) {
+	f, bt, _ := avroBenchBatch(b)
+	defer bt.Release()
+	codec, err := goavro.NewCodec(f.AvroSchema())
+	if err != nil {
+		b.Fatal(err)
+	}
+	enc := f.NewEncoder()
+	recs := make([][]byte, bt.Len())
+	for i := range recs {
+		recs[i] = enc.Encode(nil, bt, i)
+	}
+	dec := f.NewDecoder()
+	rb := NewRowBuilder(avroBenchSchema, nil)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		if err := dec.Decode(recs[i%len(recs)], rb); err != nil {
+			b.Fatal(err)
+		}
+		if rb.Len() == 4096 {
+			rb.Build().Release()
+		}
+	}
+	ours := time.Since(start)
+	b.StopTimer()
+	start = time.Now()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := codec.NativeFromBinary(recs[i%len(recs)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	theirs := time.Since(start)
+	b.ReportMetric(float64(b.N)/ours.Seconds(), "rows/s")
+	b.ReportMetric(float64(b.N)/theirs.Seconds(), "goavro-rows/s")
+	b.ReportMetric(theirs.Seconds()/ours.Seconds(), "x-goavro")
 }

@@ -9,10 +9,20 @@ import (
 	"github.com/streamsql/streamsql/sql/types"
 )
 
-// Decoder parses one record (a line of a file, a message value) into a row.
-// On success it appends exactly one row to into, or none for a record the
-// format skips (a CSV comment); on error into is left as it was. Decoders
-// keep scratch state: use one per goroutine.
+// Decoder parses one record (a line of a file, a message value) into rows.
+// On success it appends zero or more rows to into: one for most records,
+// none for a record the format skips (a CSV comment, a Debezium tombstone),
+// two for a changelog update (debezium-json: -U before, +U after). Rows of
+// a changelog format carry their kind (RowBuilder.EndRowKind), so the
+// batch Build returns has Kinds set when any row is not +I; such formats
+// report (*Format).Changelog. On error into is left as it was (no row of
+// the failed record remains). Errors say what is wrong with the record;
+// the caller adds where it was (file and line, partition and offset).
+// Decoders keep scratch state: use one per goroutine.
+//
+// Until the changelog formats, a decoder appended exactly one row or
+// none: callers that counted on that must now count rows with
+// RowBuilder.Len.
 type Decoder interface {
 	Decode(rec []byte, into *RowBuilder) error
 }
@@ -22,23 +32,31 @@ type Encoder interface {
 	Encode(dst []byte, b batch.Batch, row int) []byte
 }
 
-// Format is a validated row format ('csv' or 'json') with its options.
+// Format is a validated row format with its options: csv, json, avro
+// (single records; containers for files), avro-confluent (the Confluent
+// Schema Registry wire format) or debezium-json (a changelog).
 type Format struct {
 	name   string
+	table  string
 	schema types.Schema
 	csv    csvOptions
 	json   jsonOptions
+	avro   avroOptions
+	// avroSchema is the Avro schema derived from the table (avro,
+	// avro-confluent); avroPlan decodes and encodes records of it.
+	avroSchema string
+	avroPlan   *avroPlan
 }
 
 // Names lists the supported format names.
-func Names() []string { return []string{"csv", "json"} }
+func Names() []string { return []string{"csv", "json", "avro", "avro-confluent", "debezium-json"} }
 
 // New validates the options of format name for a table with schema.
 // options may hold other keys too: only those starting with "<name>." are
 // the format's, and unknown ones among them fail as an
 // *connectors.OptionError naming the key.
 func New(table, name string, options map[string]string, schema types.Schema) (*Format, error) {
-	f := &Format{name: name, schema: schema}
+	f := &Format{name: name, table: table, schema: schema}
 	own := map[string]string{}
 	prefix := name + "."
 	for k, v := range options {
@@ -52,6 +70,10 @@ func New(table, name string, options map[string]string, schema types.Schema) (*F
 		f.csv, err = parseCSVOptions(table, prefix, own)
 	case "json":
 		f.json, err = parseJSONOptions(table, prefix, own)
+	case "avro":
+		if f.avro, err = parseAvroOptions(table, prefix, own); err == nil {
+			err = f.deriveAvro()
+		}
 	default:
 		return nil, opts.Errorf(table, "format", "unknown format '%s' (available: %s)", name, strings.Join(Names(), ", "))
 	}
@@ -61,17 +83,34 @@ func New(table, name string, options map[string]string, schema types.Schema) (*F
 	return f, nil
 }
 
+func (f *Format) deriveAvro() error {
+	s, err := avroSchema(f.table, f.schema, f.avro.legacyTimestamps)
+	if err != nil {
+		return err
+	}
+	f.avroSchema, f.avroPlan = s, planFromTable(f.schema)
+	return nil
+}
+
 // Name is the format name.
 func (f *Format) Name() string { return f.name }
 
 // Extension is the file name extension for part files, with the dot.
-func (f *Format) Extension() string { return "." + f.name }
+func (f *Format) Extension() string {
+	if f.name == "debezium-json" {
+		return ".json"
+	}
+	return "." + f.name
+}
 
 // IgnoreParseErrors reports whether records that fail to parse are to be
 // skipped (counted by the caller) instead of failing the job.
 func (f *Format) IgnoreParseErrors() bool {
-	if f.name == "csv" {
+	switch f.name {
+	case "csv":
 		return f.csv.ignoreParseErrors
+	case "avro", "avro-confluent":
+		return f.avro.ignoreParseErrors
 	}
 	return f.json.ignoreParseErrors
 }
@@ -80,18 +119,40 @@ func (f *Format) IgnoreParseErrors() bool {
 // (csv.ignore-first-line).
 func (f *Format) SkipFirstLine() bool { return f.name == "csv" && f.csv.ignoreFirstLine }
 
+// Changelog reports whether decoded rows may be updates and deletes
+// (-U/+U/-D, as debezium-json gives), and whether the encoder writes such
+// rows. An append-only format (every other one) encodes only +I rows:
+// connectors refuse updating input for it.
+func (f *Format) Changelog() bool { return f.name == "debezium-json" }
+
+// Container reports whether files of this format are containers with a
+// header and blocks of records (avro: Avro object container files), read
+// with NewContainerReader and written with NewContainerWriter, rather
+// than one record per line.
+func (f *Format) Container() bool { return f.name == "avro" }
+
+// AvroSchema is the Avro schema derived from the table (avro and
+// avro-confluent; "" for other formats).
+func (f *Format) AvroSchema() string { return f.avroSchema }
+
 // NewDecoder returns a decoder for the format's schema.
 func (f *Format) NewDecoder() Decoder {
-	if f.name == "csv" {
+	switch f.name {
+	case "csv":
 		return newCSVDecoder(f.csv, f.schema)
+	case "avro":
+		return &avroDecoder{plan: f.avroPlan}
 	}
 	return newJSONDecoder(f.json, f.schema)
 }
 
 // NewEncoder returns an encoder for the format's schema.
 func (f *Format) NewEncoder() Encoder {
-	if f.name == "csv" {
+	switch f.name {
+	case "csv":
 		return newCSVEncoder(f.csv, f.schema)
+	case "avro":
+		return newAvroEncoder(f.avroPlan)
 	}
 	return newJSONEncoder(f.json, f.schema)
 }

@@ -24,6 +24,9 @@ type ParseError struct {
 }
 
 func (e *ParseError) Error() string {
+	if e.Column == "" {
+		return e.Msg // about the record as a whole
+	}
 	if e.Msg != "" {
 		return "column '" + e.Column + "': " + e.Msg
 	}
@@ -40,6 +43,9 @@ type RowBuilder struct {
 	loc    *time.Location
 	cols   []column
 	rows   int
+	// kinds holds the row kinds of complete rows; nil while every row is
+	// +I (the append-only case costs nothing).
+	kinds []batch.RowKind
 }
 
 // column holds one column's values in the slice matching its physical type.
@@ -75,8 +81,40 @@ func (b *RowBuilder) Schema() types.Schema { return b.schema }
 // Len is the number of complete rows.
 func (b *RowBuilder) Len() int { return b.rows }
 
-// EndRow completes the current row.
-func (b *RowBuilder) EndRow() { b.rows++ }
+// EndRow completes the current row as an insertion (+I).
+func (b *RowBuilder) EndRow() {
+	if b.kinds != nil {
+		b.kinds = append(b.kinds, batch.Insert)
+	}
+	b.rows++
+}
+
+// EndRowKind completes the current row with row kind k (a changelog
+// format's -U/+U/-D). The batch Build returns carries Kinds when any of
+// its rows is not +I.
+func (b *RowBuilder) EndRowKind(k batch.RowKind) {
+	if k != batch.Insert && b.kinds == nil {
+		b.kinds = make([]batch.RowKind, b.rows, max(2*b.rows, 64))
+	}
+	if b.kinds != nil {
+		b.kinds = append(b.kinds, k)
+	}
+	b.rows++
+}
+
+// Truncate drops the complete rows after the first n, and the current
+// partly built row: a decoder that emits several rows for one record uses
+// it to undo them all when a later part of the record fails.
+func (b *RowBuilder) Truncate(n int) {
+	if n < 0 || n > b.rows {
+		return
+	}
+	b.rows = n
+	if b.kinds != nil {
+		b.kinds = b.kinds[:n]
+	}
+	b.DiscardRow()
+}
 
 // DiscardRow drops the values appended since the last EndRow.
 func (b *RowBuilder) DiscardRow() {
@@ -220,6 +258,48 @@ func (b *RowBuilder) AppendBytes(col int, v []byte) error {
 	return b.AppendText(col, unsafe.String(unsafe.SliceData(v), len(v)))
 }
 
+// Typed appends for binary formats: the value is already of the column's
+// physical type (i64 for BIGINT, DECIMAL unscaled, timestamps in
+// microseconds and intervals in milliseconds; i32 for INT and DATE).
+
+func (b *RowBuilder) appendI64(col int, v int64) {
+	c := &b.cols[col]
+	c.i64 = append(c.i64, v)
+	c.appended()
+}
+
+func (b *RowBuilder) appendI32(col int, v int32) {
+	c := &b.cols[col]
+	c.i32 = append(c.i32, v)
+	c.appended()
+}
+
+func (b *RowBuilder) appendF64(col int, v float64) {
+	c := &b.cols[col]
+	c.f64 = append(c.f64, v)
+	c.appended()
+}
+
+func (b *RowBuilder) appendBool(col int, v bool) {
+	c := &b.cols[col]
+	c.bools = append(c.bools, v)
+	c.appended()
+}
+
+func (b *RowBuilder) appendStr(col int, v []byte) {
+	c := &b.cols[col]
+	c.buf = append(c.buf, v...)
+	c.offs = append(c.offs, int32(len(c.buf)))
+	c.appended()
+}
+
+func (c *column) appended() {
+	if c.valid != nil {
+		c.valid = append(c.valid, true)
+	}
+	c.n++
+}
+
 // popLast removes the value just appended to c (before n is incremented).
 func (b *RowBuilder) popLast(c *column) {
 	switch c.t.Kind {
@@ -255,7 +335,12 @@ func (b *RowBuilder) Build() batch.Batch {
 		c.Release()
 	}
 	b.rows = 0
-	return batch.New(rec)
+	out := batch.New(rec)
+	if b.kinds != nil {
+		out.Kinds = b.kinds
+		b.kinds = nil
+	}
+	return out
 }
 
 // array hands the column's slices to an Arrow array and starts new ones
