@@ -1,0 +1,196 @@
+package kafka
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sort"
+)
+
+const (
+	positionVersion = 1
+	pendingVersion  = 1
+)
+
+// Position implements connectors.CheckpointedSource: the next offset of
+// every partition of this subtask and, for upsert-kafka, the last record
+// of every key (the before-images of later updates):
+//
+//	version byte (1)
+//	uvarint parallelism, uvarint subtask, uvarint records skipped
+//	uvarint partitions, each: string topic, uvarint partition, uvarint next offset
+//	uvarint keys, each: bytes key, bytes value, string topic, uvarint partition,
+//	        uvarint offset, varint timestamp ms, varint timestamp type, varint leader epoch
+//
+// (strings and bytes are a uvarint length and the bytes). Keys are sorted
+// so equal states encode equally.
+func (s *source) Position() ([]byte, error) {
+	if !s.opened {
+		return nil, s.errorf("position before Open")
+	}
+	b := []byte{positionVersion}
+	b = binary.AppendUvarint(b, uint64(s.parallelism))
+	b = binary.AppendUvarint(b, uint64(s.subtask))
+	b = binary.AppendUvarint(b, uint64(s.skipped))
+	b = binary.AppendUvarint(b, uint64(len(s.parts)))
+	for _, p := range s.parts {
+		b = appendBytes(b, []byte(p.topic))
+		b = binary.AppendUvarint(b, uint64(p.id))
+		b = binary.AppendUvarint(b, uint64(p.next))
+	}
+	keys := make([]string, 0, len(s.state))
+	for k := range s.state {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b = binary.AppendUvarint(b, uint64(len(keys)))
+	for _, k := range keys {
+		st := s.state[k]
+		b = appendBytes(b, st.key)
+		b = appendBytes(b, st.value)
+		b = appendBytes(b, []byte(st.meta.topic))
+		b = binary.AppendUvarint(b, uint64(st.meta.partition))
+		b = binary.AppendUvarint(b, uint64(st.meta.offset))
+		b = binary.AppendVarint(b, st.meta.ts)
+		b = binary.AppendVarint(b, int64(st.meta.tsType))
+		b = binary.AppendVarint(b, int64(st.meta.epoch))
+	}
+	return b, nil
+}
+
+// Seek implements connectors.CheckpointedSource: the partitions continue
+// at the checkpoint's offsets (the truth on restore, whatever the group
+// has committed). A partition that is new since the checkpoint starts at
+// its earliest offset, as in Flink.
+func (s *source) Seek(pos []byte) error {
+	if !s.opened {
+		return s.errorf("seek before Open")
+	}
+	if s.added {
+		return s.errorf("seek after Next")
+	}
+	r := reader{b: pos}
+	if v := r.byte(); r.err == nil && v != positionVersion {
+		return s.errorf("invalid position: unknown version %d", v)
+	}
+	par, sub, skipped := r.uvarint(), r.uvarint(), r.uvarint()
+	if r.err == nil && par != uint64(s.parallelism) {
+		return s.errorf("not supported yet: restoring a %s source at a different parallelism (checkpoint %d, now %d)",
+			s.cfg.connector, par, s.parallelism)
+	}
+	if r.err == nil && sub != uint64(s.subtask) {
+		return s.errorf("position of subtask %d restored into subtask %d", sub, s.subtask)
+	}
+	n := r.uvarint()
+	seen := map[tp]bool{}
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		topic, id, next := string(r.bytes()), int32(r.uvarint()), int64(r.uvarint())
+		if r.err != nil {
+			break
+		}
+		p := s.byTP[tp{topic, id}]
+		if p == nil {
+			return s.errorf("the checkpoint reads topic '%s' partition %d, which this subtask no longer owns (partitions or topics changed)", topic, id)
+		}
+		p.next = next
+		seen[tp{topic, id}] = true
+	}
+	for _, p := range s.parts {
+		if !seen[tp{p.topic, p.id}] {
+			p.next = 0 // new since the checkpoint: the client resets to the start
+		}
+	}
+	keys := r.uvarint()
+	if keys > 0 && s.state == nil && r.err == nil {
+		return s.errorf("invalid position: upsert state for a kafka table")
+	}
+	for i := uint64(0); i < keys && r.err == nil; i++ {
+		var st stored
+		st.key, st.value = r.bytes(), r.bytes()
+		st.meta.topic = string(r.bytes())
+		st.meta.partition, st.meta.offset = int32(r.uvarint()), int64(r.uvarint())
+		st.meta.ts, st.meta.tsType, st.meta.epoch = r.varint(), int8(r.varint()), int32(r.varint())
+		if st.value == nil {
+			st.value = []byte{}
+		}
+		s.state[string(st.key)] = st
+	}
+	if err := r.done(); err != nil {
+		return s.errorf("invalid position: %w", err)
+	}
+	s.skipped = int64(skipped)
+	return nil
+}
+
+func appendBytes(b, v []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+// reader decodes the records above; the first error sticks.
+type reader struct {
+	b   []byte
+	err error
+}
+
+var errTruncated = errors.New("truncated")
+
+func (r *reader) byte() byte {
+	if r.err != nil || len(r.b) == 0 {
+		r.err = errTruncated
+		return 0
+	}
+	v := r.b[0]
+	r.b = r.b[1:]
+	return v
+}
+
+func (r *reader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = errTruncated
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = errTruncated
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) bytes() []byte {
+	n := r.uvarint()
+	if r.err != nil {
+		return nil
+	}
+	if n > uint64(len(r.b)) {
+		r.err = errTruncated
+		return nil
+	}
+	v := append([]byte{}, r.b[:n]...)
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) done() error {
+	if r.err != nil {
+		return r.err
+	}
+	if len(r.b) != 0 {
+		return fmt.Errorf("%d trailing bytes", len(r.b))
+	}
+	return nil
+}
