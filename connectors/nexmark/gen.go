@@ -1,0 +1,531 @@
+package nexmark
+
+import (
+	"math"
+	"math/bits"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"github.com/streamsql/streamsql/exec/batch"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// The stream is a sequence of events numbered from 0. Event n is of kind
+// person, auction or bid by n mod (the sum of the proportions), 1:3:46 by
+// default: offsets [0, 1) are people, [1, 4) auctions, [4, 50) bids. One
+// such run of events is an epoch. As in the reference generator, ids follow
+// from the event number (the k-th person has id 1000+k), and the people,
+// auctions and bids an event refers to are chosen among those already
+// generated (plus a few ahead), so joins find partners.
+//
+// Subtask i of P generates epochs i, i+P, i+2P, ...: each subtask sees
+// every kind in proportion and event time advances at the same pace in all
+// of them, so watermarks of parallel splits stay close.
+
+const (
+	firstPersonID  = 1000
+	firstAuctionID = 1000
+	firstCategory  = 10
+	numCategories  = 5
+	// Hot sellers, bidders and auctions are the first (bidders: second)
+	// of each run of this many ids, as in the reference.
+	hotRatio = 100
+	// idLead is how many not-yet-generated ids a random pick may reach.
+	idLead = 10
+	// maxMilli is the last event time we generate (9999-12-31 23:59:59.999):
+	// the stream ends there rather than overflow.
+	maxMilli = 253402300799999
+
+	maxBatchRows  = 4096
+	maxBatchBytes = 64 << 20
+)
+
+// generator turns event numbers of one kind into columns.
+type generator struct {
+	c        *config
+	t        *tables
+	prop     int64 // events per epoch
+	lo, hi   int64 // the kind's offsets within an epoch
+	rate     uint64
+	base     int64  // event time of event 0, ms
+	stepQ    int64  // 1000/rate: ms per event, whole part
+	stepR    uint64 // and remainder (in 1/rate ms)
+	hzQ      int64  // the auction horizon (numInFlightAuctions auctions ahead) in ms,
+	hzR      uint64 // as quotient and remainder, like stepQ/stepR
+	sel      [maxFields]bool
+	isStr    [maxFields]bool
+	strMax   [maxFields]int // the longest value of each string field
+	strAvg   [maxFields]int // and at least its mean length
+	maxRows  int
+	bidExtra extraSize // bids have a fixed size before padding
+}
+
+func newGenerator(c *config) *generator {
+	t := shared()
+	g := &generator{c: c, t: t, prop: c.proportion(), rate: uint64(c.rate), base: c.baseMilli}
+	g.lo, g.hi = c.span()
+	g.stepQ, g.stepR = int64(1000/g.rate), 1000%g.rate
+	k := uint64(numInFlightAuctions*g.prop/c.auctionProp) * 1000
+	g.hzQ, g.hzR = int64(k/g.rate), k%g.rate
+	for i, d := range kindFields(c.kind) {
+		g.isStr[i] = d.t.Kind == types.String
+	}
+	for _, f := range c.cols {
+		g.sel[f] = true
+	}
+	g.bidExtra = extraFor(32, c.bidSize)
+	switch c.kind {
+	case kindPerson:
+		g.strMax = [maxFields]int{pName: 14, pEmail: 15, pCreditCard: 19, pCity: 13, pState: 2, pExtra: maxExtra(c.personSize)}
+		g.strAvg = [maxFields]int{pName: 12, pEmail: 14, pCreditCard: 19, pCity: 9, pState: 2, pExtra: c.personSize}
+	case kindAuction:
+		g.strMax = [maxFields]int{aItemName: 19, aDescription: 99, aExtra: maxExtra(c.auctionSize)}
+		g.strAvg = [maxFields]int{aItemName: 12, aDescription: 52, aExtra: c.auctionSize}
+	case kindBid:
+		g.strMax = [maxFields]int{bChannel: 12, bURL: t.maxURL, bExtra: maxExtra(c.bidSize)}
+		g.strAvg = [maxFields]int{bChannel: 10, bURL: t.avgURL, bExtra: int(g.bidExtra.lo+g.bidExtra.span/2) + 1}
+	}
+	rowBytes := 0
+	for f, on := range g.sel {
+		if on {
+			rowBytes += 8 + g.strMax[f]
+		}
+	}
+	g.maxRows = max(1, min(maxBatchRows, maxBatchBytes/max(rowBytes, 1)))
+	return g
+}
+
+// extraSize is the padding length of an event: lo + below(span), or none.
+type extraSize struct {
+	lo, span uint64
+	none     bool
+}
+
+// extraFor follows the reference's nextExtra: pad an event of cur bytes to
+// avg bytes on average, uniformly within ±20 %; nothing when it is already
+// larger.
+func extraFor(cur, avg int) extraSize {
+	if cur > avg {
+		return extraSize{none: true}
+	}
+	d := avg - cur
+	delta := (d*2 + 5) / 10 // round(d * 0.2)
+	return extraSize{lo: uint64(d - delta), span: uint64(2 * delta)}
+}
+
+func maxExtra(avg int) int { return avg + avg/5 + 2 }
+
+// draw returns the padding length, consuming the same draws whether or
+// not the column is read.
+func (e extraSize) draw(r *rng) int {
+	if e.none {
+		return 0
+	}
+	n := e.lo
+	if e.span > 0 {
+		n += r.below(e.span)
+	}
+	return int(n)
+}
+
+// eventMilli is event n's time in ms and the remainder of its division
+// (in 1/rate ms), so the next events' times follow by addition; ok is
+// false past maxMilli.
+func (g *generator) eventMilli(n int64) (ms int64, rem uint64, ok bool) {
+	hi, lo := bits.Mul64(uint64(n), 1000)
+	if hi >= g.rate {
+		return 0, 0, false
+	}
+	q, r := bits.Div64(hi, lo, g.rate)
+	if q > uint64(maxMilli-g.base) {
+		return 0, 0, false
+	}
+	return g.base + int64(q), r, true
+}
+
+// strw is a string column under construction. The hot loops copy it into
+// a local and store it back once per batch: writes to a local need no GC
+// write barrier, and data is written by index into a buffer sized up
+// front rather than appended to.
+type strw struct {
+	offs []int32
+	data []byte
+	pos  int
+}
+
+func (w *strw) put(j int, v []byte) {
+	if len(v) > len(w.data)-w.pos {
+		w.grow(len(v))
+	}
+	w.pos += copy(w.data[w.pos:], v)
+	w.offs[j+1] = int32(w.pos)
+}
+
+// grow makes room for n more bytes (rare: buffers are sized for the
+// expected lengths plus a margin).
+func (w *strw) grow(n int) {
+	d := make([]byte, max(2*len(w.data), w.pos+n+1024))
+	copy(d, w.data[:w.pos])
+	w.data = d
+}
+
+// cols holds the selected columns of one batch by field id.
+type cols struct {
+	ints [maxFields][]int64
+	strs [maxFields]strw
+}
+
+func (g *generator) alloc(rows int) *cols {
+	cs := &cols{}
+	for f, on := range g.sel {
+		switch {
+		case !on:
+		case g.isStr[f]:
+			// The expected size plus a margin far above the spread of a
+			// batch's total (a sum of independent lengths).
+			size := rows*g.strAvg[f] + min(rows, 64)*g.strMax[f] + 64
+			cs.strs[f] = strw{offs: make([]int32, rows+1), data: make([]byte, size)}
+		default:
+			cs.ints[f] = make([]int64, rows)
+		}
+	}
+	return cs
+}
+
+// record assembles the declared columns of the first rows rows.
+func (g *generator) record(schema *arrow.Schema, cs *cols, rows int) batch.Batch {
+	arrs := make([]arrow.Array, len(g.c.cols))
+	for i, f := range g.c.cols {
+		if g.isStr[f] {
+			s := cs.strs[f]
+			data := array.NewData(arrow.BinaryTypes.String, rows, []*memory.Buffer{nil,
+				memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(s.offs[:rows+1])),
+				memory.NewBufferBytes(s.data[:s.pos])}, nil, 0, 0)
+			arrs[i] = array.NewStringData(data)
+			data.Release()
+		} else {
+			arrs[i] = batch.Int64Array(cs.ints[f][:rows], nil)
+		}
+	}
+	rec := batch.NewRecordArrow(schema, arrs, rows)
+	for _, a := range arrs {
+		a.Release()
+	}
+	return batch.New(rec)
+}
+
+// cursor is a subtask's place in the stream: its next event is number
+// epoch*prop + off, of the table's kind.
+type cursor struct {
+	epoch, off int64
+}
+
+// fill generates up to len(rows) events from cur into cs, stopping at
+// event number end, at an event time after due, or at the end of time.
+// It advances cur and returns the rows made; exhausted reports that no
+// event remains (end or maxMilli reached).
+func (g *generator) fill(cs *cols, rows int, cur *cursor, stride, end, due int64) (n int, exhausted bool) {
+	for n < rows {
+		base := cur.epoch * g.prop
+		if base+cur.off >= end {
+			return n, true
+		}
+		hiEff := g.hi
+		if end-base < hiEff {
+			hiEff = end - base
+		}
+		// Times grow with n: if the epoch's last event has a time, all do.
+		if _, _, ok := g.eventMilli(base + hiEff - 1); !ok {
+			return n, true
+		}
+		ms, rem, _ := g.eventMilli(base + cur.off)
+		k := min(hiEff-cur.off, int64(rows-n))
+		var made int
+		switch g.c.kind {
+		case kindBid:
+			made = g.bids(cs, n, cur.epoch, cur.off, k, ms, rem, due)
+		case kindAuction:
+			made = g.auctions(cs, n, cur.epoch, cur.off, k, ms, rem, due)
+		default:
+			made = g.people(cs, n, cur.epoch, cur.off, k, ms, rem, due)
+		}
+		n += made
+		cur.off += int64(made)
+		if int64(made) < k {
+			return n, false // the next event is not due yet
+		}
+		if cur.off == g.hi {
+			cur.off = g.lo
+			cur.epoch += stride
+		}
+	}
+	return n, false
+}
+
+// nextMilli is the time of the event cur points at (MaxInt64 past the end
+// of time).
+func (g *generator) nextMilli(cur cursor) int64 {
+	ms, _, ok := g.eventMilli(cur.epoch*g.prop + cur.off)
+	if !ok {
+		return math.MaxInt64
+	}
+	return ms
+}
+
+// step advances an event time by one event.
+func (g *generator) step(ms int64, rem uint64) (int64, uint64) {
+	ms += g.stepQ
+	rem += g.stepR
+	if rem >= g.rate {
+		rem -= g.rate
+		ms++
+	}
+	return ms, rem
+}
+
+// str is the reference's random string of 3 to maxLen-1 characters
+// (spaces trimmed): a slice of the shared text.
+func (t *tables) str(r *rng, maxLen uint64) []byte {
+	l := 3 + r.below(maxLen-3)
+	o := r.below(textSpan)
+	s := t.text[o : o+l]
+	for len(s) > 0 && s[0] == ' ' {
+		s = s[1:]
+	}
+	for len(s) > 0 && s[len(s)-1] == ' ' {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// putExtra writes n padding letters starting at offset o of the shared
+// letters (wrapping around for very long padding).
+func (t *tables) putExtra(w *strw, j int, o uint64, n int) {
+	if uint64(n) <= letterSlack {
+		w.put(j, t.letters[o:o+uint64(n)])
+		return
+	}
+	if n > len(w.data)-w.pos {
+		w.grow(n)
+	}
+	for n > 0 {
+		chunk := min(n, len(t.letters)-int(o))
+		w.pos += copy(w.data[w.pos:], t.letters[o:o+uint64(chunk)])
+		n -= chunk
+		o = 0
+	}
+	w.offs[j+1] = int32(w.pos)
+}
+
+// nextPerson is the reference's random person id (base 0) for an event
+// whose last generated person is lastP: one of the numActivePeople most
+// recent people, or a few ahead.
+func nextPerson(r *rng, lastP int64) int64 {
+	num := lastP + 1
+	active := min(num, numActivePeople)
+	return num - active + int64(r.below(uint64(active+idLead)))
+}
+
+func (g *generator) bids(cs *cols, j int, epoch, off, cnt, ms int64, rem uint64, due int64) int {
+	c, t := g.c, g.t
+	lastA := epoch*c.auctionProp + c.auctionProp - 1
+	lastP := epoch*c.personProp + c.personProp - 1
+	hotAuction := lastA/hotRatio*hotRatio + firstAuctionID
+	hotBidder := lastP/hotRatio*hotRatio + 1 + firstPersonID
+	minA := max(lastA-numInFlightAuctions, 0)
+	spanA := uint64(lastA - minA + 1 + idLead)
+	ratioA, ratioB := uint64(c.hotAuction), uint64(c.hotBidders)
+	auction, bidder, price, dt := cs.ints[bAuction], cs.ints[bBidder], cs.ints[bPrice], cs.ints[bDateTime]
+	channel, url, extra := cs.strs[bChannel], cs.strs[bURL], cs.strs[bExtra]
+	chOn, urlOn, exOn := g.sel[bChannel], g.sel[bURL], g.sel[bExtra]
+	defer func() { cs.strs[bChannel], cs.strs[bURL], cs.strs[bExtra] = channel, url, extra }()
+	ex := g.bidExtra
+	n := epoch*g.prop + off
+	k := int64(0)
+	for ; k < cnt; k, j = k+1, j+1 {
+		if ms > due {
+			break
+		}
+		r := eventRNG(n + k)
+		a := hotAuction
+		if r.below(ratioA) == 0 {
+			a = minA + int64(r.below(spanA)) + firstAuctionID
+		}
+		b := hotBidder
+		if r.below(ratioB) == 0 {
+			b = nextPerson(&r, lastP) + firstPersonID
+		}
+		p := t.price(r.next())
+		var chName, chURL []byte
+		if r.below(2) > 0 {
+			i := r.below(numHotChannels)
+			chName, chURL = t.hotNames[i], t.hotURLs[i]
+		} else {
+			ci := r.below(numChannels)
+			o := t.chanOff[2*ci : 2*ci+3]
+			chName, chURL = t.chanData[o[0]:o[1]], t.chanData[o[1]:o[2]]
+		}
+		size := ex.draw(&r)
+		eo := r.below(textSpan)
+		if auction != nil {
+			auction[j] = a
+		}
+		if bidder != nil {
+			bidder[j] = b
+		}
+		if price != nil {
+			price[j] = p
+		}
+		if dt != nil {
+			dt[j] = ms * 1000
+		}
+		if chOn {
+			channel.put(j, chName)
+		}
+		if urlOn {
+			url.put(j, chURL)
+		}
+		if exOn {
+			t.putExtra(&extra, j, eo, size)
+		}
+		ms, rem = g.step(ms, rem)
+	}
+	return int(k)
+}
+
+func (g *generator) auctions(cs *cols, j int, epoch, off, cnt, ms int64, rem uint64, due int64) int {
+	c, t := g.c, g.t
+	lastP := epoch*c.personProp + c.personProp - 1
+	hotSeller := lastP/hotRatio*hotRatio + firstPersonID
+	ratioS := uint64(c.hotSellers)
+	id, initial, reserve, dt, expires, seller, category :=
+		cs.ints[aID], cs.ints[aInitialBid], cs.ints[aReserve], cs.ints[aDateTime], cs.ints[aExpires], cs.ints[aSeller], cs.ints[aCategory]
+	item, desc, extra := cs.strs[aItemName], cs.strs[aDescription], cs.strs[aExtra]
+	itemOn, descOn, exOn := g.sel[aItemName], g.sel[aDescription], g.sel[aExtra]
+	defer func() { cs.strs[aItemName], cs.strs[aDescription], cs.strs[aExtra] = item, desc, extra }()
+	n := epoch*g.prop + off
+	k := int64(0)
+	for ; k < cnt; k, j = k+1, j+1 {
+		if ms > due {
+			break
+		}
+		r := eventRNG(n + k)
+		s := hotSeller
+		if r.below(ratioS) == 0 {
+			s = nextPerson(&r, lastP) + firstPersonID
+		}
+		cat := firstCategory + int64(r.below(numCategories))
+		ib := t.price(r.next())
+		// The auction lasts on average as long as it takes to generate
+		// numInFlightAuctions more auctions.
+		horizon := g.hzQ
+		if rem+g.hzR >= g.rate {
+			horizon++
+		}
+		exp := ms + 1 + int64(r.below(uint64(max(2*horizon, 1))))
+		name := t.str(&r, 20)
+		d := t.str(&r, 100)
+		res := ib + t.price(r.next())
+		size := extraFor(8+len(name)+len(d)+40, c.auctionSize).draw(&r)
+		eo := r.below(textSpan)
+		if id != nil {
+			id[j] = epoch*c.auctionProp + off + k - c.personProp + firstAuctionID
+		}
+		if itemOn {
+			item.put(j, name)
+		}
+		if descOn {
+			desc.put(j, d)
+		}
+		if initial != nil {
+			initial[j] = ib
+		}
+		if reserve != nil {
+			reserve[j] = res
+		}
+		if dt != nil {
+			dt[j] = ms * 1000
+		}
+		if expires != nil {
+			expires[j] = exp * 1000
+		}
+		if seller != nil {
+			seller[j] = s
+		}
+		if category != nil {
+			category[j] = cat
+		}
+		if exOn {
+			t.putExtra(&extra, j, eo, size)
+		}
+		ms, rem = g.step(ms, rem)
+	}
+	return int(k)
+}
+
+func (g *generator) people(cs *cols, j int, epoch, off, cnt, ms int64, rem uint64, due int64) int {
+	c, t := g.c, g.t
+	id, dt := cs.ints[pID], cs.ints[pDateTime]
+	name, email, card, city, state, extra := cs.strs[pName], cs.strs[pEmail], cs.strs[pCreditCard], cs.strs[pCity], cs.strs[pState], cs.strs[pExtra]
+	sel := g.sel
+	defer func() {
+		cs.strs[pName], cs.strs[pEmail], cs.strs[pCreditCard], cs.strs[pCity], cs.strs[pState], cs.strs[pExtra] = name, email, card, city, state, extra
+	}()
+	n := epoch*g.prop + off
+	var buf [32]byte
+	k := int64(0)
+	for ; k < cnt; k, j = k+1, j+1 {
+		if ms > due {
+			break
+		}
+		r := eventRNG(n + k)
+		first, last := t.firstNames[r.below(uint64(len(t.firstNames)))], t.lastNames[r.below(uint64(len(t.lastNames)))]
+		user := t.str(&r, 7)
+		host := t.str(&r, 5)
+		var cc [19]byte
+		for i := range 4 {
+			v := r.below(10000)
+			o := i * 5
+			cc[o], cc[o+1], cc[o+2], cc[o+3] = byte('0'+v/1000), byte('0'+v/100%10), byte('0'+v/10%10), byte('0'+v%10)
+			if i < 3 {
+				cc[o+4] = ' '
+			}
+		}
+		ci := t.cities[r.below(uint64(len(t.cities)))]
+		st := t.states[r.below(uint64(len(t.states)))]
+		nameLen := len(first) + 1 + len(last)
+		emailLen := len(user) + 1 + len(host) + 4
+		size := extraFor(8+nameLen+emailLen+len(cc)+len(ci)+len(st), c.personSize).draw(&r)
+		eo := r.below(textSpan)
+		if id != nil {
+			id[j] = epoch*c.personProp + off + k + firstPersonID
+		}
+		if sel[pName] {
+			b := append(append(append(buf[:0], first...), ' '), last...)
+			name.put(j, b)
+		}
+		if sel[pEmail] {
+			b := append(append(append(append(buf[:0], user...), '@'), host...), ".com"...)
+			email.put(j, b)
+		}
+		if sel[pCreditCard] {
+			card.put(j, cc[:])
+		}
+		if sel[pCity] {
+			city.put(j, ci)
+		}
+		if sel[pState] {
+			state.put(j, st)
+		}
+		if dt != nil {
+			dt[j] = ms * 1000
+		}
+		if sel[pExtra] {
+			t.putExtra(&extra, j, eo, size)
+		}
+		ms, rem = g.step(ms, rem)
+	}
+	return int(k)
+}
