@@ -141,7 +141,29 @@ func (*Factory) NewSink(t connectors.Table) (connectors.Sink, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.format.CheckSink(); err != nil {
+		return nil, err
+	}
 	return newSink(c, t), nil
 }
 
-var _ connectors.Factory = (*Factory)(nil)
+// ProducesUpdates implements connectors.ChangelogSourceFactory: a table
+// read with a changelog format (debezium-json) emits -U/+U/-D rows.
+func (*Factory) ProducesUpdates(t connectors.Table) bool {
+	c, err := parse(t)
+	return err == nil && c.format.Changelog()
+}
+
+// AcceptsUpdates implements connectors.UpdateSinkFactory: a changelog
+// format writes -U/+U/-D rows as change events; every other format
+// takes inserts only.
+func (*Factory) AcceptsUpdates(t connectors.Table) bool {
+	c, err := parse(t)
+	return err == nil && c.format.Changelog()
+}
+
+var (
+	_ connectors.Factory                = (*Factory)(nil)
+	_ connectors.ChangelogSourceFactory = (*Factory)(nil)
+	_ connectors.UpdateSinkFactory      = (*Factory)(nil)
+)

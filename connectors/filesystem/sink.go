@@ -122,8 +122,8 @@ func (s *sink) Write(_ context.Context, b batch.Batch) error {
 	if !s.opened || s.finished {
 		return fmt.Errorf("filesystem '%s': write to a sink that is not open", s.cfg.table)
 	}
-	if !b.InsertOnly() {
-		return fmt.Errorf("filesystem '%s': the filesystem sink accepts only inserts (+I), not updates or deletes", s.cfg.table)
+	if !s.cfg.format.Changelog() && !b.InsertOnly() {
+		return fmt.Errorf("filesystem '%s': format '%s' takes only inserts (+I), not updates or deletes", s.cfg.table, s.cfg.format.Name())
 	}
 	if b.Len() == 0 {
 		return nil

@@ -42,6 +42,7 @@ type Format struct {
 	csv    csvOptions
 	json   jsonOptions
 	avro   avroOptions
+	dbz    debeziumOptions
 	// avroSchema is the Avro schema derived from the table (avro,
 	// avro-confluent); avroPlan decodes and encodes records of it.
 	avroSchema string
@@ -74,6 +75,8 @@ func New(table, name string, options map[string]string, schema types.Schema) (*F
 		if f.avro, err = parseAvroOptions(table, prefix, own); err == nil {
 			err = f.deriveAvro()
 		}
+	case "debezium-json":
+		f.dbz, f.json, err = parseDebeziumOptions(table, prefix, own)
 	default:
 		return nil, opts.Errorf(table, "format", "unknown format '%s' (available: %s)", name, strings.Join(Names(), ", "))
 	}
@@ -135,6 +138,16 @@ func (f *Format) Container() bool { return f.name == "avro" }
 // avro-confluent; "" for other formats).
 func (f *Format) AvroSchema() string { return f.avroSchema }
 
+// CheckSink reports whether the format can write: some options are for
+// reading only (debezium-json.schema-include). Sink factories call it in
+// NewSink; the error is an *connectors.OptionError.
+func (f *Format) CheckSink() error {
+	if f.name == "debezium-json" && f.dbz.schemaInclude {
+		return opts.Errorf(f.table, "debezium-json.schema-include", "not supported yet: writing Debezium messages with their schema (Flink does not either)")
+	}
+	return nil
+}
+
 // NewDecoder returns a decoder for the format's schema.
 func (f *Format) NewDecoder() Decoder {
 	switch f.name {
@@ -142,6 +155,8 @@ func (f *Format) NewDecoder() Decoder {
 		return newCSVDecoder(f.csv, f.schema)
 	case "avro":
 		return &avroDecoder{plan: f.avroPlan}
+	case "debezium-json":
+		return &debeziumDecoder{o: f.dbz, row: newJSONDecoder(f.json, f.schema)}
 	}
 	return newJSONDecoder(f.json, f.schema)
 }
@@ -153,6 +168,8 @@ func (f *Format) NewEncoder() Encoder {
 		return newCSVEncoder(f.csv, f.schema)
 	case "avro":
 		return newAvroEncoder(f.avroPlan)
+	case "debezium-json":
+		return &debeziumEncoder{row: newJSONEncoder(f.json, f.schema)}
 	}
 	return newJSONEncoder(f.json, f.schema)
 }

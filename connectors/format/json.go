@@ -103,6 +103,17 @@ func (d *jsonDecoder) Decode(rec []byte, into *RowBuilder) error {
 	if err != nil {
 		return &ParseError{Column: "?", Msg: "expected a JSON object, found " + v.Type().String()}
 	}
+	if err := d.fill(obj, into); err != nil {
+		into.DiscardRow()
+		return err
+	}
+	into.EndRow()
+	return nil
+}
+
+// fill appends one value per column from obj to the current row, without
+// ending it.
+func (d *jsonDecoder) fill(obj *fastjson.Object, into *RowBuilder) error {
 	for i := range d.seen {
 		d.seen[i] = false
 	}
@@ -123,12 +134,7 @@ func (d *jsonDecoder) Decode(rec []byte, into *RowBuilder) error {
 			}
 		}
 	}
-	if d.err != nil {
-		into.DiscardRow()
-		return d.err
-	}
-	into.EndRow()
-	return nil
+	return d.err
 }
 
 func (d *jsonDecoder) visitField(k []byte, v *fastjson.Value) {
