@@ -11,13 +11,18 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// seed writes n JSON rows {id, name: "n<id%7>"} over the topic's partitions.
+// seed writes n JSON rows {id, name: "n<id%7>"} over the topic's
+// partitions, in record batches of at most 64 records (fetches return
+// whole batches: small ones make small source batches).
 func seed(b *broker, topic string, partitions int32, n int) {
 	var recs []*kgo.Record
 	for i := 0; i < n; i++ {
 		recs = append(recs, rec(topic, int32(i)%partitions, "", jsonRow(i, fmt.Sprint("n", i%7))))
+		if len(recs) == 64*int(partitions) || i == n-1 {
+			b.produceTo(recs...)
+			recs = recs[:0]
+		}
 	}
-	b.produceTo(recs...)
 }
 
 func wantRows(n int) []string {
