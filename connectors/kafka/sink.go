@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -111,10 +112,13 @@ func (s *sink) producerOpts() []kgo.Opt {
 	}
 	if s.cfg.compression != nil {
 		o = append(o, kgo.ProducerBatchCompression(s.cfg.compression...))
+	} else {
+		// Kafka's default (franz-go's is snappy).
+		o = append(o, kgo.ProducerBatchCompression(kgo.NoCompression()))
 	}
-	if s.cfg.deliveryTimeout > 0 {
-		o = append(o, kgo.RecordDeliveryTimeout(s.cfg.deliveryTimeout))
-	}
+	// Kafka's default delivery.timeout.ms (franz-go's is unlimited): an
+	// unreachable broker fails the job instead of stalling it.
+	o = append(o, kgo.RecordDeliveryTimeout(cmp.Or(s.cfg.deliveryTimeout, 2*time.Minute)))
 	if s.cfg.delivery != deliveryExactlyOnce {
 		if s.cfg.acksSet {
 			o = append(o, kgo.RequiredAcks(s.cfg.acks))
@@ -184,6 +188,7 @@ func (s *sink) Write(ctx context.Context, b batch.Batch) error {
 	// fresh arena and record slice per batch (earlier ones stay valid).
 	s.arena = make([]byte, 0, max(cap(s.arena), 128*n))
 	s.recs = make([]kgo.Record, n)
+	now := time.Now() // the record timestamp without a 'timestamp' column, once per batch
 	for i := 0; i < n; i++ {
 		kind := b.Kind(i)
 		if kind == batch.UpdateBefore {
@@ -203,6 +208,7 @@ func (s *sink) Write(ctx context.Context, b batch.Batch) error {
 		} else if !s.cfg.upsert {
 			return s.errorf("internal: a delete row reached an append-only sink")
 		}
+		r.Timestamp = now
 		if ts != nil && ts.IsValid(i) {
 			r.Timestamp = time.UnixMicro(ts.Value(i))
 		}
