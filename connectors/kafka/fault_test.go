@@ -117,15 +117,19 @@ func (s *faultySink) Recover(ctx context.Context, pending []byte) error {
 func TestExactlyOnceFaults(t *testing.T) {
 	b := newBroker(t)
 	b.topic("in", 3)
-	const n = 3000
+	const n = 6000
 	seed(b, "in", 3, n)
 	b.topic("out", 2)
 	f := &faults{}
-	// The source's batches are small (a small fetch size) and slowed
-	// down, so the job spans many checkpoints.
+	// The source's batches are small (seed writes small record batches)
+	// and slowed down until both faults fired, so the job spans enough
+	// checkpoints whatever the machine's speed.
 	slow := func(task string, _ int) error {
-		if strings.Contains(task, "Source") {
-			time.Sleep(2 * time.Millisecond)
+		f.mu.Lock()
+		pending := !f.writeFailed
+		f.mu.Unlock()
+		if pending && strings.Contains(task, "Source") {
+			time.Sleep(10 * time.Millisecond)
 		}
 		return nil
 	}
@@ -143,7 +147,7 @@ SET 'restart-strategy.fixed-delay.delay' = '10 ms';
 	mustRun(t, s, script)
 	f.mu.Lock()
 	t.Logf("faults: %v; sink subtasks recovered from a checkpoint: %d; commits after the first fault: %d", f.fired, f.recovered, f.commitsAfterFault)
-	if !f.commitFailed || f.recovered == 0 {
+	if !f.commitFailed || f.recovered == 0 || !f.writeFailed {
 		t.Fatalf("the commit fault did not fire or the job did not restart from a checkpoint: %v", f.fired)
 	}
 	f.mu.Unlock()

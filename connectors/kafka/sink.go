@@ -116,9 +116,13 @@ func (s *sink) producerOpts() []kgo.Opt {
 		// Kafka's default (franz-go's is snappy).
 		o = append(o, kgo.ProducerBatchCompression(kgo.NoCompression()))
 	}
-	// Kafka's default delivery.timeout.ms (franz-go's is unlimited): an
-	// unreachable broker fails the job instead of stalling it.
-	o = append(o, kgo.RecordDeliveryTimeout(cmp.Or(s.cfg.deliveryTimeout, 2*time.Minute)))
+	// Kafka's default delivery.timeout.ms (franz-go's is unlimited), so
+	// an unreachable broker fails the job instead of stalling it. franz-go
+	// counts it from the record timestamp: not by default when a
+	// 'timestamp' column sets it.
+	if s.cfg.deliveryTimeout > 0 || s.tsCol < 0 {
+		o = append(o, kgo.RecordDeliveryTimeout(cmp.Or(s.cfg.deliveryTimeout, 2*time.Minute)))
+	}
 	if s.cfg.delivery != deliveryExactlyOnce {
 		if s.cfg.acksSet {
 			o = append(o, kgo.RequiredAcks(s.cfg.acks))
