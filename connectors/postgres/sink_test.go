@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -294,5 +295,90 @@ func TestOpenChecksTable(t *testing.T) {
 				t.Errorf("error %q does not name the sink", err)
 			}
 		})
+	}
+}
+
+// TestReconnects: the server terminates the sink's session between two
+// flushes; the next flush reconnects (a transient failure, retried) and
+// writes its rows.
+func TestReconnects(t *testing.T) {
+	db := dbConn(t)
+	tbl := tableName(t)
+	mustExec(t, db, "DROP TABLE IF EXISTS "+tbl+"; CREATE TABLE "+tbl+" (id bigint PRIMARY KEY, v text)")
+	tb := sinkTable("out", tbl, kv, []string{"id"})
+	tb.Options["url"] = serverURL(t) + "&application_name=" + tbl
+	s := newTestSink(t, tb)
+	ctx := context.Background()
+	flush := s.(connectors.FlushingSink).Flush
+	if err := s.Write(ctx, kvBatch("+I", 1, "a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var killed int
+	if err := db.QueryRow(ctx, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1", tbl).Scan(&killed); err != nil || killed != 1 {
+		t.Fatalf("terminated %d sessions (%v), want the sink's one", killed, err)
+	}
+	if err := s.Write(ctx, kvBatch("+I", 2, "b", "-U", 1, "a", "+U", 1, "c")); err != nil {
+		t.Fatal(err)
+	}
+	if err := flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(dump(t, db, tbl), " "); got != "1|c 2|b" {
+		t.Fatalf("got %s", got)
+	}
+}
+
+// TestIntervalFlush: rows reach the table after the flush interval
+// without further writes, barriers or Finish.
+func TestIntervalFlush(t *testing.T) {
+	db := dbConn(t)
+	tbl := tableName(t)
+	mustExec(t, db, "DROP TABLE IF EXISTS "+tbl+"; CREATE TABLE "+tbl+" (id bigint, v text)")
+	s := newTestSink(t, sinkTable("out", tbl, kv, nil, "sink.buffer-flush.interval", "50 ms"))
+	if err := s.Write(context.Background(), kvBatch("+I", 1, "a")); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		if got := dump(t, db, tbl); len(got) == 1 && got[0] == "1|a" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the buffered row never reached the table")
+		}
+	}
+}
+
+// TestPendingStateRoundTrip: what PreCommit returns decodes to the same
+// chunks, and a state written for another table definition is refused.
+func TestPendingStateRoundTrip(t *testing.T) {
+	c, err := parse(connectors.Table{Name: "out", Schema: kv, PrimaryKey: []string{"id"},
+		Options: map[string]string{"url": "postgres://h/db", "table-name": "t"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &txSink{sink: newSink(c, connectors.Env{})}
+	s.pending = []pendingTx{
+		{epoch: "e1", checkpoint: 3, ch: chunk{upserts: []byte("1\ta\n"), nUpserts: 1, deletes: []byte("2\n"), nDeletes: 1}},
+		{epoch: "e2", checkpoint: 1 << 62, ch: chunk{upserts: []byte("3\tb\n"), nUpserts: 1}},
+	}
+	got, err := s.decodeState(s.encodeState())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, s.pending) {
+		t.Fatalf("got %+v, want %+v", got, s.pending)
+	}
+	state := s.encodeState()
+	if _, err := s.decodeState(state[:len(state)-1]); err == nil {
+		t.Fatal("a truncated state decoded")
+	}
+	c2 := *c
+	c2.schema = types.NewSchema(kv.Fields[0], types.Field{Name: "w", Type: types.TypeString})
+	other := &txSink{sink: newSink(&c2, connectors.Env{})}
+	if _, err := other.decodeState(state); err == nil || !strings.Contains(err.Error(), "different table definition") {
+		t.Fatalf("got %v, want a refusal of another table's state", err)
 	}
 }

@@ -249,6 +249,9 @@ func (r *reader) bytes() []byte {
 		r.err = errTruncated
 		return nil
 	}
+	if n == 0 {
+		return nil
+	}
 	v := r.b[:n:n]
 	r.b = r.b[n:]
 	return v
