@@ -100,7 +100,6 @@ func newGenerator(c *config) *generator {
 // extraSize is the padding length of an event: lo + below(span), or none.
 type extraSize struct {
 	lo, span uint64
-	none     bool
 }
 
 // extraFor follows the reference's nextExtra: pad an event of cur bytes to
@@ -108,7 +107,7 @@ type extraSize struct {
 // larger.
 func extraFor(cur, avg int) extraSize {
 	if cur > avg {
-		return extraSize{none: true}
+		return extraSize{}
 	}
 	d := avg - cur
 	delta := (d*2 + 5) / 10 // round(d * 0.2)
@@ -117,17 +116,16 @@ func extraFor(cur, avg int) extraSize {
 
 func maxExtra(avg int) int { return avg + avg/5 + 2 }
 
-// draw returns the padding length, consuming the same draws whether or
-// not the column is read.
-func (e extraSize) draw(r *rng) int {
-	if e.none {
-		return 0
+// draw returns the padding length and its start in the shared letters,
+// both from one random word (the low half of the multiply-high product is
+// again uniform): one draw, whether or not the column is read.
+func (e extraSize) draw(r *rng) (int, uint64) {
+	x := r.next()
+	if e.span == 0 {
+		return int(e.lo), x >> 48
 	}
-	n := e.lo
-	if e.span > 0 {
-		n += r.below(e.span)
-	}
-	return int(n)
+	hi, lo := bits.Mul64(x, e.span)
+	return int(e.lo + hi), lo >> 48
 }
 
 // eventMilli is event n's time in ms and the remainder of its division
@@ -288,8 +286,8 @@ func (g *generator) step(ms int64, rem uint64) (int64, uint64) {
 // str is the reference's random string of 3 to maxLen-1 characters
 // (spaces trimmed): a slice of the shared text.
 func (t *tables) str(r *rng, maxLen uint64) []byte {
-	l := 3 + r.below(maxLen-3)
-	o := r.below(textSpan)
+	hi, lo := bits.Mul64(r.next(), maxLen-3)
+	l, o := 3+hi, lo>>48
 	s := t.text[o : o+l]
 	for len(s) > 0 && s[0] == ' ' {
 		s = s[1:]
@@ -349,26 +347,30 @@ func (g *generator) bids(cs *cols, j int, epoch, off, cnt, ms int64, rem uint64,
 			break
 		}
 		r := eventRNG(n + k)
+		// The reference's draws, several from one random word where the
+		// ranges are small: P(hot auction) = 1 - 1/ratioA, P(hot bidder) =
+		// 1 - 1/ratioB.
+		hotA, rest := bits.Mul64(r.next(), ratioA)
 		a := hotAuction
-		if r.below(ratioA) == 0 {
+		if hotA == 0 {
 			a = minA + int64(r.below(spanA)) + firstAuctionID
 		}
 		b := hotBidder
-		if r.below(ratioB) == 0 {
+		if hotB, _ := bits.Mul64(rest, ratioB); hotB == 0 {
 			b = nextPerson(&r, lastP) + firstPersonID
 		}
 		p := t.price(r.next())
+		// Half the bids on one of the 4 hot channels, half on one of 10000.
 		var chName, chURL []byte
-		if r.below(2) > 0 {
-			i := r.below(numHotChannels)
+		if ch := r.below(2 * numChannels); ch < numChannels {
+			i := ch % numHotChannels
 			chName, chURL = t.hotNames[i], t.hotURLs[i]
 		} else {
-			ci := r.below(numChannels)
+			ci := ch - numChannels
 			o := t.chanOff[2*ci : 2*ci+3]
 			chName, chURL = t.chanData[o[0]:o[1]], t.chanData[o[1]:o[2]]
 		}
-		size := ex.draw(&r)
-		eo := r.below(textSpan)
+		size, eo := ex.draw(&r)
 		if auction != nil {
 			auction[j] = a
 		}
@@ -428,8 +430,7 @@ func (g *generator) auctions(cs *cols, j int, epoch, off, cnt, ms int64, rem uin
 		name := t.str(&r, 20)
 		d := t.str(&r, 100)
 		res := ib + t.price(r.next())
-		size := extraFor(8+len(name)+len(d)+40, c.auctionSize).draw(&r)
-		eo := r.below(textSpan)
+		size, eo := extraFor(8+len(name)+len(d)+40, c.auctionSize).draw(&r)
 		if id != nil {
 			id[j] = epoch*c.auctionProp + off + k - c.personProp + firstAuctionID
 		}
@@ -465,6 +466,19 @@ func (g *generator) auctions(cs *cols, j int, epoch, off, cnt, ms int64, rem uin
 	return int(k)
 }
 
+// Sizes of the reference's word lists.
+const (
+	nFirst  = 11
+	nLast   = 9
+	nCities = 10
+	nStates = 6
+)
+
+// putDigits writes v (< 10000) as 4 digits.
+func putDigits(b []byte, v uint64) {
+	b[0], b[1], b[2], b[3] = byte('0'+v/1000), byte('0'+v/100%10), byte('0'+v/10%10), byte('0'+v%10)
+}
+
 func (g *generator) people(cs *cols, j int, epoch, off, cnt, ms int64, rem uint64, due int64) int {
 	c, t := g.c, g.t
 	id, dt := cs.ints[pID], cs.ints[pDateTime]
@@ -481,24 +495,22 @@ func (g *generator) people(cs *cols, j int, epoch, off, cnt, ms int64, rem uint6
 			break
 		}
 		r := eventRNG(n + k)
-		first, last := t.firstNames[r.below(uint64(len(t.firstNames)))], t.lastNames[r.below(uint64(len(t.lastNames)))]
+		// Pairs of small uniform choices come from one draw each.
+		nl := r.below(nFirst * nLast)
+		first, last := t.firstNames[nl/nLast], t.lastNames[nl%nLast]
 		user := t.str(&r, 7)
 		host := t.str(&r, 5)
-		var cc [19]byte
-		for i := range 4 {
-			v := r.below(10000)
-			o := i * 5
-			cc[o], cc[o+1], cc[o+2], cc[o+3] = byte('0'+v/1000), byte('0'+v/100%10), byte('0'+v/10%10), byte('0'+v%10)
-			if i < 3 {
-				cc[o+4] = ' '
-			}
+		cc := [19]byte{4: ' ', 9: ' ', 14: ' '}
+		for i := range 2 {
+			v := r.below(10000 * 10000)
+			putDigits(cc[i*10:], v/10000)
+			putDigits(cc[i*10+5:], v%10000)
 		}
-		ci := t.cities[r.below(uint64(len(t.cities)))]
-		st := t.states[r.below(uint64(len(t.states)))]
+		cs := r.below(nCities * nStates)
+		ci, st := t.cities[cs/nStates], t.states[cs%nStates]
 		nameLen := len(first) + 1 + len(last)
 		emailLen := len(user) + 1 + len(host) + 4
-		size := extraFor(8+nameLen+emailLen+len(cc)+len(ci)+len(st), c.personSize).draw(&r)
-		eo := r.below(textSpan)
+		size, eo := extraFor(8+nameLen+emailLen+len(cc)+len(ci)+len(st), c.personSize).draw(&r)
 		if id != nil {
 			id[j] = epoch*c.personProp + off + k + firstPersonID
 		}

@@ -412,3 +412,13 @@ func TestSchemaChecks(t *testing.T) {
 		t.Fatal("nexmark accepted a sink")
 	}
 }
+
+func TestWordLists(t *testing.T) {
+	tb := shared()
+	if len(tb.firstNames) != nFirst || len(tb.lastNames) != nLast || len(tb.cities) != nCities || len(tb.states) != nStates {
+		t.Fatal("word list sizes and their constants disagree")
+	}
+	if len(tb.hotNames) != numHotChannels || len(tb.hotURLs) != numHotChannels || len(tb.chanOff) != 2*numChannels+1 {
+		t.Fatal("channel tables have the wrong size")
+	}
+}

@@ -141,9 +141,10 @@ func abs64(v int64) int64 {
 	return v
 }
 
-// rng is a splitmix64 stream. Each event gets its own stream, seeded from
-// its event number, so an event's values do not depend on which events
-// were generated before it.
+// rng is a wyrand stream (one 64x64->128-bit multiply per draw). Each
+// event gets its own stream, seeded from a splitmix hash of its event
+// number, so an event's values do not depend on which events were
+// generated before it.
 type rng struct{ s uint64 }
 
 func eventRNG(n int64) rng {
@@ -152,6 +153,7 @@ func eventRNG(n int64) rng {
 	return rng{s: mix(uint64(n) ^ 0x243F6A8885A308D3)}
 }
 
+// mix is splitmix64's finalizer.
 func mix(z uint64) uint64 {
 	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
 	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
@@ -159,8 +161,9 @@ func mix(z uint64) uint64 {
 }
 
 func (r *rng) next() uint64 {
-	r.s += 0x9E3779B97F4A7C15
-	return mix(r.s)
+	r.s += 0xA0761D6478BD642F
+	hi, lo := bits.Mul64(r.s, r.s^0xE7037ED1A0B428DB)
+	return hi ^ lo
 }
 
 // below returns a uniform value in [0, n) (n > 0) by multiply-high, which
