@@ -10,6 +10,7 @@ import (
 	"github.com/streamsql/streamsql/connectors/blackhole"
 	"github.com/streamsql/streamsql/connectors/datagen"
 	"github.com/streamsql/streamsql/connectors/filesystem"
+	"github.com/streamsql/streamsql/connectors/nexmark"
 	"github.com/streamsql/streamsql/connectors/print"
 )
 
@@ -25,7 +26,7 @@ func New() *Registry { return NewWith(Builtins()...) }
 
 // Builtins returns a new factory of every built-in connector.
 func Builtins() []connectors.Factory {
-	return []connectors.Factory{blackhole.New(), datagen.New(), filesystem.New(), print.New()}
+	return []connectors.Factory{blackhole.New(), datagen.New(), filesystem.New(), nexmark.New(), print.New()}
 }
 
 // NewWith returns a registry of the given factories (tests and embedders
