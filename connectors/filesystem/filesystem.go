@@ -84,6 +84,9 @@ func parse(t connectors.Table) (*config, error) {
 	if c.format, err = format.New(t.Name, fmtName, t.Options, t.Schema); err != nil {
 		return nil, err
 	}
+	if fmtName == "avro-confluent" {
+		return nil, opts.Errorf(t.Name, "format", "format 'avro-confluent' frames single messages for Kafka and its schema registry; files use 'avro' (container files)")
+	}
 	return c, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/streamsql/streamsql/connectors/format"
 	"github.com/streamsql/streamsql/exec/batch"
@@ -42,7 +43,8 @@ func (o *rowsOutput) Rows(b batch.Batch) error {
 
 func newSession(t *testing.T, dir string) *session.Session {
 	t.Helper()
-	s, err := session.New(session.Options{Dir: dir, Stdout: io.Discard, Logger: slog.New(slog.DiscardHandler), DMLSync: true})
+	now := func() time.Time { return time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.UTC) }
+	s, err := session.New(session.Options{Dir: dir, Stdout: io.Discard, Logger: slog.New(slog.DiscardHandler), DMLSync: true, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,4 +128,36 @@ func materialize(rows []string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Writing a filesystem table in avro and reading it back through SQL.
+func TestSQLAvroRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	s := newSession(t, dir)
+	run(t, s, `
+CREATE TABLE src (id BIGINT, name STRING, price DECIMAL(10, 2), ok BOOLEAN, n INT, d DOUBLE, ts TIMESTAMP(3), ts6 TIMESTAMP(6), ltz TIMESTAMP_LTZ(3), dt DATE)
+  WITH ('connector' = 'datagen', 'number-of-rows' = '500', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '500',
+        'fields.name.null-rate' = '0.2', 'fields.price.null-rate' = '0.1');
+CREATE TABLE av (id BIGINT, name STRING, price DECIMAL(10, 2), ok BOOLEAN, n INT, d DOUBLE, ts TIMESTAMP(3), ts6 TIMESTAMP(6), ltz TIMESTAMP_LTZ(3), dt DATE)
+  WITH ('connector' = 'filesystem', 'path' = 'out', 'format' = 'avro', 'avro.codec' = 'deflate', 'sink.rolling-policy.file-size' = '8kb');
+CREATE TABLE js (id BIGINT, name STRING, price DECIMAL(10, 2), ok BOOLEAN, n INT, d DOUBLE, ts TIMESTAMP(3), ts6 TIMESTAMP(6), ltz TIMESTAMP_LTZ(3), dt DATE)
+  WITH ('connector' = 'filesystem', 'path' = 'ref', 'format' = 'json');
+INSERT INTO av SELECT * FROM src;
+INSERT INTO js SELECT * FROM src;`)
+	files, _ := filepath.Glob(filepath.Join(dir, "out", "part-*.avro"))
+	if len(files) < 2 {
+		t.Fatalf("want several rolled part files, got %v", files)
+	}
+	got := run(t, s, `SELECT * FROM av;`)
+	want := run(t, s, `SELECT * FROM js;`)
+	sort.Strings(got.rows)
+	sort.Strings(want.rows)
+	if len(got.rows) != 500 || strings.Join(got.rows, "\n") != strings.Join(want.rows, "\n") {
+		t.Errorf("avro gives %d rows, json %d; first avro %v, first json %v", len(got.rows), len(want.rows), got.rows[:min(2, len(got.rows))], want.rows[:min(2, len(want.rows))])
+	}
+	agg := run(t, s, `SELECT COUNT(*), COUNT(name), SUM(id), MIN(ts6), MAX(price) FROM av;`).rows
+	ref := run(t, s, `SELECT COUNT(*), COUNT(name), SUM(id), MIN(ts6), MAX(price) FROM js;`).rows
+	if len(agg) == 0 || agg[len(agg)-1] != ref[len(ref)-1] || !strings.HasPrefix(agg[len(agg)-1], "+I[500, ") {
+		t.Errorf("aggregate over avro %v, over json %v", agg, ref)
+	}
 }

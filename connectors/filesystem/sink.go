@@ -47,7 +47,8 @@ type sink struct {
 	counter int64  // number of the next part file
 
 	f        *os.File
-	cur      string // visible name of the open part file
+	cw       *format.ContainerWriter // container formats (avro)
+	cur      string                  // visible name of the open part file
 	curSize  int64
 	curSince time.Time
 	buf      []byte
@@ -139,10 +140,17 @@ func (s *sink) Write(_ context.Context, b batch.Batch) error {
 				return err
 			}
 		}
-		n := len(s.buf)
-		s.buf = s.enc.Encode(s.buf, b, r)
-		s.buf = append(s.buf, '\n')
-		s.curSize += int64(len(s.buf) - n)
+		if s.cw != nil {
+			if err := s.cw.Append(b, r); err != nil {
+				return fmt.Errorf("filesystem '%s': %w", s.cfg.table, err)
+			}
+			s.curSize = s.cw.Size()
+		} else {
+			n := len(s.buf)
+			s.buf = s.enc.Encode(s.buf, b, r)
+			s.buf = append(s.buf, '\n')
+			s.curSize += int64(len(s.buf) - n)
+		}
 		if s.curSize >= s.cfg.fileSize {
 			if err := s.roll(); err != nil {
 				return err
@@ -178,13 +186,30 @@ func (s *sink) openPart() error {
 		if err != nil {
 			return fmt.Errorf("filesystem '%s': %w", s.cfg.table, err)
 		}
+		if s.cfg.format.Container() {
+			cw, err := s.cfg.format.NewContainerWriter(f)
+			if err != nil {
+				f.Close()
+				os.Remove(s.hiddenPath(name))
+				return fmt.Errorf("filesystem '%s': %w", s.cfg.table, err)
+			}
+			s.cw = cw
+		}
 		s.f, s.cur, s.curSize, s.curSince = f, name, 0, s.now()
 		return nil
 	}
 	return fmt.Errorf("filesystem '%s': no free part file name after %s%d", s.cfg.table, s.prefix, s.counter)
 }
 
+// flush writes what is buffered; a container's open block is written
+// out, so the file is a complete container.
 func (s *sink) flush() error {
+	if s.cw != nil {
+		if err := s.cw.Flush(); err != nil {
+			return fmt.Errorf("filesystem '%s': %w", s.cfg.table, err)
+		}
+		return nil
+	}
 	if len(s.buf) == 0 {
 		return nil
 	}
@@ -207,7 +232,7 @@ func (s *sink) roll() error {
 		err = cerr
 	}
 	s.rolled = append(s.rolled, s.cur)
-	s.f, s.cur = nil, ""
+	s.f, s.cw, s.cur = nil, nil, ""
 	if err != nil {
 		return fmt.Errorf("filesystem '%s': %w", s.cfg.table, err)
 	}
@@ -405,7 +430,7 @@ func (s *sink) Close() error {
 			errs = append(errs, err)
 		}
 		s.rolled = append(s.rolled, s.cur)
-		s.f, s.cur = nil, ""
+		s.f, s.cw, s.cur = nil, nil, ""
 	}
 	for _, name := range s.rolled {
 		if err := os.Remove(s.hiddenPath(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -41,7 +41,8 @@ type source struct {
 	next                 int // index into files of the next file to open
 
 	f       *os.File
-	r       *bufio.Reader
+	r       *bufio.Reader           // line formats
+	cr      *format.ContainerReader // container formats (avro)
 	path    string
 	line    int   // line number of the last line read
 	offset  int64 // bytes of the current file consumed (the position)
@@ -132,7 +133,7 @@ func (s *source) Next(ctx context.Context) (batch.Batch, error) {
 		if err := ctx.Err(); err != nil {
 			return batch.Batch{}, fmt.Errorf("filesystem '%s': %w", s.cfg.table, err)
 		}
-		if s.r == nil {
+		if s.f == nil {
 			if s.next == len(s.files) {
 				s.exhausted = true
 				s.logSkipped()
@@ -154,10 +155,15 @@ func (s *source) Next(ctx context.Context) (batch.Batch, error) {
 }
 
 // openFile opens path to read from byte offset, which starts line line+1.
+// A container file (avro) is read from its header; offset is then the
+// block to resume at and line the records of it already read.
 func (s *source) openFile(path string, offset int64, line int) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("filesystem '%s': cannot read input: %w", s.cfg.table, s.cfg.shortenErr(err))
+	}
+	if s.cfg.format.Container() {
+		return s.openContainer(f, path, offset, line)
 	}
 	if offset > 0 {
 		if _, err := f.Seek(offset, io.SeekStart); err != nil {
@@ -175,9 +181,56 @@ func (s *source) openFile(path string, offset int64, line int) error {
 	return nil
 }
 
+func (s *source) openContainer(f *os.File, path string, offset int64, index int) error {
+	fail := func(err error) error {
+		f.Close()
+		return fmt.Errorf("filesystem '%s': %s: %w", s.cfg.table, s.cfg.display(path), err)
+	}
+	cr, err := s.cfg.format.NewContainerReader(f)
+	if err != nil {
+		return fail(err)
+	}
+	if offset > 0 {
+		if _, err := f.Seek(offset, io.SeekStart); err != nil {
+			return fail(err)
+		}
+		if err := cr.Resume(f, offset, int64(index)); err != nil {
+			return fail(err)
+		}
+	}
+	s.f, s.cr, s.path = f, cr, s.cfg.display(path)
+	s.offset, s.line = offset, index
+	return nil
+}
+
+// readContainer decodes up to n records of the current container file,
+// closing it at its end. With ignore-parse-errors, a record that fails
+// drops the rest of its block (its record boundaries are lost), and all
+// of them count as skipped.
+func (s *source) readContainer(n int) error {
+	_, err := s.cr.Read(s.rb, n)
+	if errors.Is(err, io.EOF) {
+		return s.closeFile()
+	}
+	var pe *format.ParseError
+	if err != nil && errors.As(err, &pe) && s.cfg.format.IgnoreParseErrors() {
+		s.skipped += s.cr.SkipBlock()
+		err = nil
+	}
+	off, idx := s.cr.Position()
+	s.offset, s.line = off, int(idx)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.path, err)
+	}
+	return nil
+}
+
 // readRecords decodes up to n records of the current file, closing it at
 // its end.
 func (s *source) readRecords(n int) error {
+	if s.cr != nil {
+		return s.readContainer(n)
+	}
 	for start := s.rb.Len(); s.rb.Len()-start < n; {
 		line, err := s.readLine()
 		if errors.Is(err, io.EOF) {
@@ -240,7 +293,7 @@ func (s *source) readLine() ([]byte, error) {
 
 func (s *source) closeFile() error {
 	f := s.f
-	s.f, s.r = nil, nil
+	s.f, s.r, s.cr = nil, nil, nil
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("filesystem '%s': %s: %w", s.cfg.table, s.path, err)
 	}
@@ -295,7 +348,7 @@ func (s *source) Position() ([]byte, error) {
 	done, current := s.next, ""
 	var offset int64
 	var line int
-	if s.r != nil {
+	if s.f != nil {
 		done--
 		current, offset, line = s.rel(s.files[done]), s.offset, s.line
 	}
