@@ -196,6 +196,15 @@ func TestUpsertKafka(t *testing.T) {
 	if !slices.Equal(out.rows, want) {
 		t.Fatalf("got %q, want %q", out.rows, want)
 	}
+	// Copied into another upsert-kafka table: -U is dropped, -D becomes a
+	// tombstone.
+	b.topic("copy", 1)
+	mustRun(t, newSession(t, nil), strings.ReplaceAll(upsert("uk", "scan.bounded.mode", "latest-offset"), "'counts'", "'u'")+
+		strings.ReplaceAll(upsert("cp"), "'counts'", "'copy'")+"INSERT INTO cp SELECT * FROM uk;\n")
+	wantRecs := []string{`{"name":"a"}={"name":"a","cnt":1}`, `{"name":"b"}={"name":"b","cnt":1}`, `{"name":"a"}={"name":"a","cnt":2}`, `{"name":"b"}=<nil>`}
+	if got := values(b.read("copy", true), false); !slices.Equal(got, wantRecs) {
+		t.Fatalf("copy: got %q, want %q", got, wantRecs)
+	}
 	// An aggregate over it sees retractions.
 	out = mustRun(t, newSession(t, nil), strings.ReplaceAll(upsert("uk", "scan.bounded.mode", "latest-offset"), "'counts'", "'u'")+
 		"SELECT SUM(cnt) FROM uk;")

@@ -198,6 +198,9 @@ func (s *source) listPartitions(ctx context.Context, adm *kadm.Client) ([]topicP
 		if s.cfg.topicPattern != nil && (d.IsInternal || !s.cfg.topicPattern.MatchString(name)) {
 			continue
 		}
+		if errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
+			return nil, s.errorf("topic '%s' does not exist", name)
+		}
 		if d.Err != nil {
 			return nil, s.errorf("topic '%s': %w", name, d.Err)
 		}

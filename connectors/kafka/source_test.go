@@ -293,3 +293,29 @@ func TestSourceMalformedRecord(t *testing.T) {
 		t.Fatalf("skipped %d records, want 1", n)
 	}
 }
+
+func TestSourceTopicPattern(t *testing.T) {
+	b := newBroker(t)
+	b.topic("logs-a", 1)
+	b.topic("logs-b", 2)
+	b.topic("other", 1)
+	b.produceTo(rec("logs-a", 0, "", jsonRow(1, "a")), rec("logs-b", 1, "", jsonRow(2, "b")), rec("other", 0, "", jsonRow(3, "o")))
+	s := newSession(t, nil)
+	out := mustRun(t, s, "SET 'parallelism.default' = '2';\n"+
+		"CREATE TABLE src (id INT, name STRING, topic STRING METADATA VIRTUAL) "+with("connector", "kafka", "topic-pattern", "logs-.*",
+		"properties.bootstrap.servers", b.addr, "format", "json", "scan.bounded.mode", "latest-offset")+";\nSELECT * FROM src;")
+	if want := []string{"+I[1, a, logs-a]", "+I[2, b, logs-b]"}; !slices.Equal(out.sorted(), want) {
+		t.Fatalf("got %q, want %q", out.sorted(), want)
+	}
+	// Several topics by name.
+	out = mustRun(t, newSession(t, nil), "CREATE TABLE src (id INT, name STRING) "+with("connector", "kafka", "topic", "logs-a;other",
+		"properties.bootstrap.servers", b.addr, "format", "json", "scan.bounded.mode", "latest-offset")+";\nSELECT * FROM src;")
+	if want := []string{"+I[1, a]", "+I[3, o]"}; !slices.Equal(out.sorted(), want) {
+		t.Fatalf("got %q, want %q", out.sorted(), want)
+	}
+	_, err := run(t, newSession(t, nil), "CREATE TABLE src (id INT, name STRING) "+with("connector", "kafka", "topic", "nope",
+		"properties.bootstrap.servers", b.addr, "format", "json", "scan.bounded.mode", "latest-offset")+";\nSELECT * FROM src;")
+	if err == nil || !strings.Contains(err.Error(), "topic 'nope' does not exist") {
+		t.Fatalf("got %v", err)
+	}
+}
