@@ -615,7 +615,7 @@ func (a *GroupAgg) persist() error {
 			return fmt.Errorf("write state: %w", err)
 		}
 	}
-	if err := a.store.be.Flush(); err != nil {
+	if err := a.store.be.WriteBack(); err != nil {
 		return fmt.Errorf("flush state: %w", err)
 	}
 	clear(a.groups)

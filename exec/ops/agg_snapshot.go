@@ -391,8 +391,11 @@ func fileExists(dir, name string) bool {
 	return err == nil
 }
 
-// snapshot is the rocksdb synchronous phase: a pebble checkpoint into the
-// scratch directory, whose cost depends on the memtable, not on the state.
+// snapshot is the rocksdb synchronous phase: the write-back cache goes to
+// pebble and the memtable is rotated (bounded work, independent of the
+// state); the memtable's flush and the pebble checkpoint into the scratch
+// directory run on another goroutine, which the asynchronous phase waits
+// for before it uploads.
 func (s *aggStore) snapshot(sc exec.SnapshotContext, meta []byte) (exec.AsyncSnapshot, error) {
 	if sc.ScratchDir == "" {
 		return nil, errors.New("rocksdb snapshot: no scratch directory")
@@ -401,7 +404,8 @@ func (s *aggStore) snapshot(sc exec.SnapshotContext, meta []byte) (exec.AsyncSna
 		return nil, err
 	}
 	dir := filepath.Join(sc.ScratchDir, "rocksdb")
-	if _, err := s.be.Snapshot(dir); err != nil {
+	wait, err := s.be.SnapshotAsync(dir)
+	if err != nil {
 		return nil, fmt.Errorf("rocksdb snapshot: %w", err)
 	}
 	prefix := s.sharedPrefix
@@ -409,6 +413,9 @@ func (s *aggStore) snapshot(sc exec.SnapshotContext, meta []byte) (exec.AsyncSna
 		prefix = "" // self-contained
 	}
 	return func(w exec.SnapshotWriter) error {
+		if _, err := wait(); err != nil {
+			return fmt.Errorf("rocksdb snapshot: %w", err)
+		}
 		f, err := newSnapFile(w, aggRocksMeta, aggRocksMagic, meta)
 		if err != nil {
 			return err

@@ -17,6 +17,9 @@ package session
 //	                             the small run has a quarter of them)
 //	STREAMSQL_BENCH_HOT_KEYS     keys updated after the build phase (default 10 000)
 //	STREAMSQL_BENCH_UPDATE_ROWS  rows of the update phase (default 16 000 000)
+//	STREAMSQL_BENCH_LARGE_OFF=0  skips the large run without checkpoints
+//	STREAMSQL_BENCH_PAD          bytes of a random string kept per key (MAX), default 0:
+//	                             about 1 GB of state from 4 000 000 keys with 240
 //	STREAMSQL_BENCH_SINK_SLEEP_MS, STREAMSQL_BENCH_BP_PARALLELISM  backpressure knobs
 //	                             (default 400 ms per sink batch, parallelism 4)
 
@@ -467,14 +470,14 @@ func BenchmarkCheckpointThroughput(b *testing.B) {
 					r := runCheckpointJob(b, throughputScript(backend, par, rows, ""), cpRunOpts{dir: root})
 					rate := float64(r.stats.RowsIn) / r.stats.Wall.Seconds()
 					if r.stats.Wall >= time.Second || attempt == 2 {
-						rows = int64(rate * float64(secs))
+						rows = int64(rate * float64(secs) * 1.15) // short runs look faster
 						break
 					}
 					rows = int64(rate * 1.5)
 				}
 				var off, on exec.Stats
 				var cps []cpEvent
-				var failed int
+				var failed []cpEvent
 				n := 0
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
@@ -489,7 +492,7 @@ func BenchmarkCheckpointThroughput(b *testing.B) {
 						if withCP {
 							st = &on
 							cps = append(cps, r.rec.completed()...)
-							failed += len(r.rec.failed())
+							failed = append(failed, r.rec.failed()...)
 						}
 						st.RowsIn += r.stats.RowsIn
 						st.Wall += r.stats.Wall
@@ -507,7 +510,10 @@ func BenchmarkCheckpointThroughput(b *testing.B) {
 				b.ReportMetric(msOf(maxOver(cps, func(e cpEvent) time.Duration { return e.duration })), "max-cp-ms")
 				b.Logf("%s p=%d: %d rows per run, %.1f s per run; off %.3g rows/cpu-s, checkpoints every 1 s %.3g rows/cpu-s "+
 					"(%.1f%% lower); %d checkpoints completed, %d failed", backend, par, rows, off.Wall.Seconds()/float64(2*b.N),
-					offR, onR, 100*(1-onR/offR), len(cps), failed)
+					offR, onR, 100*(1-onR/offR), len(cps), len(failed))
+				if len(failed) > 0 {
+					logCheckpoints(b, "failed checkpoints", failed)
+				}
 				if len(cps) > 0 {
 					logCheckpoints(b, "checkpoints of the last run", cps[max(0, len(cps)-8):])
 				}
@@ -523,41 +529,58 @@ func BenchmarkCheckpointThroughput(b *testing.B) {
 // largeStateScript builds `keys` distinct keys (ids 1..keys are the keys),
 // then updates only the `hot` keys 1..hot for `updates` rows: after the
 // build phase a small fraction of the state changes between checkpoints.
-func largeStateScript(keys, hot, updates int64, cpDir string) string {
+// pad > 0 adds MAX of a random string of that many bytes per key (big
+// state from fewer keys). cpDir "" runs it without checkpoints.
+func largeStateScript(keys, hot, updates, pad int64, cpDir string) string {
+	cp := ""
+	if cpDir != "" {
+		cp = fmt.Sprintf("SET 'checkpoint.interval.ms' = '1000';\nSET 'checkpoint.dir' = '%s';\n", cpDir)
+	}
+	padCol, padOpt, padSink, padAgg, padSel := "", "", "", "", ""
+	if pad > 0 {
+		padCol, padSink, padAgg, padSel = ", p STRING", ", m STRING", ", MAX(p)", ", p"
+		padOpt = fmt.Sprintf(",\n  'fields.p.length' = '%d'", pad)
+	}
 	return fmt.Sprintf(`
 SET 'state.backend' = 'rocksdb';
 SET 'state.backend.incremental' = 'true';
-SET 'checkpoint.interval.ms' = '1000';
-SET 'checkpoint.dir' = '%s';
-CREATE TABLE src (id BIGINT, v BIGINT) WITH (
+%sCREATE TABLE src (id BIGINT, v BIGINT%s) WITH (
   'connector' = 'datagen', 'rows-per-second' = '1000000000',
   'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '%d',
-  'fields.v.min' = '0', 'fields.v.max' = '1000');
-CREATE TABLE sink (k BIGINT, c BIGINT, s BIGINT) WITH ('connector' = 'probe');
-INSERT INTO sink SELECT k, COUNT(*), SUM(v)
-FROM (SELECT CASE WHEN id <= %d THEN id ELSE MOD(id, %d) + 1 END AS k, v FROM src) GROUP BY k;
-`, cpDir, keys+updates, keys, hot)
+  'fields.v.min' = '0', 'fields.v.max' = '1000'%s);
+CREATE TABLE sink (k BIGINT, c BIGINT, s BIGINT%s) WITH ('connector' = 'probe');
+INSERT INTO sink SELECT k, COUNT(*), SUM(v)%s
+FROM (SELECT CASE WHEN id <= %d THEN id ELSE MOD(id, %d) + 1 END AS k, v%s FROM src) GROUP BY k;
+`, cp, padCol, keys+updates, padOpt, padSink, padAgg, keys, hot, padSel)
 }
 
 // largeRun is one large-state run's figures.
 type largeRun struct {
-	keys                 int64
-	build                time.Duration // until the first update row reached the sink
-	all, update          []cpEvent     // every checkpoint; those of the update phase
-	maxSyncAll           time.Duration
-	maxSyncUpdate        time.Duration
-	medSyncUpdate        float64 // ms
-	stateBytes           int64   // of the last checkpoint
-	medUpload, maxUpload float64 // bytes per update-phase checkpoint (first one left out)
-	cpDir                string
-	root                 string
-	script               string
+	keys, pad   int64
+	stats       exec.Stats
+	firstOutput time.Duration // from the job's start to the sink's first row
+	build       time.Duration // until the first update row reached the sink
+	all, update []cpEvent     // every checkpoint; those of the update phase
+	// The synchronous phase's largest figure per checkpoint (over its
+	// tasks), over all checkpoints and over the update phase.
+	maxSyncAll    time.Duration
+	maxSyncUpdate time.Duration
+	medSyncUpdate float64 // ms
+	stateBytes    int64   // of the last checkpoint
+	// Bytes uploaded per update-phase checkpoint (its first one left out:
+	// it still uploads the end of the build).
+	medUpload, meanUpload, maxUpload float64
+	cpDir, root                      string
 }
 
-func runLargeState(b *testing.B, root string, keys, hot, updates int64) largeRun {
-	cpDir := filepath.Join(root, "checkpoints")
-	lr := largeRun{keys: keys, cpDir: cpDir, root: root, script: largeStateScript(keys, hot, updates, cpDir)}
-	r := runCheckpointJob(b, lr.script, cpRunOpts{dir: root, cpDir: cpDir})
+func runLargeState(b *testing.B, root string, keys, hot, updates, pad int64, checkpoints bool) largeRun {
+	cpDir := ""
+	if checkpoints {
+		cpDir = filepath.Join(root, "checkpoints")
+	}
+	lr := largeRun{keys: keys, pad: pad, cpDir: cpDir, root: root}
+	r := runCheckpointJob(b, largeStateScript(keys, hot, updates, pad, cpDir), cpRunOpts{dir: root, cpDir: cpDir})
+	lr.stats = r.stats
 	lr.all = r.rec.completed()
 	if f := r.rec.failed(); len(f) > 0 {
 		logCheckpoints(b, "failed checkpoints", f)
@@ -566,6 +589,7 @@ func runLargeState(b *testing.B, root string, keys, hot, updates int64) largeRun
 	if upd.IsZero() {
 		b.Fatal("the update phase never started")
 	}
+	lr.firstOutput = r.probe.at(&r.probe.firstWrite).Sub(r.start)
 	lr.build = upd.Sub(r.start)
 	var syncs, uploads []float64
 	for _, e := range lr.all {
@@ -579,19 +603,26 @@ func runLargeState(b *testing.B, root string, keys, hot, updates int64) largeRun
 		s := taskMax(e, syncOf)
 		lr.maxSyncUpdate = max(lr.maxSyncUpdate, s)
 		syncs = append(syncs, msOf(s))
-		if i > 0 { // the first one still uploads the end of the build
+		if i > 0 {
 			uploads = append(uploads, float64(e.uploaded))
 			lr.maxUpload = max(lr.maxUpload, float64(e.uploaded))
+			lr.meanUpload += float64(e.uploaded)
 		}
+	}
+	if len(uploads) > 0 {
+		lr.meanUpload /= float64(len(uploads))
 	}
 	lr.medSyncUpdate = median(syncs)
 	lr.medUpload = median(uploads)
 	if n := len(lr.all); n > 0 {
 		lr.stateBytes = lr.all[n-1].state
 	}
-	b.Logf("%d keys: build phase %.1f s (%.0f keys/s), job %.1f s, %.3g rows/cpu-s; %d checkpoints (%d in the update phase)",
-		keys, lr.build.Seconds(), float64(keys)/lr.build.Seconds(), r.stats.Wall.Seconds(), r.stats.RowsPerCPUSecond(), len(lr.all), len(lr.update))
-	logCheckpoints(b, fmt.Sprintf("%d keys, every checkpoint:", keys), lr.all)
+	b.Logf("%d keys, checkpoints %v: build phase %.1f s (%.0f keys/s), job %.1f s, %.3g rows/cpu-s; %d checkpoints (%d in the update phase)",
+		keys, checkpoints, lr.build.Seconds(), float64(keys)/lr.build.Seconds(), r.stats.Wall.Seconds(), r.stats.RowsPerCPUSecond(),
+		len(lr.all), len(lr.update))
+	if checkpoints {
+		logCheckpoints(b, fmt.Sprintf("%d keys, every checkpoint:", keys), lr.all)
+	}
 	return lr
 }
 
@@ -601,7 +632,8 @@ func runLargeState(b *testing.B, root string, keys, hot, updates int64) largeRun
 // checkpoints every second; the same at a quarter of the keys. It reports
 // the largest synchronous phase of the task at both sizes and their ratio
 // (flat = it does not grow with the state), the incremental upload per
-// checkpoint of the update phase against the full state, and then the
+// checkpoint of the update phase against the full state, the same job
+// without checkpoints (what they cost with a large state), and then the
 // recovery of the large job from its latest checkpoint (Restore =
 // "latest"): time until the job produces output again and until its first
 // checkpoint completes.
@@ -610,29 +642,44 @@ func BenchmarkCheckpointLargeState(b *testing.B) {
 	keys := envInt(b, "STREAMSQL_BENCH_KEYS", 2_000_000)
 	hot := envInt(b, "STREAMSQL_BENCH_HOT_KEYS", 10_000)
 	updates := envInt(b, "STREAMSQL_BENCH_UPDATE_ROWS", 16_000_000)
-	var small, large largeRun
+	pad := envInt(b, "STREAMSQL_BENCH_PAD", 0)
+	var small, large, off largeRun
 	b.Run(fmt.Sprintf("keys=%d", keys/4), func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			small = runLargeState(b, b.TempDir(), keys/4, hot, updates)
+			small = runLargeState(b, b.TempDir(), keys/4, hot, updates, pad, true)
 		}
 		reportLarge(b, small)
 	})
 	root := b.TempDir() // kept for the recovery run
 	b.Run(fmt.Sprintf("keys=%d", keys), func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			sub := filepath.Join(root, fmt.Sprintf("run-%d", i))
-			large = runLargeState(b, sub, keys, hot, updates)
+			large = runLargeState(b, filepath.Join(root, fmt.Sprintf("run-%d", i)), keys, hot, updates, pad, true)
 		}
 		reportLarge(b, large)
+	})
+	b.Run(fmt.Sprintf("keys=%d/checkpoints-off", keys), func(b *testing.B) {
+		if os.Getenv("STREAMSQL_BENCH_LARGE_OFF") == "0" {
+			b.Skip("STREAMSQL_BENCH_LARGE_OFF=0")
+		}
+		for i := 0; i < b.N; i++ {
+			off = runLargeState(b, b.TempDir(), keys, hot, updates, pad, false)
+		}
+		b.ReportMetric(off.stats.RowsPerCPUSecond(), "rows/cpu-s")
+		b.ReportMetric(float64(keys)/off.build.Seconds(), "build-keys/s")
 	})
 	if large.keys == 0 || small.keys == 0 {
 		return
 	}
-	b.Logf("max sync per task, update phase: %.1f ms at %d keys (%.1f MiB), %.1f ms at %d keys (%.1f MiB): ratio %.2f for %.1fx the state; "+
-		"over all checkpoints (build included): %.1f ms vs %.1f ms",
+	b.Logf("max sync per task, update phase: %.1f ms at %d keys (%.1f MiB), %.1f ms at %d keys (%.1f MiB): ratio %.2f for %.1fx the state "+
+		"(medians %.1f vs %.1f ms); over all checkpoints (build included): %.1f ms vs %.1f ms",
 		msOf(small.maxSyncUpdate), small.keys, mib(small.stateBytes), msOf(large.maxSyncUpdate), large.keys, mib(large.stateBytes),
 		float64(large.maxSyncUpdate)/float64(small.maxSyncUpdate), float64(large.stateBytes)/float64(small.stateBytes),
-		msOf(small.maxSyncAll), msOf(large.maxSyncAll))
+		small.medSyncUpdate, large.medSyncUpdate, msOf(small.maxSyncAll), msOf(large.maxSyncAll))
+	if off.keys != 0 {
+		b.Logf("%d keys without checkpoints: %.3g rows/cpu-s, build %.0f keys/s; with checkpoints every 1 s: %.3g rows/cpu-s (%.1f%% lower), build %.0f keys/s",
+			keys, off.stats.RowsPerCPUSecond(), float64(keys)/off.build.Seconds(), large.stats.RowsPerCPUSecond(),
+			100*(1-large.stats.RowsPerCPUSecond()/off.stats.RowsPerCPUSecond()), float64(keys)/large.build.Seconds())
+	}
 	b.Run("recovery", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			recoverLarge(b, large, hot, updates)
@@ -646,10 +693,12 @@ func reportLarge(b *testing.B, lr largeRun) {
 	b.ReportMetric(lr.medSyncUpdate, "median-sync-ms")
 	b.ReportMetric(msOf(lr.maxSyncAll), "max-sync-build-ms")
 	b.ReportMetric(lr.medUpload/(1<<20), "median-upload-MiB")
-	b.ReportMetric(lr.maxUpload/(1<<20), "max-upload-MiB")
+	b.ReportMetric(lr.meanUpload/(1<<20), "mean-upload-MiB")
 	if lr.stateBytes > 0 {
-		b.ReportMetric(100*lr.medUpload/float64(lr.stateBytes), "upload-%-of-state")
+		b.ReportMetric(100*lr.meanUpload/float64(lr.stateBytes), "mean-upload-%-of-state")
 	}
+	b.ReportMetric(lr.stats.RowsPerCPUSecond(), "rows/cpu-s")
+	b.ReportMetric(float64(lr.keys)/lr.build.Seconds(), "build-keys/s")
 }
 
 // recoverLarge restarts the large job from its latest checkpoint, with
@@ -670,37 +719,41 @@ func recoverLarge(b *testing.B, lr largeRun, hot, updates int64) {
 	if meta == nil {
 		b.Fatalf("no checkpoint to restore under %s: %v", lr.cpDir, err)
 	}
-	loadStart := time.Now()
+	verifyStart := time.Now()
 	if err := meta.Verify(); err != nil {
 		b.Fatal(err)
 	}
-	verify := time.Since(loadStart)
+	verify := time.Since(verifyStart)
 	restored := meta.TotalStateBytes()
-	extra := updates / 2
-	script := largeStateScript(lr.keys, hot, updates+extra, lr.cpDir)
+	script := largeStateScript(lr.keys, hot, updates+updates/2, lr.pad, lr.cpDir)
 	r := runCheckpointJob(b, script, cpRunOpts{dir: lr.root, cpDir: lr.cpDir, restore: "latest"})
 	first := r.probe.at(&r.probe.firstWrite)
-	cps := r.rec.completed()
 	if first.IsZero() {
 		b.Fatal("the restored job wrote nothing")
 	}
 	running := first.Sub(r.start)
-	var firstCP cpEvent
-	if len(cps) > 0 {
-		firstCP = cps[0]
+	cps := r.rec.completed()
+	if len(cps) == 0 {
+		b.Fatal("the restored job took no checkpoint")
+	}
+	firstCP := cps[0]
+	var later []float64
+	for _, e := range cps[1:] {
+		later = append(later, float64(e.uploaded))
 	}
 	b.ReportMetric(mib(restored), "restored-MiB")
 	b.ReportMetric(msOf(running), "to-first-output-ms")
+	b.ReportMetric(msOf(lr.firstOutput), "fresh-to-first-output-ms")
 	b.ReportMetric(msOf(verify), "verify-ms")
-	if firstCP.completed {
-		b.ReportMetric(msOf(firstCP.at.Sub(r.start)), "to-first-cp-ms")
-		b.ReportMetric(msOf(firstCP.duration), "first-cp-duration-ms")
-		b.ReportMetric(mib(firstCP.uploaded), "first-cp-upload-MiB")
-	}
-	b.Logf("recovery from checkpoint %d (%.1f MiB of state, %d keys): load+verify of the metadata's files %.0f ms (measured apart); "+
-		"first output %.0f ms after the session started the job; first checkpoint completed after %.0f ms (took %.0f ms, uploaded %.1f MiB); "+
-		"job end after %.1f s", meta.ID, mib(restored), lr.keys, msOf(verify), msOf(running), msOf(firstCP.at.Sub(r.start)),
-		msOf(firstCP.duration), mib(firstCP.uploaded), r.end.Sub(r.start).Seconds())
+	b.ReportMetric(msOf(firstCP.at.Sub(r.start)), "to-first-cp-ms")
+	b.ReportMetric(msOf(firstCP.duration), "first-cp-ms")
+	b.ReportMetric(mib(firstCP.uploaded), "first-cp-upload-MiB")
+	b.ReportMetric(median(later)/(1<<20), "later-cp-median-upload-MiB")
+	b.Logf("recovery from checkpoint %d (%.1f MiB of state, %d keys): first output %.0f ms after the session started the job "+
+		"(a fresh start: %.0f ms); checksums of the checkpoint's files %.0f ms (measured apart, part of --restore latest); "+
+		"first checkpoint completed after %.0f ms (took %.0f ms, uploaded %.1f MiB; later ones %.1f MiB median); job end after %.1f s",
+		meta.ID, mib(restored), lr.keys, msOf(running), msOf(lr.firstOutput), msOf(verify), msOf(firstCP.at.Sub(r.start)),
+		msOf(firstCP.duration), mib(firstCP.uploaded), median(later)/(1<<20), r.end.Sub(r.start).Seconds())
 	logCheckpoints(b, "checkpoints after the restore:", cps)
 }
 
@@ -782,5 +835,35 @@ func BenchmarkCheckpointBackpressure(b *testing.B) {
 			}
 			b.ReportMetric(median(infl)/(1<<20), "median-in-flight-MiB")
 		})
+	}
+}
+
+// TestCheckpointBenchSQL keeps bench/checkpoint/*.sql, the `streamsql run`
+// versions of these benchmarks, plannable (it runs no job).
+func TestCheckpointBenchSQL(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "bench", "checkpoint", "*.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Skip("bench/checkpoint not found")
+	}
+	for _, f := range files {
+		text, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := New(Options{Dir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := &msgOutput{}
+		if err := s.Explain(context.Background(), string(text), out); err != nil {
+			t.Errorf("%s: %v", f, err)
+		} else if plan := strings.Join(out.msgs, "\n"); !strings.Contains(plan, "GroupAggregate(groupBy=[k]") ||
+			!strings.Contains(plan, "checkpoint.interval.ms = 1000  (SET)") {
+			t.Errorf("%s: not a checkpointed GROUP BY k:\n%s", f, plan)
+		}
+		s.Close()
 	}
 }

@@ -26,7 +26,7 @@ func (b *Backend) load(k []byte) (*centry, error) {
 		}
 		return c, nil
 	}
-	if len(b.cache) >= b.cacheLimit {
+	if b.cacheFull() {
 		if err := b.Flush(); err != nil { // drops the full cache
 			return nil, err
 		}
@@ -63,7 +63,7 @@ func (b *Backend) entryForWrite(k []byte) (*centry, error) {
 	if c := b.cache[string(k)]; c != nil {
 		return c, nil
 	}
-	if len(b.cache) >= b.cacheLimit {
+	if b.cacheFull() {
 		if err := b.Flush(); err != nil { // drops the full cache
 			return nil, err
 		}
@@ -94,6 +94,43 @@ func (b *Backend) del(k []byte) error {
 	return nil
 }
 
+// cacheFull reports whether the cache must be flushed before it takes
+// another key. While a pebble checkpoint runs (SnapshotAsync), nothing may
+// be written to pebble, so the cache grows to checkpointCacheFactor times
+// its limit before a flush waits for the checkpoint.
+func (b *Backend) cacheFull() bool {
+	if b.checkpointRunning() {
+		return len(b.cache) >= checkpointCacheFactor*b.cacheLimit
+	}
+	return len(b.cache) >= b.cacheLimit
+}
+
+// checkpointRunning reports whether a pebble checkpoint is in progress.
+func (b *Backend) checkpointRunning() bool {
+	if b.ckpt == nil {
+		return false
+	}
+	select {
+	case <-b.ckpt.done:
+		b.ckpt = nil
+		return false
+	default:
+		return true
+	}
+}
+
+// WriteBack is Flush for operators that write back after each batch:
+// while a pebble checkpoint runs, the dirty entries stay cached instead
+// (until the cache is full) so the task does not wait for it.
+func (b *Backend) WriteBack() error {
+	if b.db != nil && b.checkpointRunning() && !b.cacheFull() {
+		return nil
+	}
+	return b.Flush()
+}
+
+const checkpointCacheFactor = 4
+
 func (b *Backend) newEntry() *centry {
 	if n := len(b.free); n > 0 {
 		c := b.free[n-1]
@@ -112,9 +149,32 @@ func (b *Backend) Flush() error {
 	if b.db == nil {
 		return errClosed
 	}
+	// Callers write to pebble after Flush too (range deletes, cleanup):
+	// wait even when there is nothing to write.
+	b.waitCheckpoint()
 	if len(b.cache) == 0 {
 		return nil
 	}
+	batch, err := b.dirtyBatch()
+	if err != nil {
+		return err
+	}
+	if len(b.cache) >= b.cacheLimit {
+		b.dropCache()
+	}
+	if batch == nil {
+		return nil
+	}
+	if err := b.db.Apply(batch, pebble.NoSync); err != nil {
+		_ = batch.Close()
+		return fmt.Errorf("rocks: flush: %w", err)
+	}
+	return batch.Close()
+}
+
+// dirtyBatch puts the dirty cache entries into a new batch and marks them
+// clean; nil when there are none.
+func (b *Backend) dirtyBatch() (*pebble.Batch, error) {
 	batch := b.db.NewBatch()
 	ttl := b.clock.Enabled()
 	for k, c := range b.cache {
@@ -130,21 +190,14 @@ func (b *Backend) Flush() error {
 		}
 		if err != nil {
 			_ = batch.Close()
-			return fmt.Errorf("rocks: flush: %w", err)
+			return nil, fmt.Errorf("rocks: flush: %w", err)
 		}
 		c.dirty = false
 	}
-	if len(b.cache) >= b.cacheLimit {
-		b.dropCache()
-	}
 	if batch.Empty() {
-		return batch.Close()
+		return nil, batch.Close()
 	}
-	if err := b.db.Apply(batch, pebble.NoSync); err != nil {
-		_ = batch.Close()
-		return fmt.Errorf("rocks: flush: %w", err)
-	}
-	return batch.Close()
+	return batch, nil
 }
 
 // dropCache forgets every (clean) entry: needed after writes that bypass

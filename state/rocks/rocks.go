@@ -54,6 +54,9 @@ type Backend struct {
 	// internal to pebble, hence closures.
 	useCache   func(*pebble.Options)
 	unrefCache func()
+	// ckpt is the pebble checkpoint SnapshotAsync started, until a write
+	// to pebble waits for it (nothing may reach pebble while it runs).
+	ckpt *pendingCheckpoint
 }
 
 var _ state.Backend = (*Backend)(nil)
@@ -154,6 +157,7 @@ func (b *Backend) Close() error {
 	if b.db == nil {
 		return nil
 	}
+	b.waitCheckpoint()
 	err := b.db.Close()
 	b.db = nil
 	if b.unrefCache != nil {
@@ -181,6 +185,7 @@ func (b *Backend) register(name string, kind state.Kind) (stateInfo, error) {
 	}
 	si := stateInfo{sid: byte(len(b.states) + 1), kind: kind}
 	k := append([]byte{metaID, metaState}, name...)
+	b.waitCheckpoint()
 	if err := b.db.Set(k, []byte{si.sid, byte(kind)}, pebble.NoSync); err != nil {
 		return stateInfo{}, fmt.Errorf("rocks: register state %q: %w", name, err)
 	}

@@ -17,22 +17,89 @@ import (
 // or, worse, opens an empty database (see DEPENDENCIES.md).
 var markerPrefixes = []string{"marker.format-version.", "marker.manifest."}
 
-// Snapshot implements state.Backend: flush the cache and the memtable (the
-// WAL is off, so unflushed data would be missing), then a pebble checkpoint
-// (SSTs hard-linked, small files copied).
+// Snapshot implements state.Backend: SnapshotAsync, waited for.
 func (b *Backend) Snapshot(dir string) (state.SnapshotHandle, error) {
-	if err := b.Flush(); err != nil {
+	wait, err := b.SnapshotAsync(dir)
+	if err != nil {
 		return state.SnapshotHandle{}, err
 	}
-	if err := b.db.Flush(); err != nil {
+	return wait()
+}
+
+// pendingCheckpoint is a pebble checkpoint running on its own goroutine;
+// h and err are set before done is closed.
+type pendingCheckpoint struct {
+	done chan struct{}
+	h    state.SnapshotHandle
+	err  error
+}
+
+// SnapshotAsync takes a snapshot of the state as it is now into dir, in
+// two parts. Here, in the caller's goroutine (a checkpoint's synchronous
+// phase), it only copies the cache's dirty entries into a pebble batch:
+// work bounded by the cache, not by the state. A goroutine applies the
+// batch, flushes the memtable (the WAL is off, so unflushed data would be
+// missing) and makes a pebble checkpoint (SSTs hard-linked, small files
+// copied); wait returns its result. Until it is done nothing else is
+// written to pebble (new writes stay in the cache, up to a limit, and any
+// write to pebble waits for it), so the checkpoint holds exactly the state
+// of this call; the batch's entries stay cached, so reads never miss them.
+// Compactions may run meanwhile: they only rewrite that same data.
+func (b *Backend) SnapshotAsync(dir string) (wait func() (state.SnapshotHandle, error), err error) {
+	if b.db == nil {
+		return nil, errClosed
+	}
+	b.waitCheckpoint()
+	batch, err := b.dirtyBatch()
+	if err != nil {
+		return nil, err
+	}
+	pc := &pendingCheckpoint{done: make(chan struct{})}
+	b.ckpt = pc
+	db, opts := b.db, b.opts
+	go func() {
+		defer close(pc.done)
+		pc.h, pc.err = checkpointDB(db, batch, dir, opts)
+	}()
+	return func() (state.SnapshotHandle, error) {
+		<-pc.done
+		return pc.h, pc.err
+	}, nil
+}
+
+// checkpointDB is SnapshotAsync's asynchronous part.
+func checkpointDB(db *pebble.DB, batch *pebble.Batch, dir string, opts Options) (state.SnapshotHandle, error) {
+	if batch != nil {
+		err := db.Apply(batch, pebble.NoSync)
+		if cerr := batch.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return state.SnapshotHandle{}, fmt.Errorf("rocks: snapshot: write cache: %w", err)
+		}
+	}
+	if err := db.Flush(); err != nil {
 		return state.SnapshotHandle{}, fmt.Errorf("rocks: snapshot: flush memtable: %w", err)
 	}
-	if err := b.db.Checkpoint(dir); err != nil {
+	if err := db.Checkpoint(dir); err != nil {
 		return state.SnapshotHandle{}, fmt.Errorf("rocks: snapshot: %w", err)
 	}
+	return snapshotHandle(dir, opts)
+}
+
+// waitCheckpoint blocks until the pebble checkpoint in progress, if any,
+// is done: called before anything is written to pebble.
+func (b *Backend) waitCheckpoint() {
+	if b.ckpt != nil {
+		<-b.ckpt.done
+		b.ckpt = nil
+	}
+}
+
+func snapshotHandle(dir string, opts Options) (state.SnapshotHandle, error) {
 	h := state.SnapshotHandle{
 		Backend: "rocksdb", Dir: dir,
-		KeyGroupStart: b.opts.KeyGroupStart, KeyGroupEnd: b.opts.KeyGroupEnd,
+		KeyGroupStart: opts.KeyGroupStart, KeyGroupEnd: opts.KeyGroupEnd,
 	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
