@@ -382,3 +382,37 @@ func TestPendingStateRoundTrip(t *testing.T) {
 		t.Fatalf("got %v, want a refusal of another table's state", err)
 	}
 }
+
+// TestBufferReduces: changes of one key collapse to the last one, also
+// after compaction; -U rows are skipped; deletes keep only the key.
+func TestBufferReduces(t *testing.T) {
+	b := newBuffer(kv, []int{0})
+	add := func(rows ...any) {
+		t.Helper()
+		if err := b.add(kvBatch(rows...), time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("+I", 1, "a", "+I", 2, "x\ty", "-U", 1, "a", "+U", 1, "b")
+	add("-D", 2, "x\ty", "+I", 3, "c")
+	if b.live() != 3 || b.len() != 5 {
+		t.Fatalf("live %d of %d rows, want 3 of 5", b.live(), b.len())
+	}
+	b.compact()
+	if b.live() != 3 || b.len() != 3 {
+		t.Fatalf("after compact: live %d of %d rows, want 3 of 3", b.live(), b.len())
+	}
+	add("-U", 3, "c", "+U", 3, "d", "+I", 2, "back")
+	c := b.seal()
+	if got, want := string(c.upserts), "1\tb\n3\td\n2\tback\n"; got != want || c.nUpserts != 3 {
+		t.Fatalf("upserts %q (%d), want %q", got, c.nUpserts, want)
+	}
+	if c.nDeletes != 0 || b.len() != 0 {
+		t.Fatalf("deletes %q, buffer %d rows after seal", c.deletes, b.len())
+	}
+	add("+I", 5, "e", "-D", 5, "e", "-D", 6, "f")
+	c = b.seal()
+	if string(c.deletes) != "5\n6\n" || c.nUpserts != 0 {
+		t.Fatalf("got %+v", c)
+	}
+}
