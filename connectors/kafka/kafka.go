@@ -74,12 +74,26 @@ func (f *Factory) NewSink(t connectors.Table) (connectors.Sink, error) {
 			return nil, fmt.Errorf("table '%s': metadata column '%s' (FROM '%s') is read-only; declare it VIRTUAL", t.Name, m.column, m.key)
 		}
 	}
+	for _, fm := range []*format.Format{c.key, c.value} {
+		if cs, ok := any(fm).(interface{ CheckSink() error }); ok && fm != nil {
+			if err := cs.CheckSink(); err != nil {
+				return nil, err
+			}
+		}
+	}
 	return newSink(c, t), nil
 }
 
 // AcceptsUpdates implements connectors.UpdateSinkFactory: upsert-kafka
-// writes updates as upserts and deletes as tombstones.
-func (f *Factory) AcceptsUpdates(connectors.Table) bool { return f.upsert }
+// writes updates as upserts and deletes as tombstones; a kafka table with
+// a changelog value format (debezium-json) encodes every row kind.
+func (f *Factory) AcceptsUpdates(t connectors.Table) bool {
+	if f.upsert {
+		return true
+	}
+	c, err := f.parse(t)
+	return err == nil && isChangelog(c.value)
+}
 
 // ProducesUpdates implements connectors.ChangelogSourceFactory: an
 // upsert-kafka source emits +I/-U/+U/-D, and so does a kafka source whose

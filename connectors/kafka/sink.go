@@ -67,10 +67,9 @@ func newSink(c *config, t connectors.Table) *sink {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &sink{cfg: c, logger: logger, topic: c.topics[0], tsCol: -1,
-		vschema: c.valueSchema.Arrow(), venc: c.value.NewEncoder()}
+	s := &sink{cfg: c, logger: logger, topic: c.topics[0], tsCol: -1, vschema: c.valueSchema.Arrow()}
 	if c.key != nil {
-		s.kschema, s.kenc = c.keySchema.Arrow(), c.key.NewEncoder()
+		s.kschema = c.keySchema.Arrow()
 	}
 	for _, m := range c.meta {
 		if m.key == metaTimestamp {
@@ -153,7 +152,29 @@ func (s *sink) Open(ctx context.Context, subtask, parallelism int) error {
 		return s.errorf("topic '%s' does not exist", s.topic)
 	}
 	s.numPartitions = int32(len(d.Partitions))
+	if s.venc, err = openEncoder(ctx, s.cfg.value); err != nil {
+		return s.errorf("value: %w", err)
+	}
+	if s.cfg.key != nil {
+		if s.kenc, err = openEncoder(ctx, s.cfg.key); err != nil {
+			return s.errorf("key: %w", err)
+		}
+	}
 	return nil
+}
+
+// openEncoder returns the format's encoder; a format that needs to set
+// up first (avro-confluent registers its schema) offers OpenEncoder.
+func openEncoder(ctx context.Context, f *format.Format) (format.Encoder, error) {
+	if o, ok := any(f).(interface {
+		OpenEncoder(context.Context) (format.Encoder, error)
+	}); ok {
+		return o.OpenEncoder(ctx)
+	}
+	if e := f.NewEncoder(); e != nil {
+		return e, nil
+	}
+	return nil, fmt.Errorf("format '%s' cannot write", f.Name())
 }
 
 // Write implements connectors.Sink.
@@ -195,8 +216,8 @@ func (s *sink) Write(ctx context.Context, b batch.Batch) error {
 	now := time.Now() // the record timestamp without a 'timestamp' column, once per batch
 	for i := 0; i < n; i++ {
 		kind := b.Kind(i)
-		if kind == batch.UpdateBefore {
-			continue // upsert: the +U that follows replaces the row
+		if kind == batch.UpdateBefore && s.cfg.upsert {
+			continue // the +U that follows replaces the row
 		}
 		r := &s.recs[i]
 		r.Topic = s.topic
@@ -205,12 +226,12 @@ func (s *sink) Write(ctx context.Context, b batch.Batch) error {
 			s.arena = s.kenc.Encode(s.arena, kb, i)
 			r.Key = s.arena[start:len(s.arena):len(s.arena)]
 		}
-		if kind != batch.Delete {
+		// upsert-kafka writes a delete as a tombstone; a changelog
+		// format (debezium-json) encodes every kind.
+		if kind != batch.Delete || !s.cfg.upsert {
 			start := len(s.arena)
 			s.arena = s.venc.Encode(s.arena, vb, i)
 			r.Value = s.arena[start:len(s.arena):len(s.arena)]
-		} else if !s.cfg.upsert {
-			return s.errorf("internal: a delete row reached an append-only sink")
 		}
 		r.Timestamp = now
 		if ts != nil && ts.IsValid(i) {
