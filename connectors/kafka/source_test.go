@@ -358,3 +358,30 @@ func TestAvroAndDebezium(t *testing.T) {
 		}
 	}
 }
+
+func TestMetadataWithComputedAndWatermark(t *testing.T) {
+	b := newBroker(t)
+	b.topic("t", 1)
+	r1, r2 := rec("t", 0, "", jsonRow(1, "a")), rec("t", 0, "", jsonRow(2, "b"))
+	r1.Timestamp, r2.Timestamp = time.UnixMilli(1_700_000_000_000), time.UnixMilli(1_700_000_001_000)
+	b.produce(r1, r2)
+	s := newSession(t, nil)
+	out := mustRun(t, s, `CREATE TABLE src (
+  id INT, name STRING,
+  off BIGINT METADATA FROM 'offset' VIRTUAL,
+  next_off AS off + 1,
+  ts TIMESTAMP_LTZ(3) METADATA FROM 'timestamp',
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND
+) `+with("connector", "kafka", "topic", "t", "properties.bootstrap.servers", b.addr, "format", "json", "scan.bounded.mode", "latest-offset")+`;
+DESCRIBE src;
+SELECT id, off, next_off FROM src;`)
+	if want := []string{"+I[1, 0, 1]", "+I[2, 1, 2]"}; !slices.Equal(out.rows[len(out.rows)-2:], want) {
+		t.Fatalf("got %q, want %q at the end", out.rows, want)
+	}
+	desc := strings.Join(out.rows, "\n")
+	for _, w := range []string{"METADATA FROM 'offset' VIRTUAL", "METADATA FROM 'timestamp'", "AS `off` + 1"} {
+		if !strings.Contains(desc, w) && !strings.Contains(desc, strings.ReplaceAll(w, "`", "")) {
+			t.Errorf("DESCRIBE lacks %q:\n%s", w, desc)
+		}
+	}
+}
