@@ -119,11 +119,16 @@ func (b *Backend) checkpointRunning() bool {
 	}
 }
 
-// WriteBack is Flush for operators that write back after each batch:
-// while a pebble checkpoint runs, the dirty entries stay cached instead
-// (until the cache is full) so the task does not wait for it.
+// WriteBack is what operators call after each batch: it writes the dirty
+// entries to pebble only once the cache is full (it is a write-back cache:
+// reads are served from it, and a checkpoint takes its dirty entries), so
+// a batch over hot keys costs no pebble write, and a task never waits here
+// for a checkpoint in progress until the cache has grown to its limit.
 func (b *Backend) WriteBack() error {
-	if b.db != nil && b.checkpointRunning() && !b.cacheFull() {
+	if b.db == nil {
+		return errClosed
+	}
+	if !b.cacheFull() {
 		return nil
 	}
 	return b.Flush()
