@@ -3,6 +3,8 @@ package nexmark
 import (
 	"math"
 	"math/bits"
+	"strings"
+	"unsafe"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -153,18 +155,37 @@ type strw struct {
 	pos  int
 }
 
+// put appends row j's value. The caller has reserved room (see reserve),
+// so put needs no capacity check and is inlined.
 func (w *strw) put(j int, v []byte) {
-	if len(v) > len(w.data)-w.pos {
-		w.grow(len(v))
-	}
 	w.pos += copy(w.data[w.pos:], v)
 	w.offs[j+1] = int32(w.pos)
+}
+
+// reserve makes room for n more bytes (rarely needed: buffers are sized
+// for the expected lengths plus a margin).
+func (w *strw) reserve(n int) {
+	if n > len(w.data)-w.pos {
+		w.grow(n)
+	}
+}
+
+// uninitialized returns n bytes of new memory that Go does not zero first:
+// the string columns are most of a batch's bytes, and each byte is written
+// before it is exposed (a column's buffer is data[:pos]), so zeroing them
+// would be a wasted pass over memory. strings.Builder.Grow allocates
+// without zeroing; its buffer becomes ours, and nothing else refers to it.
+func uninitialized(n int) []byte {
+	var sb strings.Builder
+	sb.Grow(n + 1)
+	sb.WriteByte(0) // a non-empty string has a defined data pointer
+	return unsafe.Slice(unsafe.StringData(sb.String()), n)
 }
 
 // grow makes room for n more bytes (rare: buffers are sized for the
 // expected lengths plus a margin).
 func (w *strw) grow(n int) {
-	d := make([]byte, max(2*len(w.data), w.pos+n+1024))
+	d := uninitialized(max(2*len(w.data), w.pos+n+1024))
 	copy(d, w.data[:w.pos])
 	w.data = d
 }
@@ -184,7 +205,7 @@ func (g *generator) alloc(rows int) *cols {
 			// The expected size plus a margin far above the spread of a
 			// batch's total (a sum of independent lengths).
 			size := rows*g.strAvg[f] + min(rows, 64)*g.strMax[f] + 64
-			cs.strs[f] = strw{offs: make([]int32, rows+1), data: make([]byte, size)}
+			cs.strs[f] = strw{offs: make([]int32, rows+1), data: uninitialized(size)}
 		default:
 			cs.ints[f] = make([]int64, rows)
 		}
@@ -240,6 +261,11 @@ func (g *generator) fill(cs *cols, rows int, cur *cursor, stride, end, due int64
 		}
 		ms, rem, _ := g.eventMilli(base + cur.off)
 		k := min(hiEff-cur.off, int64(rows-n))
+		for f, on := range g.sel {
+			if on && g.isStr[f] {
+				cs.strs[f].reserve(int(k) * g.strMax[f])
+			}
+		}
 		var made int
 		switch g.c.kind {
 		case kindBid:
@@ -305,9 +331,7 @@ func (t *tables) putExtra(w *strw, j int, o uint64, n int) {
 		w.put(j, t.letters[o:o+uint64(n)])
 		return
 	}
-	if n > len(w.data)-w.pos {
-		w.grow(n)
-	}
+	w.reserve(n)
 	for n > 0 {
 		chunk := min(n, len(t.letters)-int(o))
 		w.pos += copy(w.data[w.pos:], t.letters[o:o+uint64(chunk)])

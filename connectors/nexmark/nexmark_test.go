@@ -422,3 +422,43 @@ func TestWordLists(t *testing.T) {
 		t.Fatal("channel tables have the wrong size")
 	}
 }
+
+// String columns are written without per-value capacity checks, trusting
+// strMax: no value may be longer.
+func TestStringLengthBounds(t *testing.T) {
+	for _, kind := range []string{"person", "auction", "bid"} {
+		s := newTestSource(t, kind, map[string]string{"events.num": "300000"}, 0, 1)
+		rows := readAll(t, s, 0)
+		for _, r := range rows {
+			for c, f := range s.cfg.cols {
+				if s.gen.isStr[f] && len(r[c]) > s.gen.strMax[f] {
+					t.Fatalf("%s column %d: %q is longer than %d", kind, c, r[c], s.gen.strMax[f])
+				}
+			}
+		}
+	}
+}
+
+func TestLongPaddingAndWideEpochs(t *testing.T) {
+	// 20 kB bids: padding longer than the shared letters' slack wraps.
+	rows := readAll(t, newTestSource(t, "bid", map[string]string{"events.num": "2000", "bid.avg-size": "20kb"}, 0, 1), 0)
+	ei := fullSchema("bid").Index("extra")
+	d := 20*1024 - 32
+	for _, r := range rows {
+		e := r[ei]
+		if len(e) < d*8/10-1 || len(e) > d*12/10+1 || strings.Trim(e, "abcdefghijklmnopqrstuvwxyz") != "" {
+			t.Fatalf("extra of %d bytes", len(e))
+		}
+	}
+	// 5000 people per epoch: one epoch's run fills whole batches.
+	o := map[string]string{"events.num": "20008", "person.proportion": "5000", "auction.proportion": "1", "bid.proportion": "1"}
+	people := readAll(t, newTestSource(t, "person", o, 0, 1), 0)
+	if len(people) != 4*5000 {
+		t.Fatalf("%d people", len(people))
+	}
+	for k, r := range people {
+		if num(t, r[0]) != int64(k)+firstPersonID {
+			t.Fatalf("person %d: %v", k, r)
+		}
+	}
+}
