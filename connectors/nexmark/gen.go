@@ -62,19 +62,39 @@ type generator struct {
 	strAvg   [maxFields]int // and at least its mean length
 	maxRows  int
 	bidExtra extraSize // bids have a fixed size before padding
+
+	strFields []int  // the selected string fields
+	stride    int64  // parallelism: a subtask takes every stride-th epoch
+	jumpQ     int64  // the time from an epoch's last event of the kind to
+	jumpR     uint64 // the subtask's next one, as quotient and remainder
+	lastStart int64  // the latest time an epoch may start at (see maxMilli)
 }
 
-func newGenerator(c *config) *generator {
+// newGenerator returns the generator of a subtask of parallelism stride.
+func newGenerator(c *config, stride int) *generator {
 	t := shared()
-	g := &generator{c: c, t: t, prop: c.proportion(), rate: uint64(c.rate), base: c.baseMilli}
+	g := &generator{c: c, t: t, prop: c.proportion(), rate: uint64(c.rate), base: c.baseMilli, stride: int64(stride)}
 	g.lo, g.hi = c.span()
 	g.stepQ, g.stepR = int64(1000/g.rate), 1000%g.rate
+	// After the kind's last event of an epoch the times have advanced past
+	// it by one event; the subtask's next event is this many further on.
+	j, _ := bits.Mul64(uint64(g.stride*g.prop-(g.hi-g.lo)), 1000)
+	jl := uint64(g.stride*g.prop-(g.hi-g.lo)) * 1000
+	if j != 0 {
+		jl = math.MaxUint64 // absurd strides: the first epoch is past the end of time anyway
+	}
+	g.jumpQ, g.jumpR = int64(jl/g.rate), jl%g.rate
+	// An epoch spans less than (prop*1000/rate + 1) ms.
+	g.lastStart = maxMilli - int64(uint64(g.prop)*1000/g.rate) - 1
 	k := uint64(numInFlightAuctions*g.prop/c.auctionProp) * 1000
 	g.hzQ, g.hzR = int64(k/g.rate), k%g.rate
 	for i, d := range kindFields(c.kind) {
 		g.isStr[i] = d.t.Kind == types.String
 	}
 	for _, f := range c.cols {
+		if !g.sel[f] && g.isStr[f] {
+			g.strFields = append(g.strFields, f)
+		}
 		g.sel[f] = true
 	}
 	g.bidExtra = extraFor(32, c.bidSize)
@@ -245,35 +265,31 @@ type cursor struct {
 // event number end, at an event time after due, or at the end of time.
 // It advances cur and returns the rows made; exhausted reports that no
 // event remains (end or maxMilli reached).
-func (g *generator) fill(cs *cols, rows int, cur *cursor, stride, end, due int64) (n int, exhausted bool) {
+func (g *generator) fill(cs *cols, rows int, cur *cursor, end, due int64) (n int, exhausted bool) {
+	ms, rem, ok := g.eventMilli(cur.epoch*g.prop + cur.off)
 	for n < rows {
 		base := cur.epoch * g.prop
-		if base+cur.off >= end {
+		// Times grow with the event number: while an epoch starts early
+		// enough (lastStart), all its events have a time.
+		if !ok || base+cur.off >= end || ms > g.lastStart {
 			return n, true
 		}
 		hiEff := g.hi
 		if end-base < hiEff {
 			hiEff = end - base
 		}
-		// Times grow with n: if the epoch's last event has a time, all do.
-		if _, _, ok := g.eventMilli(base + hiEff - 1); !ok {
-			return n, true
-		}
-		ms, rem, _ := g.eventMilli(base + cur.off)
 		k := min(hiEff-cur.off, int64(rows-n))
-		for f, on := range g.sel {
-			if on && g.isStr[f] {
-				cs.strs[f].reserve(int(k) * g.strMax[f])
-			}
+		for _, f := range g.strFields {
+			cs.strs[f].reserve(int(k) * g.strMax[f])
 		}
 		var made int
 		switch g.c.kind {
 		case kindBid:
-			made = g.bids(cs, n, cur.epoch, cur.off, k, ms, rem, due)
+			made, ms, rem = g.bids(cs, n, cur.epoch, cur.off, k, ms, rem, due)
 		case kindAuction:
-			made = g.auctions(cs, n, cur.epoch, cur.off, k, ms, rem, due)
+			made, ms, rem = g.auctions(cs, n, cur.epoch, cur.off, k, ms, rem, due)
 		default:
-			made = g.people(cs, n, cur.epoch, cur.off, k, ms, rem, due)
+			made, ms, rem = g.people(cs, n, cur.epoch, cur.off, k, ms, rem, due)
 		}
 		n += made
 		cur.off += int64(made)
@@ -281,8 +297,15 @@ func (g *generator) fill(cs *cols, rows int, cur *cursor, stride, end, due int64
 			return n, false // the next event is not due yet
 		}
 		if cur.off == g.hi {
+			// On to this subtask's next epoch: skip the other kinds' and
+			// the other subtasks' events.
 			cur.off = g.lo
-			cur.epoch += stride
+			cur.epoch += g.stride
+			ms += g.jumpQ
+			if rem += g.jumpR; rem >= g.rate {
+				rem -= g.rate
+				ms++
+			}
 		}
 	}
 	return n, false
@@ -350,7 +373,7 @@ func nextPerson(r *rng, lastP int64) int64 {
 	return num - active + int64(r.below(uint64(active+idLead)))
 }
 
-func (g *generator) bids(cs *cols, j int, epoch, off, cnt, ms int64, rem uint64, due int64) int {
+func (g *generator) bids(cs *cols, j int, epoch, off, cnt, ms int64, rem uint64, due int64) (int, int64, uint64) {
 	c, t := g.c, g.t
 	lastA := epoch*c.auctionProp + c.auctionProp - 1
 	lastP := epoch*c.personProp + c.personProp - 1
@@ -360,9 +383,10 @@ func (g *generator) bids(cs *cols, j int, epoch, off, cnt, ms int64, rem uint64,
 	spanA := uint64(lastA - minA + 1 + idLead)
 	ratioA, ratioB := uint64(c.hotAuction), uint64(c.hotBidders)
 	auction, bidder, price, dt := cs.ints[bAuction], cs.ints[bBidder], cs.ints[bPrice], cs.ints[bDateTime]
-	channel, url, extra := cs.strs[bChannel], cs.strs[bURL], cs.strs[bExtra]
+	// put writes no pointers (only positions and bytes), so writing
+	// through these needs no GC write barrier.
+	channel, url, extra := &cs.strs[bChannel], &cs.strs[bURL], &cs.strs[bExtra]
 	chOn, urlOn, exOn := g.sel[bChannel], g.sel[bURL], g.sel[bExtra]
-	defer func() { cs.strs[bChannel], cs.strs[bURL], cs.strs[bExtra] = channel, url, extra }()
 	ex := g.bidExtra
 	n := epoch*g.prop + off
 	k := int64(0)
@@ -414,23 +438,22 @@ func (g *generator) bids(cs *cols, j int, epoch, off, cnt, ms int64, rem uint64,
 			url.put(j, chURL)
 		}
 		if exOn {
-			t.putExtra(&extra, j, eo, size)
+			t.putExtra(extra, j, eo, size)
 		}
 		ms, rem = g.step(ms, rem)
 	}
-	return int(k)
+	return int(k), ms, rem
 }
 
-func (g *generator) auctions(cs *cols, j int, epoch, off, cnt, ms int64, rem uint64, due int64) int {
+func (g *generator) auctions(cs *cols, j int, epoch, off, cnt, ms int64, rem uint64, due int64) (int, int64, uint64) {
 	c, t := g.c, g.t
 	lastP := epoch*c.personProp + c.personProp - 1
 	hotSeller := lastP/hotRatio*hotRatio + firstPersonID
 	ratioS := uint64(c.hotSellers)
 	id, initial, reserve, dt, expires, seller, category :=
 		cs.ints[aID], cs.ints[aInitialBid], cs.ints[aReserve], cs.ints[aDateTime], cs.ints[aExpires], cs.ints[aSeller], cs.ints[aCategory]
-	item, desc, extra := cs.strs[aItemName], cs.strs[aDescription], cs.strs[aExtra]
+	item, desc, extra := &cs.strs[aItemName], &cs.strs[aDescription], &cs.strs[aExtra]
 	itemOn, descOn, exOn := g.sel[aItemName], g.sel[aDescription], g.sel[aExtra]
-	defer func() { cs.strs[aItemName], cs.strs[aDescription], cs.strs[aExtra] = item, desc, extra }()
 	n := epoch*g.prop + off
 	k := int64(0)
 	for ; k < cnt; k, j = k+1, j+1 {
@@ -483,11 +506,11 @@ func (g *generator) auctions(cs *cols, j int, epoch, off, cnt, ms int64, rem uin
 			category[j] = cat
 		}
 		if exOn {
-			t.putExtra(&extra, j, eo, size)
+			t.putExtra(extra, j, eo, size)
 		}
 		ms, rem = g.step(ms, rem)
 	}
-	return int(k)
+	return int(k), ms, rem
 }
 
 // Sizes of the reference's word lists.
@@ -503,14 +526,11 @@ func putDigits(b []byte, v uint64) {
 	b[0], b[1], b[2], b[3] = byte('0'+v/1000), byte('0'+v/100%10), byte('0'+v/10%10), byte('0'+v%10)
 }
 
-func (g *generator) people(cs *cols, j int, epoch, off, cnt, ms int64, rem uint64, due int64) int {
+func (g *generator) people(cs *cols, j int, epoch, off, cnt, ms int64, rem uint64, due int64) (int, int64, uint64) {
 	c, t := g.c, g.t
 	id, dt := cs.ints[pID], cs.ints[pDateTime]
-	name, email, card, city, state, extra := cs.strs[pName], cs.strs[pEmail], cs.strs[pCreditCard], cs.strs[pCity], cs.strs[pState], cs.strs[pExtra]
-	sel := g.sel
-	defer func() {
-		cs.strs[pName], cs.strs[pEmail], cs.strs[pCreditCard], cs.strs[pCity], cs.strs[pState], cs.strs[pExtra] = name, email, card, city, state, extra
-	}()
+	name, email, card, city, state, extra := &cs.strs[pName], &cs.strs[pEmail], &cs.strs[pCreditCard], &cs.strs[pCity], &cs.strs[pState], &cs.strs[pExtra]
+	sel := &g.sel
 	n := epoch*g.prop + off
 	var buf [32]byte
 	k := int64(0)
@@ -559,9 +579,9 @@ func (g *generator) people(cs *cols, j int, epoch, off, cnt, ms int64, rem uint6
 			dt[j] = ms * 1000
 		}
 		if sel[pExtra] {
-			t.putExtra(&extra, j, eo, size)
+			t.putExtra(extra, j, eo, size)
 		}
 		ms, rem = g.step(ms, rem)
 	}
-	return int(k)
+	return int(k), ms, rem
 }

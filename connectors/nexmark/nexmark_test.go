@@ -462,3 +462,19 @@ func TestLongPaddingAndWideEpochs(t *testing.T) {
 		}
 	}
 }
+
+// Event times end in the year 9999: an unbounded table then idles.
+func TestEndOfTime(t *testing.T) {
+	s := newTestSource(t, "bid", map[string]string{"base-time": "9999-12-31 23:59:00", "first-event.rate": "1"}, 0, 1)
+	total := 0
+	for range 3 {
+		b, err := s.Next(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += b.Len()
+	}
+	if total != 46 {
+		t.Fatalf("%d bids before the end of time, want the first epoch's 46", total)
+	}
+}

@@ -60,7 +60,7 @@ func (s *source) Open(_ context.Context, subtask, parallelism int) error {
 	if parallelism < 1 || subtask < 0 || subtask >= parallelism {
 		return fmt.Errorf("nexmark '%s': invalid subtask %d of %d", s.table, subtask, parallelism)
 	}
-	s.gen = newGenerator(s.cfg)
+	s.gen = newGenerator(s.cfg, parallelism)
 	s.subtask, s.parallelism = subtask, parallelism
 	lo, _ := s.cfg.span()
 	s.cur = cursor{epoch: int64(subtask), off: lo}
@@ -110,7 +110,7 @@ func (s *source) Next(ctx context.Context) (batch.Batch, error) {
 		s.lastEmit = time.Now()
 	}
 	cs := s.gen.alloc(rows)
-	n, exhausted := s.gen.fill(cs, rows, &s.cur, int64(s.parallelism), s.end, due)
+	n, exhausted := s.gen.fill(cs, rows, &s.cur, s.end, due)
 	s.exhausted = exhausted
 	if n == 0 && exhausted && s.Bounded() {
 		return batch.Batch{}, io.EOF
