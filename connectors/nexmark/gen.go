@@ -78,12 +78,9 @@ func newGenerator(c *config, stride int) *generator {
 	g.stepQ, g.stepR = int64(1000/g.rate), 1000%g.rate
 	// After the kind's last event of an epoch the times have advanced past
 	// it by one event; the subtask's next event is this many further on.
-	j, _ := bits.Mul64(uint64(g.stride*g.prop-(g.hi-g.lo)), 1000)
-	jl := uint64(g.stride*g.prop-(g.hi-g.lo)) * 1000
-	if j != 0 {
-		jl = math.MaxUint64 // absurd strides: the first epoch is past the end of time anyway
-	}
-	g.jumpQ, g.jumpR = int64(jl/g.rate), jl%g.rate
+	// (Parallelism times at most 3*2^20 events, times 1000, fits easily.)
+	jump := uint64(g.stride*g.prop-(g.hi-g.lo)) * 1000
+	g.jumpQ, g.jumpR = int64(jump/g.rate), jump%g.rate
 	// An epoch spans less than (prop*1000/rate + 1) ms.
 	g.lastStart = maxMilli - int64(uint64(g.prop)*1000/g.rate) - 1
 	k := uint64(numInFlightAuctions*g.prop/c.auctionProp) * 1000

@@ -197,6 +197,15 @@ func TestThrottled(t *testing.T) {
 	if b.Len() >= 920 {
 		t.Fatalf("throttled source emitted %d rows at once", b.Len())
 	}
+	// Read to the end, throttled, the rows are those of the unthrottled
+	// table (at 20000 events/s, 3000 events take about 0.15 s).
+	o := map[string]string{"events.num": "3000", "first-event.rate": "20000"}
+	fast := readAll(t, newTestSource(t, "auction", o, 1, 2), 0)
+	o["max-emit-speed"] = "false"
+	slow := readAll(t, newTestSource(t, "auction", o, 1, 2), 0)
+	if len(fast) != 90 || !slices.Equal(sortedStrings(fast), sortedStrings(slow)) {
+		t.Fatalf("throttled: %d rows, unthrottled %d (or different rows)", len(slow), len(fast))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	for range 3 {

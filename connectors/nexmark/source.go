@@ -86,8 +86,12 @@ func (s *source) Next(ctx context.Context) (batch.Batch, error) {
 	due, rows := int64(math.MaxInt64), s.gen.maxRows
 	if s.cfg.throttle {
 		next := s.gen.nextMilli(s.cur)
-		if next == math.MaxInt64 {
+		if next == math.MaxInt64 || s.cur.epoch*s.gen.prop+s.cur.off >= s.end {
+			// Nothing left to wait for.
 			s.exhausted = true
+			if s.Bounded() {
+				return batch.Batch{}, io.EOF
+			}
 			return s.empty(), nil
 		}
 		if s.started.IsZero() {
