@@ -56,6 +56,7 @@ type countOp struct {
 	counts  map[int64]int64
 	maxPar  int
 	failOn  *atomic.Int64 // fail once when a key's count reaches this
+	shared  *txShared     // ... after a checkpoint was committed (so the restart restores one)
 	subtask int
 }
 
@@ -74,7 +75,7 @@ func (c *countOp) Process(_ int, b batch.Batch, out Collector) error {
 	for i, k := range ks {
 		c.counts[k]++
 		cs[i] = c.counts[k]
-		if f := c.failOn.Load(); f > 0 && cs[i] == f && c.failOn.CompareAndSwap(f, 0) {
+		if f := c.failOn.Load(); f > 0 && cs[i] >= f && c.shared.committedOnce() && c.failOn.CompareAndSwap(f, 0) {
 			return fmt.Errorf("injected failure at count %d", f)
 		}
 	}
@@ -141,6 +142,12 @@ type txShared struct {
 	commits   int
 	done      map[[2]int64]bool // (subtask, checkpoint) committed: commits are idempotent
 	restores  atomic.Int64
+}
+
+func (s *txShared) committedOnce() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.commits > 0
 }
 
 func (s *txSink) Open(ctx *OpContext) error {
@@ -258,7 +265,7 @@ func runCountJob(t *testing.T, c cpCase, dir string) (*txShared, []*checkpoint.C
 			return &cpSource{seqSource: seqSource{n: rows, keys: keys, batchSize: 50}, pace: time.Millisecond}, nil
 		}},
 		{Name: "count", Parallelism: 2, Inputs: []Input{{From: 0, Partitioning: Partitioning{Kind: Hash, Keys: []int{0}}}},
-			Chain: []OperatorFactory{{Name: "Count", New: func(int) (Operator, error) { return &countOp{failOn: &fail}, nil }}}},
+			Chain: []OperatorFactory{{Name: "Count", New: func(int) (Operator, error) { return &countOp{failOn: &fail, shared: shared}, nil }}}},
 		{Name: "sink", Parallelism: 2, Inputs: []Input{{From: 1, Partitioning: Partitioning{Kind: Rebalance}}},
 			Chain: []OperatorFactory{{Name: "TxSink", New: func(int) (Operator, error) {
 				return &txSink{shared: shared, slow: c.slowSink}, nil

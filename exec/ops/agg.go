@@ -2,9 +2,11 @@ package ops
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -100,6 +102,11 @@ type GroupAgg struct {
 	maxPar    int
 	// Sizes of the last snapshot, to size the next one's buffer.
 	snapBytes, snapCount int
+	// Copy-on-write snapshots (in-memory, not windowed): epoch counts
+	// snapshots; cowRunning counts those whose asynchronous phase still
+	// reads groups of earlier epochs.
+	epoch      uint64
+	cowRunning atomic.Int64
 
 	// Scratch, reused.
 	keyBuf    []byte
@@ -130,6 +137,10 @@ type group struct {
 	// whether it had rows at its first change after that flush.
 	touched bool
 	existed bool
+	// epoch is GroupAgg.epoch when the group was made: a group of an
+	// earlier epoch may be read by a snapshot still being written, and is
+	// copied before it changes (copy-on-write).
+	epoch uint64
 	// prev is the row last emitted for the key: its key cells, then its
 	// aggregates (valid while the key existed).
 	prev []cell
@@ -397,8 +408,7 @@ func (a *GroupAgg) fold(b batch.Batch) error {
 				g.ik = v
 				a.intGroups[v] = g
 			}
-			a.touch(g)
-			rowGroups[r] = g
+			rowGroups[r] = a.touch(g)
 		}
 	} else {
 		for r := 0; r < n; r++ {
@@ -434,8 +444,7 @@ func (a *GroupAgg) byBytesStored(keyCols []arrow.Array, r int) (*group, error) {
 		}
 		a.groups[g.k] = g
 	}
-	a.touch(g)
-	return g, nil
+	return a.touch(g), nil
 }
 
 // winKey reports whether window-mode groups can be keyed by
@@ -472,8 +481,7 @@ func (a *GroupAgg) byBytes(keyCols []arrow.Array, r int) *group {
 		g.k = string(a.keyBuf)
 		a.groups[g.k] = g
 	}
-	a.touch(g)
-	return g
+	return a.touch(g)
 }
 
 func (a *GroupAgg) newGroup(keyCols []arrow.Array, r int) *group {
@@ -493,15 +501,21 @@ func (a *GroupAgg) newGroup(keyCols []arrow.Array, r int) *group {
 	a.cellSlab = a.cellSlab[nc:]
 	accs := a.accSlab[:na:na]
 	a.accSlab = a.accSlab[na:]
-	*g = group{prev: cells, accs: accs}
+	*g = group{prev: cells, accs: accs, epoch: a.epoch}
 	for c, col := range keyCols {
 		g.prev[c] = readCell(col, r)
 	}
 	return g
 }
 
-func (a *GroupAgg) touch(g *group) {
+// touch marks g changed in this mini-batch and returns the group to
+// change: a copy of g in its map's place when a snapshot being written may
+// still read g.
+func (a *GroupAgg) touch(g *group) *group {
 	if !g.touched {
+		if g.epoch < a.epoch && a.cowRunning.Load() > 0 {
+			g = a.copyGroup(g)
+		}
 		if a.TTL > 0 && !a.Windowed && a.store == nil { // pebble expires by itself
 			now := a.now().UnixNano()
 			if g.rows > 0 && now-g.lastWrite > int64(a.TTL) {
@@ -513,6 +527,42 @@ func (a *GroupAgg) touch(g *group) {
 		g.existed = g.rows > 0
 		a.touched = append(a.touched, g)
 	}
+	return g
+}
+
+// copyGroup replaces g in its map by a deep copy of the current epoch.
+func (a *GroupAgg) copyGroup(g *group) *group {
+	if len(a.slab) == 0 {
+		a.slab = make([]group, 256)
+	}
+	c := &a.slab[0]
+	a.slab = a.slab[1:]
+	nc, na := len(g.prev), len(g.accs)
+	if len(a.cellSlab) < nc {
+		a.cellSlab = make([]cell, 256*nc)
+	}
+	if len(a.accSlab) < na {
+		a.accSlab = make([]accum, 256*max(na, 1))
+	}
+	*c = *g
+	c.epoch = a.epoch
+	c.prev = a.cellSlab[:nc:nc]
+	a.cellSlab = a.cellSlab[nc:]
+	copy(c.prev, g.prev)
+	c.accs = a.accSlab[:na:na]
+	a.accSlab = a.accSlab[na:]
+	copy(c.accs, g.accs)
+	for i := range c.accs {
+		if c.accs[i].set != nil {
+			c.accs[i].set = maps.Clone(c.accs[i].set)
+		}
+	}
+	if a.intGroups[g.ik] == g { // (k is empty there, and also for a global aggregate's group)
+		a.intGroups[g.ik] = c
+	} else {
+		a.groups[g.k] = c
+	}
+	return c
 }
 
 // expire forgets a group's state (it reads as absent from now on); the key

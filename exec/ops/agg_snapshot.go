@@ -130,6 +130,11 @@ func (a *GroupAgg) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, e
 	if a.store != nil {
 		return a.store.snapshot(sc, a.snapMeta())
 	}
+	if !a.Session && !a.Windowed {
+		return a.snapshotCOW(), nil
+	}
+	// Windows and sessions: the groups are encoded here, in the
+	// synchronous phase (windowed state lives only until its window fires).
 	c := newSnapCapture(a.snapBytes, a.snapCount)
 	add := func(g *group, start, end int64) {
 		c.buf = binary.AppendVarint(c.buf, g.lastWrite)
@@ -162,22 +167,41 @@ func (a *GroupAgg) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, e
 				add(g, 0, 0)
 			}
 		}
-	default:
-		gs := make([]*group, 0, len(a.intGroups)+len(a.groups))
-		for _, g := range a.intGroups {
-			gs = append(gs, g)
-		}
-		for _, g := range a.groups {
-			gs = append(gs, g)
-		}
-		inMemoryOrder(gs)
-		for _, g := range gs {
-			add(g, 0, 0)
-		}
 	}
 	a.snapBytes, a.snapCount = len(c.buf), c.len()
 	meta, cfg := a.snapMeta(), a.snapConfig()
 	return func(w exec.SnapshotWriter) error { return writeAggSnapshot(w, c, meta, cfg) }, nil
+}
+
+// snapshotCOW is the synchronous phase of a plain (not windowed) in-memory
+// aggregate: it only collects the groups' pointers and starts a new epoch.
+// The asynchronous phase encodes them; until it is done, touch copies a
+// group of an earlier epoch before changing it, so what it reads stays as
+// it was at the barrier (copy-on-write, as Flink's heap backend does).
+func (a *GroupAgg) snapshotCOW() exec.AsyncSnapshot {
+	gs := make([]*group, 0, len(a.intGroups)+len(a.groups))
+	for _, g := range a.intGroups {
+		gs = append(gs, g)
+	}
+	for _, g := range a.groups {
+		gs = append(gs, g)
+	}
+	a.epoch++
+	a.cowRunning.Add(1)
+	running := &a.cowRunning
+	sizeHint := a.snapBytes
+	meta, cfg := a.snapMeta(), a.snapConfig()
+	return func(w exec.SnapshotWriter) error {
+		defer running.Add(-1)
+		inMemoryOrder(gs)
+		c := newSnapCapture(sizeHint, len(gs))
+		for _, g := range gs {
+			c.buf = binary.AppendVarint(c.buf, g.lastWrite)
+			c.buf = encodeGroup(c.buf, g)
+			c.end()
+		}
+		return writeAggSnapshot(w, c, meta, cfg)
+	}
 }
 
 // writeAggSnapshot is the asynchronous phase: key groups are computed here,
