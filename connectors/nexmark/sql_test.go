@@ -3,8 +3,12 @@ package nexmark_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow/go/v17/arrow/array"
 
@@ -99,4 +103,86 @@ func TestSQLRefusesTheRowTable(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "not supported yet: the single nexmark table with ROW columns") {
 		t.Fatalf("the single nexmark table: %v", err)
 	}
+}
+
+// A job reading a throttled nexmark table is stopped with a savepoint and
+// resumed from it: the sink ends up with exactly the rows of an
+// uninterrupted run.
+func TestSQLSavepointResume(t *testing.T) {
+	const tables = `
+CREATE TABLE bid (auction BIGINT, bidder BIGINT, price BIGINT, dateTime TIMESTAMP(3))
+  WITH ('connector' = 'nexmark', 'nexmark.table' = 'bid', 'events.num' = '40000', 'first-event.rate' = '20000',
+        'max-emit-speed' = '%s', 'checkpoint.interval.ms' = '100');
+CREATE TABLE out (auction BIGINT, bidder BIGINT, price BIGINT, dateTime TIMESTAMP(3))
+  WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');
+SET 'parallelism.default' = '2';
+INSERT INTO out SELECT * FROM bid;
+`
+	ctx := context.Background()
+	dir := t.TempDir()
+	opts := func(restore string, sync bool) session.Options {
+		return session.Options{Dir: dir, Connectors: []connectors.Factory{nexmark.New()}, DMLSync: sync, Restore: restore}
+	}
+	run := func(o session.Options, script string) *session.Session {
+		s, err := session.New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ExecuteScript(ctx, script, &lastRows{rows: map[string]string{}}); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	full := run(opts("", true), fmt.Sprintf(tables, "true", "full"))
+	full.Close()
+	want := readLines(t, filepath.Join(dir, "full"))
+	if len(want) != 36800 {
+		t.Fatalf("uninterrupted run: %d rows, want 36800", len(want))
+	}
+
+	s := run(opts("", false), fmt.Sprintf(tables, "false", "out"))
+	time.Sleep(500 * time.Millisecond) // let a few checkpoints complete
+	jobs := s.Jobs()
+	if len(jobs) != 1 {
+		t.Fatalf("jobs: %v", jobs)
+	}
+	sp, err := s.StopWithSavepoint(ctx, jobs[0][0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if n := len(readLines(t, filepath.Join(dir, "out"))); n >= len(want) {
+		t.Fatalf("the stopped job already wrote all %d rows", n)
+	}
+	resumed := run(opts(sp, true), fmt.Sprintf(tables, "false", "out"))
+	resumed.Close()
+	if got := readLines(t, filepath.Join(dir, "out")); !slices.Equal(got, want) {
+		t.Fatalf("after resuming: %d rows, want the %d rows of an uninterrupted run", len(got), len(want))
+	}
+}
+
+// readLines returns the sorted lines of the committed files in dir.
+func readLines(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			if l != "" {
+				lines = append(lines, l)
+			}
+		}
+	}
+	slices.Sort(lines)
+	return lines
 }
