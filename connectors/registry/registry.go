@@ -10,7 +10,9 @@ import (
 	"github.com/streamsql/streamsql/connectors/blackhole"
 	"github.com/streamsql/streamsql/connectors/datagen"
 	"github.com/streamsql/streamsql/connectors/filesystem"
+	"github.com/streamsql/streamsql/connectors/kafka"
 	"github.com/streamsql/streamsql/connectors/nexmark"
+	"github.com/streamsql/streamsql/connectors/postgres"
 	"github.com/streamsql/streamsql/connectors/print"
 )
 
@@ -26,7 +28,8 @@ func New() *Registry { return NewWith(Builtins()...) }
 
 // Builtins returns a new factory of every built-in connector.
 func Builtins() []connectors.Factory {
-	return []connectors.Factory{blackhole.New(), datagen.New(), filesystem.New(), nexmark.New(), print.New()}
+	return []connectors.Factory{blackhole.New(), datagen.New(), filesystem.New(), kafka.New(), kafka.NewUpsert(),
+		nexmark.New(), postgres.New(), print.New()}
 }
 
 // NewWith returns a registry of the given factories (tests and embedders

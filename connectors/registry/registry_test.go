@@ -7,7 +7,7 @@ import (
 
 func TestLookup(t *testing.T) {
 	r := New()
-	if got := strings.Join(r.Names(), ","); got != "blackhole,datagen,filesystem,print" {
+	if got := strings.Join(r.Names(), ","); got != "blackhole,datagen,filesystem,kafka,nexmark,postgres,print,upsert-kafka" {
 		t.Errorf("Names() = %s", got)
 	}
 	for _, n := range r.Names() {
@@ -16,9 +16,9 @@ func TestLookup(t *testing.T) {
 			t.Errorf("Lookup(%q) = %v, %v", n, f, err)
 		}
 	}
-	_, err := r.Lookup("kafka")
-	if err == nil || err.Error() != "unknown connector 'kafka' (available: blackhole, datagen, filesystem, print)" {
-		t.Errorf("Lookup(kafka) error = %v", err)
+	_, err := r.Lookup("jdbc")
+	if err == nil || err.Error() != "unknown connector 'jdbc' (available: blackhole, datagen, filesystem, kafka, nexmark, postgres, print, upsert-kafka)" {
+		t.Errorf("Lookup(jdbc) error = %v", err)
 	}
 	// Names returns a copy: callers cannot corrupt the registry.
 	r.Names()[0] = "x"
