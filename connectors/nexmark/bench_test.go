@@ -2,6 +2,7 @@ package nexmark
 
 import (
 	"context"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -27,15 +28,18 @@ func benchKind(b *testing.B, kind string) {
 	src := newTestSource(b, kind, nil, 0, 1)
 	ctx := context.Background()
 	b.ReportAllocs()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
 	b.ResetTimer()
 	cpu0 := cpuTime()
-	rows, bytes := 0, 0
+	rows, bytes, batches := 0, 0, 0
 	for rows < b.N {
 		bt, err := src.Next(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
 		rows += bt.Len()
+		batches++
 		for i := 0; i < int(bt.Rec.NumCols()); i++ {
 			for _, buf := range bt.Rec.Column(i).Data().Buffers() {
 				if buf != nil {
@@ -47,6 +51,8 @@ func benchKind(b *testing.B, kind string) {
 	b.StopTimer()
 	cpu := (cpuTime() - cpu0).Seconds()
 	sec := b.Elapsed().Seconds()
+	runtime.ReadMemStats(&m1)
+	b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/float64(batches), "allocs/batch")
 	lo, hi := src.cfg.span()
 	share := float64(hi-lo) / float64(src.cfg.proportion())
 	b.ReportMetric(float64(rows)/sec, "rows/s")
