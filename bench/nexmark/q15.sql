@@ -1,0 +1,57 @@
+-- Nexmark q15: Bidding Statistics Report
+-- Per day: bids, distinct bidders and distinct auctions at three price levels (COUNT DISTINCT with FILTER).
+-- Template: the runner (streamsql bench nexmark) fills ${EVENTS} and prepends
+-- SET statements for parallelism, state backend and checkpoint interval;
+-- see README.md.
+
+CREATE TABLE bid (
+  auction BIGINT,
+  bidder BIGINT,
+  price BIGINT,
+  channel STRING,
+  url STRING,
+  dateTime TIMESTAMP(3),
+  extra STRING,
+  WATERMARK FOR dateTime AS dateTime - INTERVAL '4' SECOND
+) WITH (
+  'connector' = 'nexmark',
+  'nexmark.table' = 'bid',
+  'events.num' = '${EVENTS}',
+  'first-event.rate' = '10000000',
+  'checkpoint.interval.ms' = '10000',
+  'checkpoint.mode' = 'exactly-once'
+);
+
+CREATE TABLE nexmark_q15 (
+  `day` STRING,
+  total_bids BIGINT,
+  rank1_bids BIGINT,
+  rank2_bids BIGINT,
+  rank3_bids BIGINT,
+  total_bidders BIGINT,
+  rank1_bidders BIGINT,
+  rank2_bidders BIGINT,
+  rank3_bidders BIGINT,
+  total_auctions BIGINT,
+  rank1_auctions BIGINT,
+  rank2_auctions BIGINT,
+  rank3_auctions BIGINT
+) WITH ('connector' = 'blackhole');
+
+INSERT INTO nexmark_q15
+SELECT
+  DATE_FORMAT(dateTime, 'yyyy-MM-dd') AS `day`,
+  COUNT(*) AS total_bids,
+  COUNT(*) FILTER (WHERE price < 10000) AS rank1_bids,
+  COUNT(*) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_bids,
+  COUNT(*) FILTER (WHERE price >= 1000000) AS rank3_bids,
+  COUNT(DISTINCT bidder) AS total_bidders,
+  COUNT(DISTINCT bidder) FILTER (WHERE price < 10000) AS rank1_bidders,
+  COUNT(DISTINCT bidder) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_bidders,
+  COUNT(DISTINCT bidder) FILTER (WHERE price >= 1000000) AS rank3_bidders,
+  COUNT(DISTINCT auction) AS total_auctions,
+  COUNT(DISTINCT auction) FILTER (WHERE price < 10000) AS rank1_auctions,
+  COUNT(DISTINCT auction) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_auctions,
+  COUNT(DISTINCT auction) FILTER (WHERE price >= 1000000) AS rank3_auctions
+FROM bid
+GROUP BY DATE_FORMAT(dateTime, 'yyyy-MM-dd');
