@@ -37,6 +37,8 @@ Usage:
   streamsql explain FILE.sql|-               print the plans of a script
   streamsql test [--update] PATH...          run golden-file SQL tests
   streamsql checkpoints DIR                  list checkpoints on disk
+  streamsql bench nexmark [--queries q0,q5] [--events N] [--json]
+                                             run the Nexmark benchmark
   streamsql version                          print the version
 
 Run 'streamsql COMMAND -h' for a command's options.
@@ -74,6 +76,8 @@ func (c *cli) main(args []string) int {
 		return c.version(cmdArgs)
 	case "checkpoints":
 		return c.checkpoints(cmdArgs)
+	case "bench":
+		return c.bench(cmdArgs, *level)
 	case "help":
 		fmt.Fprint(c.stdout, topUsage)
 		return exitOK
