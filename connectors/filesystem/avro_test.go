@@ -2,6 +2,7 @@ package filesystem
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/linkedin/goavro/v2"
 
+	"github.com/streamsql/streamsql/connectors"
 	"github.com/streamsql/streamsql/sql/types"
 )
 
@@ -123,5 +125,13 @@ func TestAvroContainerMalformed(t *testing.T) {
 	rows, err := readAll(t, lax, 1)
 	if err != nil || strings.Join(rows, " ") != "+I[1, a, NULL] +I[4, d, NULL]" {
 		t.Errorf("ignore-parse-errors: %v %v", rows, err)
+	}
+}
+
+func TestAvroConfluentRefusedForFiles(t *testing.T) {
+	err := New().Validate(table(t.TempDir(), map[string]string{"path": "x", "format": "avro-confluent", "avro-confluent.url": "http://r:8081"}))
+	var oe *connectors.OptionError
+	if !errors.As(err, &oe) || oe.Option != "format" || !strings.Contains(err.Error(), "files use 'avro'") {
+		t.Errorf("error %v", err)
 	}
 }

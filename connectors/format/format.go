@@ -1,8 +1,10 @@
 package format
 
 import (
+	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/streamsql/streamsql/connectors/internal/opts"
 	"github.com/streamsql/streamsql/exec/batch"
@@ -47,6 +49,8 @@ type Format struct {
 	// avro-confluent); avroPlan decodes and encodes records of it.
 	avroSchema string
 	avroPlan   *avroPlan
+	// reg is avro-confluent's schema registry client.
+	reg *registry
 }
 
 // Names lists the supported format names.
@@ -57,6 +61,14 @@ func Names() []string { return []string{"csv", "json", "avro", "avro-confluent",
 // the format's, and unknown ones among them fail as an
 // *connectors.OptionError naming the key.
 func New(table, name string, options map[string]string, schema types.Schema) (*Format, error) {
+	return NewFor(table, name, options, schema, Target{})
+}
+
+// NewFor is New for a connector that knows where the records go: a Kafka
+// connector passes the topic (and whether this is the key format), from
+// which avro-confluent derives its default subject. A key format's
+// options are passed without their "key." prefix.
+func NewFor(table, name string, options map[string]string, schema types.Schema, target Target) (*Format, error) {
 	f := &Format{name: name, table: table, schema: schema}
 	own := map[string]string{}
 	prefix := name + "."
@@ -77,6 +89,12 @@ func New(table, name string, options map[string]string, schema types.Schema) (*F
 		}
 	case "debezium-json":
 		f.dbz, f.json, err = parseDebeziumOptions(table, prefix, own)
+	case "avro-confluent":
+		var co confluentOptions
+		if co, f.avro, err = parseConfluentOptions(table, prefix, own, target); err == nil {
+			err = f.deriveAvro()
+			f.reg = &registry{o: co, f: f, client: &http.Client{Timeout: 30 * time.Second}, byID: map[uint32]idEntry{}}
+		}
 	default:
 		return nil, opts.Errorf(table, "format", "unknown format '%s' (available: %s)", name, strings.Join(Names(), ", "))
 	}
@@ -107,7 +125,9 @@ func (f *Format) Extension() string {
 }
 
 // IgnoreParseErrors reports whether records that fail to parse are to be
-// skipped (counted by the caller) instead of failing the job.
+// skipped (counted by the caller) instead of failing the job. Only errors
+// that are a *ParseError (errors.As) are the record's fault; others (an
+// unreachable schema registry) fail the job regardless.
 func (f *Format) IgnoreParseErrors() bool {
 	switch f.name {
 	case "csv":
@@ -157,11 +177,16 @@ func (f *Format) NewDecoder() Decoder {
 		return &avroDecoder{plan: f.avroPlan}
 	case "debezium-json":
 		return &debeziumDecoder{o: f.dbz, row: newJSONDecoder(f.json, f.schema)}
+	case "avro-confluent":
+		return &confluentDecoder{reg: f.reg}
 	}
 	return newJSONDecoder(f.json, f.schema)
 }
 
-// NewEncoder returns an encoder for the format's schema.
+// NewEncoder returns an encoder for the format's schema. avro-confluent
+// must register its schema first and has no encoder without a context:
+// NewEncoder returns nil for it; use OpenEncoder, which works for every
+// format.
 func (f *Format) NewEncoder() Encoder {
 	switch f.name {
 	case "csv":
@@ -170,6 +195,8 @@ func (f *Format) NewEncoder() Encoder {
 		return newAvroEncoder(f.avroPlan)
 	case "debezium-json":
 		return &debeziumEncoder{row: newJSONEncoder(f.json, f.schema)}
+	case "avro-confluent":
+		return nil
 	}
 	return newJSONEncoder(f.json, f.schema)
 }
