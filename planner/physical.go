@@ -339,8 +339,8 @@ func (b *builder) translate(n Node) (stream, error) {
 		}
 		windowed, windowStart, windowEnd, rocksState, session := x.Windowed, x.WindowStart, x.WindowEnd, b.rocks, x.Session
 		ttl, _ := ParseDuration(b.p.Settings.Get(KeyStateTTL))
-		if rocksState && windowed {
-			return stream{}, fmt.Errorf("not supported yet: window aggregation with 'state.backend' = 'rocksdb' (use 'hashmap')")
+		if rocksState && session {
+			return stream{}, fmt.Errorf("not supported yet: SESSION window aggregation with 'state.backend' = 'rocksdb' (use 'hashmap')")
 		}
 		f := exec.OperatorFactory{Name: x.Describe(), New: func(int) (exec.Operator, error) {
 			return &ops.GroupAgg{Keys: keys, Aggs: specs, Out: out, InputUpdating: updating, MiniBatch: mini, Latency: latency,

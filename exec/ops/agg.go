@@ -107,6 +107,9 @@ type GroupAgg struct {
 	// reads groups of earlier epochs.
 	epoch      uint64
 	cowRunning atomic.Int64
+	// openEnds: window aggregation on rocksdb, the ends of the windows
+	// with state in pebble (namespace windowNS(end)).
+	openEnds map[int64]bool
 
 	// Scratch, reused.
 	keyBuf    []byte
@@ -186,10 +189,15 @@ func (a *GroupAgg) Open(ctx *exec.OpContext) error {
 		ctx.Every(max(a.TTL/4, time.Second), func(exec.Collector) error { a.sweepExpired(); return nil })
 	}
 	if a.RocksDB {
-		if a.Windowed {
-			return fmt.Errorf("not supported yet: window aggregation with 'state.backend' = 'rocksdb'")
+		if a.Session {
+			return fmt.Errorf("not supported yet: session window aggregation with 'state.backend' = 'rocksdb'")
 		}
-		st, err := openAggStore(ctx, a.TTL)
+		a.openEnds = map[int64]bool{}
+		ttl := a.TTL
+		if a.Windowed {
+			ttl = 0 // windows free their state when they fire
+		}
+		st, err := openAggStore(ctx, ttl)
 		if err != nil {
 			return err
 		}
@@ -291,6 +299,9 @@ func (a *GroupAgg) foldWindowed(b batch.Batch) error {
 	if err := a.fold(b); err != nil {
 		return err
 	}
+	if a.store != nil {
+		return a.persistWindows()
+	}
 	for _, g := range a.touched { // groups keyed by bytes (NULL or composite keys)
 		g.touched = false
 		if !g.existed {
@@ -304,9 +315,108 @@ func (a *GroupAgg) foldWindowed(b batch.Batch) error {
 	return nil
 }
 
+// groupNS is the state namespace of a stored group: its window in a
+// window aggregation, none otherwise.
+func (a *GroupAgg) groupNS(g *group) []byte {
+	if !a.Windowed {
+		return nil
+	}
+	return windowNS(g.prev[a.WindowEnd].i)
+}
+
+// persistWindows writes the batch's window groups to pebble (window
+// aggregation on rocksdb: nothing is emitted before the window fires, so
+// there is no mini-batch to keep).
+func (a *GroupAgg) persistWindows() error {
+	for _, g := range a.touched {
+		end := g.prev[a.WindowEnd].i
+		if err := a.store.save(g, windowNS(end)); err != nil {
+			return fmt.Errorf("write state: %w", err)
+		}
+		a.openEnds[end] = true
+	}
+	clear(a.touched)
+	a.touched = a.touched[:0]
+	clear(a.groups)
+	if err := a.store.be.WriteBack(); err != nil {
+		return fmt.Errorf("flush state: %w", err)
+	}
+	return nil
+}
+
+// fireStored is fire for window aggregation on rocksdb: each due window's
+// groups are read from pebble in key order, emitted, and the window's
+// namespace is cleared.
+func (a *GroupAgg) fireStored(out exec.Collector) error {
+	var due []int64
+	for end := range a.openEnds {
+		if a.windowFired(end) {
+			due = append(due, end)
+		}
+	}
+	if len(due) == 0 {
+		return nil
+	}
+	slices.Sort(due)
+	vs, err := a.store.value()
+	if err != nil {
+		return err
+	}
+	type storedKey struct {
+		kg  int
+		key []byte
+	}
+	a.outCells.reset()
+	rows := 0
+	g := &group{prev: make([]cell, len(a.Keys)+len(a.Aggs)), accs: make([]accum, len(a.Aggs))}
+	for _, end := range due {
+		ns := windowNS(end)
+		var keys []storedKey
+		if err := vs.Keys(ns, func(kg int, key []byte) error {
+			keys = append(keys, storedKey{kg, append([]byte(nil), key...)})
+			return nil
+		}); err != nil {
+			return fmt.Errorf("read window state: %w", err)
+		}
+		for _, k := range keys {
+			v, ok, err := vs.Get(k.kg, k.key, ns)
+			if err != nil {
+				return fmt.Errorf("read window state: %w", err)
+			}
+			if !ok {
+				continue
+			}
+			*g = group{prev: g.prev, accs: g.accs}
+			clear(g.accs)
+			d := &decoder{b: v}
+			decodeGroup(d, g)
+			if err := d.finish(); err != nil {
+				return fmt.Errorf("read window state: %w", err)
+			}
+			a.resultInto(g, g.prev)
+			if err := a.checkRange(g.prev); err != nil {
+				return err
+			}
+			a.appendRow(g.prev)
+			rows++
+		}
+		if err := vs.ClearNamespace(ns); err != nil {
+			return fmt.Errorf("free window state: %w", err)
+		}
+		delete(a.openEnds, end)
+	}
+	if rows == 0 {
+		return nil
+	}
+	return out.Collect(a.outCells.batch(a.schema, a.Out, rows, nil))
+}
+
 // fire emits the final result of every window whose end the watermark has
 // passed, earliest window first, and frees their state.
 func (a *GroupAgg) fire(wm int64, out exec.Collector) error {
+	if a.store != nil {
+		return a.fireStored(out)
+	}
 	var due []int64
 	for end := range a.byEnd {
 		if a.windowFired(end) {
@@ -439,7 +549,7 @@ func (a *GroupAgg) byBytesStored(keyCols []arrow.Array, r int) (*group, error) {
 		g = a.newGroup(keyCols, r)
 		g.k = string(a.keyBuf)
 		g.kg = a.store.kgs[r]
-		if err := a.store.load(g); err != nil {
+		if err := a.store.load(g, a.groupNS(g)); err != nil {
 			return nil, fmt.Errorf("load state: %w", err)
 		}
 		a.groups[g.k] = g
@@ -657,9 +767,9 @@ func (a *GroupAgg) persist() error {
 	for _, g := range a.touched {
 		var err error
 		if g.rows > 0 {
-			err = a.store.save(g)
+			err = a.store.save(g, nil)
 		} else {
-			err = a.store.remove(g)
+			err = a.store.remove(g, nil)
 		}
 		if err != nil {
 			return fmt.Errorf("write state: %w", err)

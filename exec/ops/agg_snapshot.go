@@ -461,6 +461,8 @@ func (s *aggStore) restore(rc exec.RestoreContext, a *GroupAgg) error {
 		return fmt.Errorf("restore: key groups [%d, %d) but the state owns [%d, %d)", rc.KeyGroupStart, rc.KeyGroupEnd, lo, hi)
 	}
 	var handles []state.SnapshotHandle
+	var wm int64
+	haveWM := false
 	for _, snap := range rc.Snapshots {
 		r, err := readSnapFile(snap.Dir, aggRocksMeta, aggRocksMagic)
 		if errors.Is(err, fs.ErrNotExist) && fileExists(snap.Dir, aggSnapFile) {
@@ -469,8 +471,12 @@ func (s *aggStore) restore(rc exec.RestoreContext, a *GroupAgg) error {
 		if err != nil {
 			return err
 		}
-		if _, err := a.checkSnapMeta(r.meta); err != nil {
+		w, err := a.checkSnapMeta(r.meta)
+		if err != nil {
 			return err
+		}
+		if !haveWM || w < wm { // as in memory: the smallest drops nothing
+			wm, haveWM = w, true
 		}
 		handles = append(handles, state.SnapshotHandle{Backend: "rocksdb", Dir: snap.Dir,
 			KeyGroupStart: snap.KeyGroupStart, KeyGroupEnd: snap.KeyGroupEnd})
@@ -478,5 +484,23 @@ func (s *aggStore) restore(rc exec.RestoreContext, a *GroupAgg) error {
 	if err := s.be.Restore(handles); err != nil {
 		return fmt.Errorf("rocksdb state: %w", err)
 	}
-	return nil
+	if !a.Windowed {
+		return nil
+	}
+	if haveWM {
+		a.watermark = wm
+	}
+	// The open windows are the namespaces with state.
+	vs, err := s.value()
+	if err != nil {
+		return err
+	}
+	return vs.Namespaces(func(ns []byte) error {
+		end, err := windowOfNS(ns)
+		if err != nil {
+			return err
+		}
+		a.openEnds[end] = true
+		return nil
+	})
 }

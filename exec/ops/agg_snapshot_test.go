@@ -189,8 +189,16 @@ func windowRows(rows ...string) batch.Batch {
 // fired before the checkpoint is still late afterwards, before any new
 // watermark arrives.
 func TestWindowAggSnapshotRestore(t *testing.T) {
+	for _, rocksdb := range []bool{false, true} {
+		t.Run(fmt.Sprintf("rocksdb=%v", rocksdb), func(t *testing.T) { testWindowAggSnapshotRestore(t, rocksdb) })
+	}
+}
+
+func testWindowAggSnapshotRestore(t *testing.T, rocksdb bool) {
 	mk := func() exec.Operator {
-		return openOp(t, windowAgg(false, types.TypeBigInt), 0, 1)
+		a := windowAgg(false, types.TypeBigInt)
+		a.RocksDB = rocksdb
+		return openOp(t, a, 0, 1)
 	}
 	pre := []step{
 		proc(0, windowRows("0 10 1 5", "0 10 2 6", "10 20 1 7", "10 20 _ 8", "0 10 _ 1")),

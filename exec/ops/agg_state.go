@@ -77,13 +77,14 @@ func (s *aggStore) keyGroups(keyCols []arrow.Array, n int) {
 	}
 }
 
-// load fills g from the stored state of its key, if any.
-func (s *aggStore) load(g *group) error {
+// load fills g from the stored state of its key, if any. ns is the
+// group's window (windowNS) in a window aggregation, else nil.
+func (s *aggStore) load(g *group, ns []byte) error {
 	vs, err := s.value()
 	if err != nil {
 		return err
 	}
-	v, ok, err := vs.Get(g.kg, []byte(g.k), nil)
+	v, ok, err := vs.Get(g.kg, []byte(g.k), ns)
 	if err != nil || !ok {
 		return err
 	}
@@ -92,21 +93,34 @@ func (s *aggStore) load(g *group) error {
 	return d.finish()
 }
 
-func (s *aggStore) save(g *group) error {
+func (s *aggStore) save(g *group, ns []byte) error {
 	vs, err := s.value()
 	if err != nil {
 		return err
 	}
 	s.buf = encodeGroup(s.buf[:0], g)
-	return vs.Put(g.kg, []byte(g.k), nil, s.buf)
+	return vs.Put(g.kg, []byte(g.k), ns, s.buf)
 }
 
-func (s *aggStore) remove(g *group) error {
+func (s *aggStore) remove(g *group, ns []byte) error {
 	vs, err := s.value()
 	if err != nil {
 		return err
 	}
-	return vs.Delete(g.kg, []byte(g.k), nil)
+	return vs.Delete(g.kg, []byte(g.k), ns)
+}
+
+// windowNS is the state namespace of the groups of the window ending at
+// end: big-endian with the sign bit flipped, so namespaces sort by end.
+func windowNS(end int64) []byte {
+	return binary.BigEndian.AppendUint64(nil, uint64(end)^(1<<63))
+}
+
+func windowOfNS(ns []byte) (int64, error) {
+	if len(ns) != 8 {
+		return 0, fmt.Errorf("window state: namespace of %d bytes: %w", len(ns), errCorrupt)
+	}
+	return int64(binary.BigEndian.Uint64(ns) ^ (1 << 63)), nil
 }
 
 // value returns the aggregate state, creating it on first use: a backend

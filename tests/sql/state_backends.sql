@@ -26,6 +26,18 @@ SELECT customer, COUNT(*) AS n FROM orders GROUP BY customer;
 
 SET 'state.backend' = 'leveldb';
 
-CREATE TABLE ev (ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'filesystem', 'path' = 'testdata/clicks.csv', 'format' = 'csv');
+CREATE TABLE ev (who STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'filesystem', 'path' = 'testdata/clicks.csv', 'format' = 'csv');
 
-SELECT window_start, COUNT(*) FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end;
+SELECT window_start, who, COUNT(*) AS n FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, who;
+
+-- Window aggregation keeps its state in pebble too: the same results as
+-- with hashmap (the state is in the rocksdb backend since the SET above).
+SELECT window_start, window_end, COUNT(*) AS n, MAX(ts) AS last_ts FROM TABLE(HOP(TABLE ev, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '10' SECOND)) GROUP BY window_start, window_end;
+
+SET 'state.backend' = 'hashmap';
+
+SELECT window_start, window_end, COUNT(*) AS n, MAX(ts) AS last_ts FROM TABLE(HOP(TABLE ev, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '10' SECOND)) GROUP BY window_start, window_end;
+
+SET 'state.backend' = 'rocksdb';
+
+SELECT window_start, who, COUNT(*) FROM TABLE(SESSION(TABLE ev PARTITION BY who, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, who;
