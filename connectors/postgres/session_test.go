@@ -1,4 +1,4 @@
-package postgres
+package postgres_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/streamsql/streamsql/connectors"
+	"github.com/streamsql/streamsql/connectors/postgres"
 	"github.com/streamsql/streamsql/exec/batch"
 	"github.com/streamsql/streamsql/exec/session"
 	"github.com/streamsql/streamsql/sql/types"
@@ -47,7 +48,7 @@ func runSQL(t *testing.T, dir, restore, script string, f connectors.Factory) err
 // fails (after applying the rows when applyFirst) as a process killed
 // between pre-commit and commit would leave things.
 type crashingFactory struct {
-	*Factory
+	*postgres.Factory
 	crashFrom  int64
 	applyFirst bool
 
@@ -117,13 +118,13 @@ INSERT INTO out SELECT id, v FROM src;
 func TestExactlyOnceCrashBetweenPreCommitAndCommit(t *testing.T) {
 	for _, applyFirst := range []bool{false, true} {
 		t.Run(fmt.Sprintf("applied=%v", applyFirst), func(t *testing.T) {
-			db := dbConn(t)
-			tbl := tableName(t)
-			mustExec(t, db, "DROP TABLE IF EXISTS "+tbl+"; CREATE TABLE "+tbl+" (id bigint, v integer)")
+			db := postgres.DBConn(t)
+			tbl := postgres.TableName(t)
+			postgres.MustExec(t, db, "DROP TABLE IF EXISTS "+tbl+"; CREATE TABLE "+tbl+" (id bigint, v integer)")
 			dir := t.TempDir()
 			cpDir := filepath.Join(dir, "checkpoints")
-			f := &crashingFactory{Factory: New(), crashFrom: 5, applyFirst: applyFirst}
-			err := runSQL(t, dir, "", fmt.Sprintf(exactlyOnceJob, serverURL(t), tbl, cpDir, "none"), f)
+			f := &crashingFactory{Factory: postgres.New(), crashFrom: 5, applyFirst: applyFirst}
+			err := runSQL(t, dir, "", fmt.Sprintf(exactlyOnceJob, postgres.ServerURL(t), tbl, cpDir, "none"), f)
 			if !errors.Is(err, errCrash) {
 				t.Fatalf("the first run should crash at a commit, got %v", err)
 			}
@@ -136,7 +137,7 @@ func TestExactlyOnceCrashBetweenPreCommitAndCommit(t *testing.T) {
 			}
 			// Resume: the restored checkpoint's rows are applied (or found
 			// applied), the rest of the input follows.
-			if err := runSQL(t, dir, "latest", fmt.Sprintf(exactlyOnceJob, serverURL(t), tbl, cpDir, "none"), New()); err != nil {
+			if err := runSQL(t, dir, "latest", fmt.Sprintf(exactlyOnceJob, postgres.ServerURL(t), tbl, cpDir, "none"), postgres.New()); err != nil {
 				t.Fatal(err)
 			}
 			checkOnce(t, db, tbl, 4000)
@@ -147,12 +148,12 @@ func TestExactlyOnceCrashBetweenPreCommitAndCommit(t *testing.T) {
 // TestExactlyOnceRestart fails a commit inside one run: the restart
 // strategy restores the latest checkpoint in the same job.
 func TestExactlyOnceRestart(t *testing.T) {
-	db := dbConn(t)
-	tbl := tableName(t)
-	mustExec(t, db, "DROP TABLE IF EXISTS "+tbl+"; CREATE TABLE "+tbl+" (id bigint, v integer)")
+	db := postgres.DBConn(t)
+	tbl := postgres.TableName(t)
+	postgres.MustExec(t, db, "DROP TABLE IF EXISTS "+tbl+"; CREATE TABLE "+tbl+" (id bigint, v integer)")
 	dir := t.TempDir()
-	f := &crashingFactory{Factory: New(), crashFrom: 4, applyFirst: true}
-	if err := runSQL(t, dir, "", fmt.Sprintf(exactlyOnceJob, serverURL(t), tbl, filepath.Join(dir, "cp"), "fixed-delay"), f); err != nil {
+	f := &crashingFactory{Factory: postgres.New(), crashFrom: 4, applyFirst: true}
+	if err := runSQL(t, dir, "", fmt.Sprintf(exactlyOnceJob, postgres.ServerURL(t), tbl, filepath.Join(dir, "cp"), "fixed-delay"), f); err != nil {
 		t.Fatal(err)
 	}
 	if f.crashed == 0 {
@@ -179,11 +180,11 @@ func checkOnce(t *testing.T, db *pgx.Conn, tbl string, n int) {
 // each delivery guarantee, with checkpoints, and compares the table with
 // the same aggregate computed by PostgreSQL over the raw rows.
 func TestUpsertJob(t *testing.T) {
-	db := dbConn(t)
+	db := postgres.DBConn(t)
 	for _, guarantee := range []string{"at-least-once", "exactly-once", "none"} {
 		t.Run(guarantee, func(t *testing.T) {
-			tbl := tableName(t)
-			mustExec(t, db, "DROP TABLE IF EXISTS "+tbl+", "+tbl+"_raw; CREATE TABLE "+tbl+" (k integer PRIMARY KEY, n bigint, s bigint);"+
+			tbl := postgres.TableName(t)
+			postgres.MustExec(t, db, "DROP TABLE IF EXISTS "+tbl+", "+tbl+"_raw; CREATE TABLE "+tbl+" (k integer PRIMARY KEY, n bigint, s bigint);"+
 				"CREATE TABLE "+tbl+"_raw (k integer, v integer)")
 			dir := t.TempDir()
 			script := fmt.Sprintf(`
@@ -198,12 +199,12 @@ SET 'checkpoint.interval.ms' = '20';
 SET 'checkpoint.dir' = '%[4]s';
 INSERT INTO raw SELECT k, v FROM src;
 INSERT INTO agg SELECT k, COUNT(*), SUM(v) FROM src GROUP BY k;
-`, serverURL(t), tbl, guarantee, filepath.Join(dir, "cp"))
-			if err := runSQL(t, dir, "", script, New()); err != nil {
+`, postgres.ServerURL(t), tbl, guarantee, filepath.Join(dir, "cp"))
+			if err := runSQL(t, dir, "", script, postgres.New()); err != nil {
 				t.Fatal(err)
 			}
-			want := dump(t, db, "(SELECT k, count(*), sum(v) FROM "+tbl+"_raw GROUP BY k) AS x")
-			got := dump(t, db, tbl)
+			want := postgres.Dump(t, db, "(SELECT k, count(*), sum(v) FROM "+tbl+"_raw GROUP BY k) AS x")
+			got := postgres.Dump(t, db, tbl)
 			if len(want) != 40 || fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Fatalf("got\n%v\nwant\n%v", got, want)
 			}
@@ -218,7 +219,7 @@ func TestUpdatesNeedKey(t *testing.T) {
 CREATE TABLE src (k INT, v INT) WITH ('connector' = 'datagen', 'number-of-rows' = '10');
 CREATE TABLE out (k INT, n BIGINT) WITH ('connector' = 'postgres', 'url' = 'postgres://localhost/db', 'table-name' = 'x');
 INSERT INTO out SELECT k, COUNT(*) FROM src GROUP BY k;
-`, New())
+`, postgres.New())
 	if err == nil || !strings.Contains(err.Error(), "cannot consume the update changes") {
 		t.Fatalf("got %v, want the planner's refusal of updates", err)
 	}
@@ -228,15 +229,15 @@ INSERT INTO out SELECT k, COUNT(*) FROM src GROUP BY k;
 // sessions are terminated while a job writes; the job fails with a message
 // naming the sink, the table and the server's error.
 func TestDatabaseGoesAway(t *testing.T) {
-	db := dbConn(t)
-	dbName := tableName(t)
-	mustExec(t, db, "DROP DATABASE IF EXISTS "+dbName)
-	mustExec(t, db, "CREATE DATABASE "+dbName)
+	db := postgres.DBConn(t)
+	dbName := postgres.TableName(t)
+	postgres.MustExec(t, db, "DROP DATABASE IF EXISTS "+dbName)
+	postgres.MustExec(t, db, "CREATE DATABASE "+dbName)
 	t.Cleanup(func() {
-		mustExec(t, db, "ALTER DATABASE "+dbName+" ALLOW_CONNECTIONS true")
-		mustExec(t, db, "DROP DATABASE IF EXISTS "+dbName+" WITH (FORCE)")
+		postgres.MustExec(t, db, "ALTER DATABASE "+dbName+" ALLOW_CONNECTIONS true")
+		postgres.MustExec(t, db, "DROP DATABASE IF EXISTS "+dbName+" WITH (FORCE)")
 	})
-	u, err := url.Parse(serverURL(t))
+	u, err := url.Parse(postgres.ServerURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +246,7 @@ func TestDatabaseGoesAway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustExec(t, other, "CREATE TABLE events (id bigint, v integer)")
+	postgres.MustExec(t, other, "CREATE TABLE events (id bigint, v integer)")
 	other.Close(context.Background())
 
 	script := fmt.Sprintf(`
@@ -257,7 +258,7 @@ CREATE TABLE out (id BIGINT, v INT) WITH ('connector' = 'postgres', 'url' = '%s'
 INSERT INTO out SELECT id, v FROM src;
 `, u.String())
 	done := make(chan error, 1)
-	go func() { done <- runSQL(t, t.TempDir(), "", script, New()) }()
+	go func() { done <- runSQL(t, t.TempDir(), "", script, postgres.New()) }()
 	// Wait until rows arrive, then take the database away.
 	deadline := time.Now().Add(time.Minute)
 	for {
@@ -277,8 +278,8 @@ INSERT INTO out SELECT id, v FROM src;
 			t.Fatal("the sink never connected")
 		}
 	}
-	mustExec(t, db, "ALTER DATABASE "+dbName+" ALLOW_CONNECTIONS false")
-	mustExec(t, db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '"+dbName+"'")
+	postgres.MustExec(t, db, "ALTER DATABASE "+dbName+" ALLOW_CONNECTIONS false")
+	postgres.MustExec(t, db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '"+dbName+"'")
 	select {
 	case err = <-done:
 	case <-time.After(2 * time.Minute):
