@@ -337,11 +337,9 @@ func (cr *ContainerReader) nextBlock() (bool, error) {
 	if count < 0 || size < 0 || size > maxContainerBytes {
 		return false, cr.blockErr(fmt.Errorf("invalid record count %d or size %d", count, size))
 	}
-	if int64(cap(cr.raw)) < size {
-		cr.raw = make([]byte, size)
-	}
-	cr.raw = cr.raw[:size]
-	if err := cr.full(cr.raw); err != nil {
+	raw, err := cr.readN(cr.raw[:0], size)
+	cr.raw = raw
+	if err != nil {
 		return false, cr.blockErr(err)
 	}
 	var sync [16]byte
@@ -372,7 +370,9 @@ func (cr *ContainerReader) nextBlock() (bool, error) {
 			return false, cr.blockErr(errors.New("snappy block without checksum"))
 		}
 		z, sum := cr.raw[:len(cr.raw)-4], binary.BigEndian.Uint32(cr.raw[len(cr.raw)-4:])
-		if n, err := snappy.DecodedLen(z); err != nil || n > maxContainerBytes {
+		// Snappy expands at most about 22 times (a 3-byte copy of 64
+		// bytes): a larger claimed length is damage, not data.
+		if n, err := snappy.DecodedLen(z); err != nil || n > maxContainerBytes || n > 32*len(z)+64 {
 			return false, cr.blockErr(fmt.Errorf("snappy: invalid block"))
 		}
 		d, err := snappy.Decode(cr.dbuf[:cap(cr.dbuf)], z)
@@ -437,9 +437,22 @@ func (cr *ContainerReader) bytes() ([]byte, error) {
 	if n < 0 || n > maxContainerBytes {
 		return nil, fmt.Errorf("invalid length %d", n)
 	}
-	b := make([]byte, n)
-	if err := cr.full(b); err != nil {
-		return nil, err
+	return cr.readN(nil, n)
+}
+
+// readN reads n bytes into dst, growing it as the bytes arrive rather
+// than trusting n up front (a damaged length must not allocate 256 MB).
+func (cr *ContainerReader) readN(dst []byte, n int64) ([]byte, error) {
+	if int64(cap(dst)) >= n {
+		dst = dst[:n]
+		return dst, cr.full(dst)
 	}
-	return b, nil
+	buf := bytes.NewBuffer(dst[:0])
+	buf.Grow(int(min(n, 1<<20)))
+	m, err := buf.ReadFrom(io.LimitReader(cr.r, n))
+	cr.offset += m
+	if err == nil && m < n {
+		err = io.ErrUnexpectedEOF
+	}
+	return buf.Bytes(), err
 }

@@ -1,6 +1,9 @@
 package format
 
 import (
+	"bytes"
+	"errors"
+	"io"
 	"testing"
 )
 
@@ -63,5 +66,46 @@ func FuzzDebeziumDecode(f *testing.F) {
 			d = decs[1]
 		}
 		checkDecode(t, d, rb, rec)
+	})
+}
+
+// FuzzContainerRead reads arbitrary bytes as an Avro container file:
+// errors are fine, panics and endless loops are not.
+func FuzzContainerRead(f *testing.F) {
+	for _, codec := range []string{"null", "deflate", "snappy"} {
+		fm := avroFormat(f, map[string]string{"avro.codec": codec})
+		b := avroSample()
+		var buf bytes.Buffer
+		cw, _ := fm.NewContainerWriter(&buf)
+		for r := 0; r < b.Len(); r++ {
+			cw.Append(b, r)
+		}
+		cw.Flush()
+		b.Release()
+		f.Add(buf.Bytes())
+	}
+	fm := avroFormat(f, nil)
+	rb := NewRowBuilder(avroTypes, nil)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cr, err := fm.NewContainerReader(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		for range 1000 {
+			n, err := cr.Read(rb, 100)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				var pe *ParseError
+				if !errors.As(err, &pe) {
+					break
+				}
+				cr.SkipBlock()
+			} else if n == 0 {
+				t.Fatal("Read returned no rows and no error")
+			}
+		}
+		rb.Build().Release()
 	})
 }
