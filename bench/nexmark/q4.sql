@@ -48,12 +48,17 @@ CREATE TABLE nexmark_q4 (
   final BIGINT
 ) WITH ('connector' = 'blackhole');
 
+-- Nexmark writes the join as FROM auction A, bid B WHERE A.id = B.auction;
+-- streamsql's planner does not turn a WHERE equality into join keys (the
+-- comma join runs as a cross product), so the key is in JOIN ... ON: the
+-- same rows.
 INSERT INTO nexmark_q4
 SELECT Q.category, AVG(Q.final)
 FROM (
   SELECT MAX(B.price) AS final, A.category
-  FROM auction A, bid B
-  WHERE A.id = B.auction AND B.dateTime BETWEEN A.dateTime AND A.expires
+  FROM auction A
+  JOIN bid B ON A.id = B.auction
+  WHERE B.dateTime BETWEEN A.dateTime AND A.expires
   GROUP BY A.id, A.category
 ) Q
 GROUP BY Q.category;

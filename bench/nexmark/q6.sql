@@ -51,12 +51,17 @@ CREATE TABLE nexmark_q6 (
 -- The inner query orders each seller's auctions by the time of their
 -- winning bid (MAX(B.dateTime)); Nexmark's Flink text selects B.dateTime
 -- without grouping by it.
+-- Nexmark writes the join as FROM auction A, bid B WHERE A.id = B.auction;
+-- streamsql's planner does not turn a WHERE equality into join keys (the
+-- comma join runs as a cross product), so the key is in JOIN ... ON: the
+-- same rows.
 INSERT INTO nexmark_q6
 SELECT Q.seller,
   AVG(Q.final) OVER (PARTITION BY Q.seller ORDER BY Q.dateTime ROWS BETWEEN 10 PRECEDING AND CURRENT ROW)
 FROM (
   SELECT MAX(B.price) AS final, A.seller, MAX(B.dateTime) AS dateTime
-  FROM auction AS A, bid AS B
-  WHERE A.id = B.auction AND B.dateTime BETWEEN A.dateTime AND A.expires
+  FROM auction AS A
+  JOIN bid AS B ON A.id = B.auction
+  WHERE B.dateTime BETWEEN A.dateTime AND A.expires
   GROUP BY A.id, A.seller
 ) AS Q;

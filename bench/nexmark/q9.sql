@@ -61,13 +61,18 @@ CREATE TABLE nexmark_q9 (
   bid_extra STRING
 ) WITH ('connector' = 'blackhole');
 
+-- Nexmark writes the join as FROM auction A, bid B WHERE A.id = B.auction;
+-- streamsql's planner does not turn a WHERE equality into join keys (the
+-- comma join runs as a cross product), so the key is in JOIN ... ON: the
+-- same rows.
 INSERT INTO nexmark_q9
 SELECT id, itemName, description, initialBid, reserve, dateTime, expires, seller, category, extra,
   auction, bidder, price, bid_dateTime, bid_extra
 FROM (
   SELECT A.*, B.auction, B.bidder, B.price, B.dateTime AS bid_dateTime, B.extra AS bid_extra,
     ROW_NUMBER() OVER (PARTITION BY A.id ORDER BY B.price DESC, B.dateTime ASC) AS rownum
-  FROM auction A, bid B
-  WHERE A.id = B.auction AND B.dateTime BETWEEN A.dateTime AND A.expires
+  FROM auction A
+  JOIN bid B ON A.id = B.auction
+  WHERE B.dateTime BETWEEN A.dateTime AND A.expires
 )
 WHERE rownum <= 1;
