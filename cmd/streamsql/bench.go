@@ -40,7 +40,7 @@ import (
 const benchUsage = `Usage: streamsql bench nexmark [--queries q0,q5,...] [--events N]
                      [--parallelism P] [--backend hashmap|rocksdb]
                      [--checkpoint-interval D] [--json] [--cpuprofile FILE]
-                     [--dir DIR]
+                     [--timeout D] [--dir DIR]
 
 Runs the Nexmark benchmark queries (bench/nexmark/q0.sql ... q22.sql, built
 into the binary; --dir reads q*.sql from a directory instead) one after the
@@ -59,10 +59,13 @@ instead of restarting). A query the engine cannot run yet ("not supported
 yet: ...") is reported as skipped with the engine's reason; the other
 queries still run.
 
+With --timeout D a query still running after D is stopped and reported
+with the figures of the events it processed until then (status timeout).
+
 A progress bar (events generated so far) is drawn on stderr when stderr is
 a terminal, never into a pipe or file.
 
-Exit status: 0 every query ran or was skipped, 1 a query failed, 2 a usage
+Exit status: 0 every query ran, was skipped or timed out, 1 a query failed, 2 a usage
 error, 130 interrupted.
 
 Examples:
@@ -79,7 +82,8 @@ type benchConfig struct {
 	parallelism int
 	backend     string
 	interval    time.Duration
-	files       fs.FS // the q*.sql templates
+	timeout     time.Duration // per query; 0 = none
+	files       fs.FS         // the q*.sql templates
 }
 
 // benchReport is the result of a run (--json prints it).
@@ -99,10 +103,12 @@ const (
 	statusOK      = "ok"
 	statusSkipped = "skipped"
 	statusFailed  = "failed"
+	statusTimeout = "timeout"
 )
 
 // queryResult is one query's figures; Reason says why a query was skipped
-// or failed.
+// or failed. A query stopped by --timeout has the figures of the events it
+// processed until then.
 type queryResult struct {
 	Query               string  `json:"query"`
 	Status              string  `json:"status"`
@@ -129,6 +135,7 @@ func (c *cli) bench(args []string, level string) int {
 	interval := fs.Duration("checkpoint-interval", 10*time.Second, "checkpoint interval")
 	asJSON := fs.Bool("json", false, "print the results as JSON on stdout")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to FILE (go tool pprof)")
+	timeout := fs.Duration("timeout", 0, "stop a query after this long and report what it processed (0 = no limit)")
 	dir := fs.String("dir", "", "read the q*.sql templates from DIR instead of the built-in ones")
 	fs.StringVar(&level, "log-level", level, "log level on stderr: debug, info, warn or error")
 	rest, code, ok := c.parse(fs, args, true)
@@ -142,7 +149,7 @@ func (c *cli) bench(args []string, level string) int {
 	if err != nil {
 		return c.usageError(fs, err)
 	}
-	cfg := benchConfig{events: *events, parallelism: *parallelism, backend: *backend, interval: *interval, files: nexmark.Queries}
+	cfg := benchConfig{events: *events, parallelism: *parallelism, backend: *backend, interval: *interval, timeout: *timeout, files: nexmark.Queries}
 	if *dir != "" {
 		cfg.files = os.DirFS(*dir)
 	}
@@ -223,6 +230,8 @@ func (cfg *benchConfig) validate(queries string) error {
 		return fmt.Errorf("--backend: want hashmap or rocksdb, got %q", cfg.backend)
 	case cfg.interval < 10*time.Millisecond:
 		return fmt.Errorf("--checkpoint-interval: must be at least 10ms, got %v", cfg.interval)
+	case cfg.timeout < 0:
+		return fmt.Errorf("--timeout: must not be negative, got %v", cfg.timeout)
 	}
 	return nil
 }
@@ -297,7 +306,7 @@ func runBenchQuery(ctx context.Context, log *slog.Logger, cfg benchConfig, sourc
 			return res, fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	counter := &sourceCounter{}
+	counter := &sourceCounter{parallelism: int64(cfg.parallelism)}
 	var stats exec.Stats
 	var finished bool
 	// The coordinator warns every interval once a source has finished ("a
@@ -324,17 +333,33 @@ func runBenchQuery(ctx context.Context, log *slog.Logger, cfg benchConfig, sourc
 		return res, fmt.Errorf("%s: settings: %w", name, err)
 	}
 	script := strings.ReplaceAll(text, "${EVENTS}", strconv.FormatInt(cfg.events, 10))
+	qctx, cancel := ctx, context.CancelFunc(func() {})
+	if cfg.timeout > 0 {
+		qctx, cancel = context.WithTimeout(ctx, cfg.timeout)
+	}
+	defer cancel()
 	stopBar := startProgress(bar, name, cfg.events, counter)
-	err = s.ExecuteScript(ctx, script, discardOutput{})
+	start, startCPU := time.Now(), processCPU()
+	err = s.ExecuteScript(qctx, script, discardOutput{})
+	wall, cpu := time.Since(start), processCPU()-startCPU
 	stopBar()
 	var jobErr *session.JobError
 	switch {
 	case ctx.Err() != nil:
 		return res, nil
+	case qctx.Err() != nil:
+		// Stopped by --timeout: report what was processed until then.
+		done := counter.events(cfg.events)
+		res.Status = statusTimeout
+		res.Reason = fmt.Sprintf("cancelled after %v, stopped after %.1f s at about %d of %d events",
+			cfg.timeout, wall.Seconds(), done, cfg.events)
+		stats = exec.Stats{RowsIn: counter.rowsRead(), Wall: wall, CPU: cpu}
+		res.Events = done
 	case err == nil && !finished:
 		res.Status, res.Reason = statusFailed, "the script ran no INSERT job"
 		return res, nil
 	case err == nil:
+		res.Status = statusOK
 	case !errors.As(err, &jobErr) && strings.Contains(err.Error(), "not supported yet"):
 		res.Status, res.Reason = statusSkipped, name+".sql:"+err.Error()
 		return res, nil
@@ -342,15 +367,14 @@ func runBenchQuery(ctx context.Context, log *slog.Logger, cfg benchConfig, sourc
 		res.Status, res.Reason = statusFailed, name+".sql: "+err.Error()
 		return res, nil
 	}
-	res.Status = statusOK
 	res.RowsRead = stats.RowsIn
 	res.Seconds = stats.Wall.Seconds()
 	res.CPUSeconds = stats.CPU.Seconds()
 	if res.Seconds > 0 {
-		res.EventsPerSecond = float64(cfg.events) / res.Seconds
+		res.EventsPerSecond = float64(res.Events) / res.Seconds
 	}
 	if res.CPUSeconds > 0 {
-		res.EventsPerCoreSecond = float64(cfg.events) / res.CPUSeconds
+		res.EventsPerCoreSecond = float64(res.Events) / res.CPUSeconds
 	}
 	var history []checkpoint.Summary
 	for _, j := range s.Jobs() {
@@ -420,7 +444,7 @@ func writeBenchTable(w io.Writer, r *benchReport) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "query\tevents\tseconds\tevents/s\tevents/s/core\tcheckpoints\tcp median\tcp max\tstate size\t\tnote")
 	for _, q := range r.Queries {
-		if q.Status != statusOK {
+		if q.Status != statusOK && q.Status != statusTimeout {
 			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t-\t\t%s: %s\n", q.Query, q.Status, q.Reason)
 			continue
 		}
@@ -430,8 +454,12 @@ func writeBenchTable(w io.Writer, r *benchReport) {
 			cpMax = fmt.Sprintf("%.0f ms", q.CheckpointMaxMS)
 			state = humanBytes(q.StateBytes)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%s\t%s\t%d\t%s\t%s\t%s\t\t\n", q.Query, q.Events, q.Seconds,
-			humanRate(q.EventsPerSecond), humanRate(q.EventsPerCoreSecond), q.Checkpoints, cpMedian, cpMax, state)
+		note := ""
+		if q.Status == statusTimeout {
+			note = q.Status + ": " + q.Reason
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%s\t%s\t%d\t%s\t%s\t%s\t\t%s\n", q.Query, q.Events, q.Seconds,
+			humanRate(q.EventsPerSecond), humanRate(q.EventsPerCoreSecond), q.Checkpoints, cpMedian, cpMax, state, note)
 	}
 	tw.Flush()
 }
@@ -515,31 +543,63 @@ func nexmarkKinds() [3]string { return [3]string{"person", "auction", "bid"} }
 func nexmarkShare(i int) int64 { return [3]int64{1, 3, 46}[i] }
 
 // sourceCounter counts the rows each Nexmark table produced so far, for
-// the progress bar (the final figures come from the job's statistics).
+// the progress bar and for queries stopped by --timeout (the figures of a
+// finished query come from the job's statistics).
 type sourceCounter struct {
-	rows [3]atomic.Int64
+	parallelism int64           // subtasks per scan
+	rows        [3]atomic.Int64 // by kind, over all scans of it
+	sources     [3]atomic.Int64 // subtasks reading the kind
 }
 
-// of returns the counter of table t ('nexmark.table', else its name), or
-// nil for a table that is not a Nexmark event kind.
+// of returns the row counter of table t ('nexmark.table', else its name)
+// and counts a new source of it; nil for a table that is not a Nexmark
+// event kind.
 func (sc *sourceCounter) of(t connectors.Table) *atomic.Int64 {
 	kind := cmp.Or(t.Options["nexmark.table"], t.Name)
 	for i, k := range nexmarkKinds() {
 		if strings.EqualFold(kind, k) {
+			sc.sources[i].Add(1)
 			return &sc.rows[i]
 		}
 	}
 	return nil
 }
 
-// events estimates how many of total events have been generated: the most
-// advanced table's rows scaled by its share of the event mix.
+// events estimates how many of total events every scan has read: the
+// least advanced kind's rows per scan, scaled by its share of the event
+// mix (a query that scans bid twice counts each bid once).
 func (sc *sourceCounter) events(total int64) int64 {
+	n, any := total, false
+	for i := range sc.rows {
+		scans := sc.sources[i].Load() / max(sc.parallelism, 1)
+		if scans == 0 {
+			continue
+		}
+		any = true
+		n = min(n, sc.rows[i].Load()/scans*nexmarkShareTotal/nexmarkShare(i))
+	}
+	if !any {
+		return 0
+	}
+	return n
+}
+
+// rowsRead is the number of rows every source produced.
+func (sc *sourceCounter) rowsRead() int64 {
 	var n int64
 	for i := range sc.rows {
-		n = max(n, sc.rows[i].Load()*nexmarkShareTotal/nexmarkShare(i))
+		n += sc.rows[i].Load()
 	}
-	return min(n, total)
+	return n
+}
+
+// processCPU is the process's user+system CPU time.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // countingFactory wraps the source connector so that its sources count

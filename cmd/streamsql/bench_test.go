@@ -165,6 +165,24 @@ func TestBenchNexmarkFailedQuery(t *testing.T) {
 	}
 }
 
+func TestBenchNexmarkTimeout(t *testing.T) {
+	stdout, stderr, code, _ := benchCLI(t, "nexmark", "--queries", "q0", "--events", "1000000000000", "--timeout", "200ms", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	r := decodeReport(t, stdout)
+	if len(r.Queries) != 1 {
+		t.Fatalf("queries %+v", r.Queries)
+	}
+	q := r.Queries[0]
+	if q.Status != statusTimeout || !strings.HasPrefix(q.Reason, "cancelled after 200ms") {
+		t.Errorf("status %q, reason %q", q.Status, q.Reason)
+	}
+	if q.Events >= 1000000000000 || q.Events < 0 || q.RowsRead < q.Events*46/50 {
+		t.Errorf("a stopped query reports the events it processed: events %d, rows read %d", q.Events, q.RowsRead)
+	}
+}
+
 func TestBenchUsage(t *testing.T) {
 	stdout, _, code, _ := benchCLI(t, "-h")
 	if code != exitOK || !strings.Contains(stdout, "Usage: streamsql bench nexmark") || !strings.Contains(stdout, "--cpuprofile") {
@@ -181,6 +199,7 @@ func TestBenchUsage(t *testing.T) {
 		{[]string{"nexmark", "--events", "0"}, "--events"},
 		{[]string{"nexmark", "--parallelism", "0"}, "--parallelism"},
 		{[]string{"nexmark", "--checkpoint-interval", "1ms"}, "--checkpoint-interval"},
+		{[]string{"nexmark", "--timeout", "-1s"}, "--timeout"},
 	} {
 		_, stderr, code, _ := benchCLI(t, tc.args...)
 		if code != exitSQLError || !strings.Contains(stderr, tc.want) {
