@@ -340,7 +340,9 @@ const sourcePositionVersion = 1
 //	string  current file (relative; empty when between files)
 //	uvarint byte offset, uvarint line, uvarint records skipped
 //
-// (strings are a uvarint length and the bytes).
+// (strings are a uvarint length and the bytes). For container files
+// (avro) the offset is that of the block being read and "line" the
+// number of its records already returned.
 func (s *source) Position() ([]byte, error) {
 	if !s.opened {
 		return nil, fmt.Errorf("filesystem '%s': position before Open", s.cfg.table)
