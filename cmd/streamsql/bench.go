@@ -39,7 +39,8 @@ import (
 
 const benchUsage = `Usage: streamsql bench nexmark [--queries q0,q5,...] [--events N]
                      [--parallelism P] [--backend hashmap|rocksdb]
-                     [--checkpoint-interval D] [--json] [--cpuprofile FILE]
+                     [--checkpoint-interval D] [--json|--markdown]
+                     [--cpuprofile FILE]
                      [--timeout D] [--dir DIR]
 
 Runs the Nexmark benchmark queries (bench/nexmark/q0.sql ... q22.sql, built
@@ -134,6 +135,7 @@ func (c *cli) bench(args []string, level string) int {
 	backend := fs.String("backend", "hashmap", "state backend: hashmap or rocksdb")
 	interval := fs.Duration("checkpoint-interval", 10*time.Second, "checkpoint interval")
 	asJSON := fs.Bool("json", false, "print the results as JSON on stdout")
+	asMarkdown := fs.Bool("markdown", false, "print the results as a Markdown table (bench/nexmark/results.sh)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to FILE (go tool pprof)")
 	timeout := fs.Duration("timeout", 0, "stop a query after this long and report what it processed (0 = no limit)")
 	dir := fs.String("dir", "", "read the q*.sql templates from DIR instead of the built-in ones")
@@ -180,14 +182,20 @@ func (c *cli) bench(args []string, level string) int {
 		fmt.Fprintf(c.stderr, "streamsql bench: %v\n", err)
 		return exitJobFailed
 	}
-	if *asJSON {
+	if *asJSON && *asMarkdown {
+		return c.usageError(fs, errors.New("--json and --markdown exclude each other"))
+	}
+	switch {
+	case *asMarkdown:
+		writeBenchMarkdown(c.stdout, report)
+	case *asJSON:
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(report); err != nil {
 			fmt.Fprintf(c.stderr, "streamsql bench: %v\n", err)
 			return exitJobFailed
 		}
-	} else {
+	default:
 		writeBenchTable(c.stdout, report)
 	}
 	for _, q := range report.Queries {
@@ -462,6 +470,32 @@ func writeBenchTable(w io.Writer, r *benchReport) {
 			humanRate(q.EventsPerSecond), humanRate(q.EventsPerCoreSecond), q.Checkpoints, cpMedian, cpMax, state, note)
 	}
 	tw.Flush()
+}
+
+// writeBenchMarkdown prints the report as a Markdown table.
+func writeBenchMarkdown(w io.Writer, r *benchReport) {
+	fmt.Fprintf(w, "%d events per query, parallelism %d, state backend `%s`, checkpoint every %v\n\n",
+		r.Events, r.Parallelism, r.Backend, time.Duration(r.CheckpointIntervalMS)*time.Millisecond)
+	fmt.Fprintln(w, "| query | events | seconds | events/s | events/s per core | checkpoints | cp median | cp max | state size | note |")
+	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+	for _, q := range r.Queries {
+		note := strings.ReplaceAll(q.Reason, "|", "\\|")
+		if q.Status != statusOK {
+			note = q.Status + ": " + note
+		}
+		if q.Status != statusOK && q.Status != statusTimeout {
+			fmt.Fprintf(w, "| %s | | | | | | | | | %s |\n", q.Query, note)
+			continue
+		}
+		cpMedian, cpMax, state := "-", "-", "-"
+		if q.Checkpoints > 0 {
+			cpMedian = fmt.Sprintf("%.0f ms", q.CheckpointMedianMS)
+			cpMax = fmt.Sprintf("%.0f ms", q.CheckpointMaxMS)
+			state = humanBytes(q.StateBytes)
+		}
+		fmt.Fprintf(w, "| %s | %d | %.2f | %s | %s | %d | %s | %s | %s | %s |\n", q.Query, q.Events, q.Seconds,
+			humanRate(q.EventsPerSecond), humanRate(q.EventsPerCoreSecond), q.Checkpoints, cpMedian, cpMax, state, note)
+	}
 }
 
 // humanBytes renders a size as 1.2 GiB, 3.4 MiB, 5.6 KiB or 789 B.
