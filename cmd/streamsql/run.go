@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -113,9 +114,16 @@ func (c *cli) runScriptWith(cmd, path string, log *slog.Logger, format render.Fo
 	defer signal.Stop(sigs)
 	out := render.NewOutput(c.stdout, c.stderr, format, time.Local)
 	return c.executeWith(ctx, log, name, src, out, ro, func(s *session.Session) error {
+		// handled is closed once a signal has been dealt with: the job may
+		// end (stopped by the savepoint) before the savepoint's path is
+		// printed, and the command must not exit before that.
+		var signalled atomic.Bool
+		handled := make(chan struct{})
 		go func() {
+			defer close(handled)
 			select {
 			case <-sigs:
+				signalled.Store(true)
 			case <-ctx.Done():
 				return
 			}
@@ -130,7 +138,11 @@ func (c *cli) runScriptWith(cmd, path string, log *slog.Logger, format render.Fo
 			}
 			cancel()
 		}()
-		return do(ctx, s, src, out)
+		err := do(ctx, s, src, out)
+		if signalled.Load() {
+			<-handled
+		}
+		return err
 	})
 }
 
