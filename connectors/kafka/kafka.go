@@ -463,11 +463,18 @@ func (f *Factory) parse(t connectors.Table) (*config, error) {
 	}
 	c.valueSchema = project(t.Schema, c.valueIdx, f.upsert)
 	c.keySchema = project(t.Schema, c.keyIdx, false)
-	if c.value, err = newFormat(t, valuePrefix, valueName, c.valueSchema); err != nil {
+	// avro-confluent's default subject is "<topic>-value" / "<topic>-key"
+	// (one topic: a sink's, or a source's single topic).
+	target := format.Target{}
+	if len(c.topics) == 1 {
+		target.Topic = c.topics[0]
+	}
+	if c.value, err = newFormat(t, valuePrefix, valueName, c.valueSchema, target); err != nil {
 		return nil, err
 	}
 	if hasKey {
-		if c.key, err = newFormat(t, "key.", keyName, c.keySchema); err != nil {
+		target.Key = true
+		if c.key, err = newFormat(t, "key.", keyName, c.keySchema, target); err != nil {
 			return nil, err
 		}
 		if isChangelog(c.key) {
@@ -493,14 +500,14 @@ func (c *config) clientOpts() []kgo.Opt {
 }
 
 // newFormat validates a format whose options are '<prefix><name>.*'.
-func newFormat(t connectors.Table, prefix, name string, schema types.Schema) (*format.Format, error) {
+func newFormat(t connectors.Table, prefix, name string, schema types.Schema, target format.Target) (*format.Format, error) {
 	own := map[string]string{}
 	for k, v := range t.Options {
 		if rest, ok := strings.CutPrefix(k, prefix); ok && strings.HasPrefix(rest, name+".") {
 			own[rest] = v
 		}
 	}
-	f, err := format.New(t.Name, name, own, schema)
+	f, err := format.NewFor(t.Name, name, own, schema, target)
 	var oe *connectors.OptionError
 	if errors.As(err, &oe) {
 		return nil, &connectors.OptionError{Table: oe.Table, Option: prefix + oe.Option, Msg: oe.Msg}

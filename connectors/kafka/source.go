@@ -507,12 +507,13 @@ func (s *source) decode(key, value []byte, m recMeta, kind batch.RowKind, p *par
 	ignore := s.cfg.value.IgnoreParseErrors()
 	nv := s.vb.Len() - v0
 	k0 := int32(-1)
+	malformed := false // errors of the record itself, not of the format's services
 	if err == nil && s.needKey && nv > 0 {
 		k0 = int32(s.kb.Len())
 		if key == nil {
-			err, part = errors.New("the record has no key"), "key"
+			err, part, malformed = errors.New("the record has no key"), "key", true
 		} else if err = s.kdec.Decode(key, s.kb); err == nil && s.kb.Len() != int(k0)+1 {
-			err = errors.New("the key decoded to no row")
+			err, malformed = errors.New("the key decoded to no row"), true
 		}
 		if err != nil {
 			part, ignore = "key", s.cfg.key.IgnoreParseErrors()
@@ -521,7 +522,10 @@ func (s *source) decode(key, value []byte, m recMeta, kind batch.RowKind, p *par
 		// and are dropped when the batch is built.
 	}
 	if err != nil {
-		if ignore {
+		// Only malformed records are skipped: an unreachable schema
+		// registry, say, still fails the job.
+		var pe *format.ParseError
+		if ignore && (malformed || errors.As(err, &pe)) {
 			s.skipped++
 			return nil
 		}
