@@ -197,7 +197,7 @@ func (p *Planner) planBlock(bc *bindCtx, sel *ast.Select) (queryPlan, error) {
 		if f.Type().Kind != types.Boolean && f.Type().Kind != types.Null {
 			return queryPlan{}, ast.Errorf(sel.Where.Position(), "WHERE must be a boolean condition, got %s", f.Type())
 		}
-		filter = f
+		filter = pushJoinConditions(rel.node, f)
 	}
 	hasAgg := len(sel.GroupBy) > 0 || sel.Having != nil
 	for _, it := range sel.Items {

@@ -112,6 +112,71 @@ func (p *Planner) planJoin(bc *bindCtx, j *ast.Join) (relation, error) {
 	return relation{node: node, scope: sc}, nil
 }
 
+// pushJoinConditions moves the WHERE conjuncts that relate both sides of an
+// inner join into the lowest inner join whose inputs hold every column
+// they read, as join keys or residual conditions: the comma form
+// (FROM a, b WHERE a.k = b.k) then plans as the equi-join (or interval
+// join) it is instead of a cross product filtered afterwards. Conjuncts
+// over one input stay in the filter.
+func pushJoinConditions(n Node, filter expr.Expr) expr.Expr {
+	j, ok := n.(*JoinNode)
+	if !ok || filter == nil || j.Kind != ast.JoinInner {
+		return filter
+	}
+	var keep expr.Expr
+	for _, c := range conjuncts(filter) {
+		if pushInto(j, c) {
+			continue
+		}
+		if keep == nil {
+			keep = c
+		} else {
+			keep = expr.And(keep, c)
+		}
+	}
+	return keep
+}
+
+// pushInto adds conjunct c (over j's output columns) to the lowest inner
+// join at or under j that holds every column c reads; false if c reads one
+// input only and that input is not an inner join.
+func pushInto(j *JoinNode, c expr.Expr) bool {
+	refs := expr.Refs(c)
+	if len(refs) == 0 {
+		return false
+	}
+	nl := j.Left.Schema().Len()
+	switch {
+	case refs[len(refs)-1] < nl:
+		if l, ok := j.Left.(*JoinNode); ok && l.Kind == ast.JoinInner {
+			return pushInto(l, c)
+		}
+		return false
+	case refs[0] >= nl:
+		if r, ok := j.Right.(*JoinNode); ok && r.Kind == ast.JoinInner {
+			m := make(map[int]int, len(refs))
+			for _, i := range refs {
+				m[i] = i - nl
+			}
+			return pushInto(r, expr.Remap(c, m))
+		}
+		return false
+	}
+	out := j.Out.Fields
+	if l, r, ok := equiKey(c, nl); ok && out[l].Type.WithNotNull(false).Equal(out[r].Type.WithNotNull(false)) {
+		j.LeftKeys = append(j.LeftKeys, l)
+		j.RightKeys = append(j.RightKeys, r-nl)
+	} else if j.Residual == nil {
+		j.Residual = c
+	} else {
+		j.Residual = expr.And(j.Residual, c)
+	}
+	if j.Residual != nil && !Updating(j.Left) && !Updating(j.Right) && hasWatermark(j.Left) && hasWatermark(j.Right) {
+		j.Bounds = timeBounds(conjuncts(j.Residual), nl)
+	}
+	return true
+}
+
 // equiKey recognizes l = r between a left and a right column.
 func equiKey(e expr.Expr, nl int) (int, int, bool) {
 	c, ok := e.(*expr.Call)

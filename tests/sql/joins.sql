@@ -54,3 +54,12 @@ SELECT a.usr, a.ts, b.ts AS later FROM clicks a JOIN clicks b
 ON a.usr = b.usr AND a.ts BETWEEN b.ts - INTERVAL '5' SECOND AND b.ts AND a.ts <> b.ts;
 
 EXPLAIN SELECT a.usr FROM clicks a JOIN clicks b ON a.usr = b.usr AND a.ts BETWEEN b.ts - INTERVAL '5' SECOND AND b.ts;
+
+-- The comma form with the conditions in WHERE is the same join: the
+-- conditions that relate both tables go into the join (keys, interval),
+-- the one over a single table stays a filter.
+SELECT a.usr, a.ts, b.ts AS later FROM clicks a, clicks b
+WHERE a.usr = b.usr AND a.ts BETWEEN b.ts - INTERVAL '5' SECOND AND b.ts AND a.ts <> b.ts;
+
+EXPLAIN SELECT a.usr FROM clicks a, clicks b, clicks c
+WHERE a.usr = b.usr AND b.usr = c.usr AND a.ts BETWEEN b.ts - INTERVAL '5' SECOND AND b.ts AND c.usr <> 'bob';
