@@ -3,6 +3,7 @@ package planner
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,9 @@ type Job struct {
 	Bounded bool
 	// Ordered: the result order is meaningful (ORDER BY).
 	Ordered bool
+	// InMemoryState lists the kinds of stateful operators that keep their
+	// state in memory although 'state.backend' = 'rocksdb'.
+	InMemoryState []string
 	// Schema is the result schema of a query (the sink's input for INSERT;
 	// the first INSERT's for a statement set).
 	Schema types.Schema
@@ -59,10 +63,13 @@ type stream struct {
 type builder struct {
 	// rocks: 'state.backend' = 'rocksdb'.
 	rocks bool
-	p     *Planner
-	g     *exec.Graph
-	opts  BuildOptions
-	par   int
+	// inMemory names the stateful operators that keep their state in
+	// memory although rocks is set.
+	inMemory []string
+	p        *Planner
+	g        *exec.Graph
+	opts     BuildOptions
+	par      int
 	// share is the sub-plans several INSERTs of a statement set read alike
 	// (nil for a single statement).
 	share *sharing
@@ -111,7 +118,26 @@ func (p *Planner) buildJob(name string, roots []Node, ordered bool, opts BuildOp
 		}
 		bounded = bounded && r.Bounded()
 	}
-	return &Job{Name: name, Root: opt[0], Roots: opt, Graph: b.g, Settings: js, Bounded: bounded, Ordered: ordered, Schema: opt[0].Schema()}, nil
+	return &Job{Name: name, Root: opt[0], Roots: opt, Graph: b.g, Settings: js, Bounded: bounded, Ordered: ordered, Schema: opt[0].Schema(),
+		InMemoryState: b.inMemory}, nil
+}
+
+// stateInMemory notes an operator whose state stays in memory with
+// 'state.backend' = 'rocksdb' (pebble holds aggregate state only so far).
+func (b *builder) stateInMemory(what string) {
+	if b.rocks && !slices.Contains(b.inMemory, what) {
+		b.inMemory = append(b.inMemory, what)
+	}
+}
+
+// InMemoryStateWarning is what a job whose InMemoryState is not empty
+// tells the user.
+func (j *Job) InMemoryStateWarning() string {
+	if len(j.InMemoryState) == 0 {
+		return ""
+	}
+	return "'state.backend' = 'rocksdb' keeps aggregate state in pebble; not supported yet for " +
+		strings.Join(j.InMemoryState, ", ") + ": their state stays in memory (and in checkpoints as such)"
 }
 
 func collectTables(n Node) []*Table {
@@ -247,6 +273,7 @@ func (b *builder) translate(n Node) (stream, error) {
 		}
 		return b.addVertex(v), nil
 	case *JoinNode:
+		b.stateInMemory("joins")
 		l, err := b.build(x.Left)
 		if err != nil {
 			return stream{}, err
@@ -275,6 +302,7 @@ func (b *builder) translate(n Node) (stream, error) {
 		v.Inputs = []exec.Input{{From: l.vi, Partitioning: lp, Side: 0}, {From: r.vi, Partitioning: rp, Side: 1}}
 		return b.addVertex(v), nil
 	case *RankNode:
+		b.stateInMemory("Top-N and deduplication")
 		if x.Limit < 0 {
 			return stream{}, fmt.Errorf("not supported yet: ROW_NUMBER() OVER (...) without a filter rn <= N on it (Top-N)")
 		}
@@ -436,6 +464,9 @@ func (j *Job) Explain() string {
 		for _, in := range v.Inputs {
 			fmt.Fprintf(&sb, "    <- [%d] %s\n", in.From+1, in.Partitioning)
 		}
+	}
+	if w := j.InMemoryStateWarning(); w != "" {
+		sb.WriteString("\n== Note ==\n" + w + "\n")
 	}
 	sb.WriteString("\n== Job Settings ==\n")
 	for _, r := range j.Settings.List {

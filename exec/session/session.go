@@ -445,6 +445,11 @@ func (s *Session) query(ctx context.Context, n *ast.Query, out Output) error {
 	if err != nil {
 		return asSQLError(err, n.Pos)
 	}
+	if w := job.InMemoryStateWarning(); w != "" {
+		if err := out.Message("[WARN] " + w); err != nil {
+			return err
+		}
+	}
 	if err := out.Begin(job.Schema, ResultInfo{Bounded: job.Bounded, Ordered: job.Ordered, Changelog: planner.Updating(job.Root),
 		Deterministic: sequential(job.Graph), Location: s.settings.Location()}); err != nil {
 		return err
@@ -499,6 +504,11 @@ func (s *Session) insert(ctx context.Context, n ast.Statement, out Output) error
 	job, err := s.plan(n, planner.BuildOptions{})
 	if err != nil {
 		return asSQLError(err, n.Position())
+	}
+	if w := job.InMemoryStateWarning(); w != "" {
+		if err := out.Message("[WARN] " + w); err != nil {
+			return err
+		}
 	}
 	sync := s.opts.DMLSync
 	if s.settings.IsSet(planner.KeyDMLSync) {

@@ -41,3 +41,6 @@ SELECT window_start, window_end, COUNT(*) AS n, MAX(ts) AS last_ts FROM TABLE(HO
 SET 'state.backend' = 'rocksdb';
 
 SELECT window_start, who, COUNT(*) FROM TABLE(SESSION(TABLE ev PARTITION BY who, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, who;
+
+-- Joins and Top-N keep their state in memory on rocksdb, and say so.
+SELECT a.who, COUNT(*) AS pairs FROM ev a JOIN ev b ON a.who = b.who GROUP BY a.who;
