@@ -582,21 +582,19 @@ func nexmarkShare(i int) int64 { return [3]int64{1, 3, 46}[i] }
 type sourceCounter struct {
 	parallelism int64           // subtasks per scan
 	rows        [3]atomic.Int64 // by kind, over all scans of it
-	sources     [3]atomic.Int64 // subtasks reading the kind
+	opened      [3]atomic.Int64 // subtasks reading the kind (opened sources)
 }
 
-// of returns the row counter of table t ('nexmark.table', else its name)
-// and counts a new source of it; nil for a table that is not a Nexmark
-// event kind.
-func (sc *sourceCounter) of(t connectors.Table) *atomic.Int64 {
+// kind returns the index of table t's event kind ('nexmark.table', else
+// its name), or -1 for a table that is not a Nexmark event kind.
+func (sc *sourceCounter) kind(t connectors.Table) int {
 	kind := cmp.Or(t.Options["nexmark.table"], t.Name)
 	for i, k := range nexmarkKinds() {
 		if strings.EqualFold(kind, k) {
-			sc.sources[i].Add(1)
-			return &sc.rows[i]
+			return i
 		}
 	}
-	return nil
+	return -1
 }
 
 // events estimates how many of total events every scan has read: the
@@ -605,7 +603,7 @@ func (sc *sourceCounter) of(t connectors.Table) *atomic.Int64 {
 func (sc *sourceCounter) events(total int64) int64 {
 	n, any := total, false
 	for i := range sc.rows {
-		scans := sc.sources[i].Load() / max(sc.parallelism, 1)
+		scans := sc.opened[i].Load() / max(sc.parallelism, 1)
 		if scans == 0 {
 			continue
 		}
@@ -648,11 +646,13 @@ func (f countingFactory) NewSource(t connectors.Table) (connectors.Source, error
 	if err != nil {
 		return nil, err
 	}
-	n := f.counter.of(t)
-	if n == nil {
+	kind := f.counter.kind(t)
+	if kind < 0 {
 		return src, nil
 	}
-	cs := &countingSource{Source: src, rows: n}
+	// Sources are counted when opened: the planner may create sources it
+	// never runs.
+	cs := &countingSource{Source: src, rows: &f.counter.rows[kind], opened: &f.counter.opened[kind]}
 	if pos, ok := src.(connectors.CheckpointedSource); ok {
 		return &countingCheckpointedSource{countingSource: cs, pos: pos}, nil
 	}
@@ -661,7 +661,15 @@ func (f countingFactory) NewSource(t connectors.Table) (connectors.Source, error
 
 type countingSource struct {
 	connectors.Source
-	rows *atomic.Int64
+	rows, opened *atomic.Int64
+}
+
+func (s *countingSource) Open(ctx context.Context, subtask, parallelism int) error {
+	if err := s.Source.Open(ctx, subtask, parallelism); err != nil {
+		return err
+	}
+	s.opened.Add(1)
+	return nil
 }
 
 func (s *countingSource) Next(ctx context.Context) (batch.Batch, error) {
