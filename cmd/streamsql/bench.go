@@ -34,6 +34,7 @@ import (
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/exec/batch"
 	"github.com/streamsql/streamsql/exec/session"
+	"github.com/streamsql/streamsql/sql/ast"
 	"github.com/streamsql/streamsql/sql/types"
 )
 
@@ -147,6 +148,9 @@ func (c *cli) bench(args []string, level string) int {
 	if len(rest) != 1 || rest[0] != "nexmark" {
 		return c.usageError(fs, errors.New("want the suite to run: nexmark"))
 	}
+	if *asJSON && *asMarkdown {
+		return c.usageError(fs, errors.New("--json and --markdown exclude each other"))
+	}
 	log, err := newLogger(c.stderr, level)
 	if err != nil {
 		return c.usageError(fs, err)
@@ -181,9 +185,6 @@ func (c *cli) bench(args []string, level string) int {
 	if err != nil {
 		fmt.Fprintf(c.stderr, "streamsql bench: %v\n", err)
 		return exitJobFailed
-	}
-	if *asJSON && *asMarkdown {
-		return c.usageError(fs, errors.New("--json and --markdown exclude each other"))
 	}
 	switch {
 	case *asMarkdown:
@@ -355,7 +356,7 @@ func runBenchQuery(ctx context.Context, log *slog.Logger, cfg benchConfig, sourc
 	switch {
 	case ctx.Err() != nil:
 		return res, nil
-	case qctx.Err() != nil:
+	case err != nil && qctx.Err() != nil:
 		// Stopped by --timeout: report what was processed until then.
 		done := counter.events(cfg.events)
 		res.Status = statusTimeout
@@ -369,10 +370,10 @@ func runBenchQuery(ctx context.Context, log *slog.Logger, cfg benchConfig, sourc
 	case err == nil:
 		res.Status = statusOK
 	case !errors.As(err, &jobErr) && strings.Contains(err.Error(), "not supported yet"):
-		res.Status, res.Reason = statusSkipped, name+".sql:"+err.Error()
+		res.Status, res.Reason = statusSkipped, scriptError(name+".sql", err)
 		return res, nil
 	default:
-		res.Status, res.Reason = statusFailed, name+".sql: "+err.Error()
+		res.Status, res.Reason = statusFailed, scriptError(name+".sql", err)
 		return res, nil
 	}
 	res.RowsRead = stats.RowsIn
@@ -394,6 +395,16 @@ func runBenchQuery(ctx context.Context, log *slog.Logger, cfg benchConfig, sourc
 	}
 	summarizeCheckpoints(&res, history)
 	return res, nil
+}
+
+// scriptError renders an error of script file as the compiler would:
+// "file:line:col: message" for a SQL error, "file: message" otherwise.
+func scriptError(file string, err error) string {
+	var sqlErr *ast.Error
+	if errors.As(err, &sqlErr) && sqlErr.Pos.IsValid() {
+		return fmt.Sprintf("%s:%d:%d: %s", file, sqlErr.Pos.Line, sqlErr.Pos.Col, sqlErr.Msg)
+	}
+	return file + ": " + err.Error()
 }
 
 // summarizeCheckpoints fills the checkpoint columns from the completed

@@ -200,6 +200,7 @@ func TestBenchUsage(t *testing.T) {
 		{[]string{"nexmark", "--parallelism", "0"}, "--parallelism"},
 		{[]string{"nexmark", "--checkpoint-interval", "1ms"}, "--checkpoint-interval"},
 		{[]string{"nexmark", "--timeout", "-1s"}, "--timeout"},
+		{[]string{"nexmark", "--json", "--markdown"}, "exclude each other"},
 	} {
 		_, stderr, code, _ := benchCLI(t, tc.args...)
 		if code != exitSQLError || !strings.Contains(stderr, tc.want) {
