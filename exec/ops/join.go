@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -79,6 +80,13 @@ type Join struct {
 	// future row can match (interval and window joins; join_expiry.go).
 	Bounds    *TimeBounds
 	lastSweep int64
+	// TTL, when > 0, drops a stored row not written for that long
+	// (processing time, 'table.exec.state.ttl'), as Flink's state TTL
+	// does: a sweep every TTL/4 (at least a second) removes it, and a
+	// later retraction of it is ignored.
+	TTL     time.Duration
+	now     func() time.Time
+	batchAt int64 // processing time of the batch being processed (TTL), Unix ns
 
 	maxPar int
 	// Sizes of the last snapshot, to size the next one's buffer.
@@ -161,6 +169,13 @@ func (j *Join) Open(ctx *exec.OpContext) error {
 	}
 	j.schema = j.Out.Arrow()
 	j.maxPar = maxParOf(ctx)
+	j.now = time.Now
+	if ctx != nil && ctx.Now != nil {
+		j.now = ctx.Now
+	}
+	if j.TTL > 0 && ctx != nil && ctx.Every != nil {
+		ctx.Every(max(j.TTL/4, time.Second), func(exec.Collector) error { j.expireTTL(); return nil })
+	}
 	if j.Residual != nil {
 		// The residual runs over a compact record of just the columns it
 		// reads, so candidates cost only those columns.
@@ -216,6 +231,9 @@ func (j *Join) Process(input int, b batch.Batch, out exec.Collector) error {
 	n := b.Len()
 	if n == 0 {
 		return nil
+	}
+	if j.TTL > 0 {
+		j.batchAt = j.now().UnixNano()
 	}
 	// Drop what a failed earlier call may have left: it indexes that batch.
 	j.out.reset()
@@ -432,12 +450,12 @@ func (j *Join) apply(input int, b batch.Batch, from, to int, out exec.Collector)
 			// never join, and its padded output depends on nothing.
 			if !never {
 				j.readRow(r)
-				this.add(&j.keys, j.intKeyed, r, j.rowCells, total)
+				this.add(&j.keys, j.intKeyed, r, j.rowCells, total, j.batchAt)
 			}
 		} else {
 			if !never {
 				j.readRow(r)
-				if !this.retract(&j.keys, j.intKeyed, r, j.rowCells) {
+				if !this.retract(&j.keys, j.intKeyed, r, j.rowCells) && j.TTL == 0 { // with a TTL it may have expired
 					return fmt.Errorf("join: input %d retracts a row it never added: %v", input, j.rowCells)
 				}
 			}
@@ -725,9 +743,10 @@ type joinBucket struct {
 
 // joinRow is one distinct stored row.
 type joinRow struct {
-	cells []cell
-	count int64 // occurrences
-	assoc int64 // rows of the other side it matches (used on outer sides)
+	cells   []cell
+	count   int64 // occurrences
+	assoc   int64 // rows of the other side it matches (used on outer sides)
+	written int64 // processing time of its last write, Unix ns (TTL; else 0)
 }
 
 // bucketIndexAt is the bucket size from which rows are indexed.
@@ -745,8 +764,8 @@ func (s *joinSide) get(k *rowKeys, intKeyed bool, r int) *joinBucket {
 }
 
 // add stores one occurrence of row (cells are copied when the row is new)
-// with its number of associations.
-func (s *joinSide) add(k *rowKeys, intKeyed bool, r int, row []cell, assoc int64) {
+// with its number of associations, written at time now (TTL).
+func (s *joinSide) add(k *rowKeys, intKeyed bool, r int, row []cell, assoc, now int64) {
 	bk := s.get(k, intKeyed, r)
 	if bk == nil {
 		bk = &joinBucket{}
@@ -760,6 +779,7 @@ func (s *joinSide) add(k *rowKeys, intKeyed bool, r int, row []cell, assoc int64
 	if i := bk.find(row); i >= 0 {
 		bk.rows[i].count++
 		bk.rows[i].assoc = assoc
+		bk.rows[i].written = now
 		return
 	}
 	owned := make([]cell, len(row))
@@ -771,7 +791,7 @@ func (s *joinSide) add(k *rowKeys, intKeyed bool, r int, row []cell, assoc int64
 		}
 		owned[c] = v
 	}
-	bk.rows = append(bk.rows, joinRow{cells: owned, count: 1, assoc: assoc})
+	bk.rows = append(bk.rows, joinRow{cells: owned, count: 1, assoc: assoc, written: now})
 	if bk.index != nil {
 		bk.index[string(encodeCells(nil, owned))] = int32(len(bk.rows) - 1)
 	} else if len(bk.rows) >= bucketIndexAt {

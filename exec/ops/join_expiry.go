@@ -27,22 +27,31 @@ func (j *Join) expire(wm int64) {
 		return
 	}
 	j.lastSweep = wm
-	j.sides[0].dropIf(func(row []cell) bool {
-		t := row[j.Bounds.LeftCol]
+	j.sides[0].dropIf(func(r *joinRow) bool {
+		t := r.cells[j.Bounds.LeftCol]
 		return !t.null && wm >= t.i-j.Bounds.Lo
 	})
-	j.sides[1].dropIf(func(row []cell) bool {
-		t := row[j.Bounds.RightCol]
+	j.sides[1].dropIf(func(r *joinRow) bool {
+		t := r.cells[j.Bounds.RightCol]
 		return !t.null && wm >= t.i+j.Bounds.Hi
 	})
 }
 
+// expireTTL drops the rows not written for longer than the TTL.
+func (j *Join) expireTTL() {
+	limit := j.now().UnixNano() - int64(j.TTL)
+	for s := range j.sides {
+		j.sides[s].dropIf(func(r *joinRow) bool { return r.written < limit })
+	}
+}
+
 // dropIf removes every stored row for which drop holds.
-func (s *joinSide) dropIf(drop func([]cell) bool) {
+func (s *joinSide) dropIf(drop func(*joinRow) bool) {
 	sweep := func(bk *joinBucket) bool {
 		kept := bk.rows[:0]
-		for _, r := range bk.rows {
-			if !drop(r.cells) {
+		for i := range bk.rows {
+			r := bk.rows[i]
+			if !drop(&r) {
 				kept = append(kept, r)
 			}
 		}

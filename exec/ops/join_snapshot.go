@@ -21,7 +21,8 @@ import (
 
 const (
 	joinSnapFile = "join.snap"
-	joinMagic    = "SSQLJON1"
+	joinMagic    = "SSQLJON2" // rows carry their write time (TTL)
+	joinMagicV1  = "SSQLJON1" // still read: rows without write times
 )
 
 func (j *Join) shape() []byte {
@@ -66,6 +67,7 @@ func (j *Join) SnapshotState(exec.SnapshotContext) (exec.AsyncSnapshot, error) {
 				r := &bk.rows[i]
 				c.buf = binary.AppendVarint(c.buf, r.count)
 				c.buf = binary.AppendVarint(c.buf, r.assoc)
+				c.buf = binary.AppendVarint(c.buf, r.written)
 				for _, v := range r.cells {
 					c.buf = appendCellBytes(c.buf, v)
 				}
@@ -122,6 +124,7 @@ func (j *Join) SnapshotState(exec.SnapshotContext) (exec.AsyncSnapshot, error) {
 					d.uvarint()
 					d.varint()
 					d.varint()
+					d.varint()
 					for k := range row {
 						row[k] = d.cell()
 					}
@@ -148,6 +151,12 @@ func (j *Join) RestoreState(rc exec.RestoreContext) error {
 	haveSweep := false
 	for _, snap := range rc.Snapshots {
 		f, err := readSnapFile(snap.Dir, joinSnapFile, joinMagic)
+		withTimes := true
+		if err != nil {
+			if f1, err1 := readSnapFile(snap.Dir, joinSnapFile, joinMagicV1); err1 == nil {
+				f, err, withTimes = f1, nil, false
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -182,9 +191,14 @@ func (j *Join) RestoreState(rc exec.RestoreContext) error {
 			if !inRange(&rc, kg) {
 				continue
 			}
-			bk, err := decodeBucket(payload, j.sides[side].schema.Len())
+			bk, err := decodeBucket(payload, j.sides[side].schema.Len(), withTimes)
 			if err != nil {
 				return err
+			}
+			if !withTimes && j.TTL > 0 { // no write times: the TTL starts over
+				for i := range bk.rows {
+					bk.rows[i].written = j.now().UnixNano()
+				}
 			}
 			for k, col := range j.sides[side].keys {
 				kcs[side].cols[k] = append(kcs[side].cols[k], bk.rows[0].cells[col])
@@ -205,8 +219,9 @@ func (j *Join) RestoreState(rc exec.RestoreContext) error {
 	return nil
 }
 
-// decodeBucket decodes one bucket record.
-func decodeBucket(payload []byte, ncol int) (*joinBucket, error) {
+// decodeBucket decodes one bucket record (withTimes: rows carry their write
+// time, SSQLJON2).
+func decodeBucket(payload []byte, ncol int, withTimes bool) (*joinBucket, error) {
 	d := &decoder{b: payload}
 	n := d.count()
 	if n == 0 {
@@ -222,6 +237,9 @@ func decodeBucket(payload []byte, ncol int) (*joinBucket, error) {
 	for i := range bk.rows {
 		r := &bk.rows[i]
 		r.count, r.assoc = d.varint(), d.varint()
+		if withTimes {
+			r.written = d.varint()
+		}
 		if r.count <= 0 || r.assoc < 0 {
 			d.fail()
 		}
