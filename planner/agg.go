@@ -53,6 +53,8 @@ type GroupAgg struct {
 	WindowEnd   int
 	// Session: the windows are SESSION windows, merged per key.
 	Session bool
+	// ProcTime: the windows are over PROCTIME() and fire by the wall clock.
+	ProcTime bool
 }
 
 func (g *GroupAgg) Schema() types.Schema { return g.Out }
@@ -74,6 +76,9 @@ func (g *GroupAgg) Describe() string {
 	d := "GroupAggregate("
 	if g.Windowed {
 		d = "WindowAggregate("
+		if g.ProcTime {
+			d += "proctime, "
+		}
 	}
 	if len(keys) > 0 {
 		d += "groupBy=[" + strings.Join(keys, ", ") + "], "

@@ -426,6 +426,9 @@ func planAggregate(sel *ast.Select, in *scope, input Node) (Node, []string, erro
 	agg := ab.node(input, false)
 	if start, end, ok := windowKeys(input, ab.keyCols); ok {
 		agg.Windowed, agg.WindowStart, agg.WindowEnd = true, start, end
+		if wa := findWindowAssign(input); wa != nil {
+			agg.ProcTime = wa.ProcTime
+		}
 		if wa := findWindowAssign(input); wa != nil && wa.Kind == ops.Session {
 			if !sessionKeysMatch(wa, input, ab.keyCols, start, end) {
 				return nil, nil, ast.Errorf(sel.Pos, "not supported yet: a session window aggregation must GROUP BY window_start, window_end and exactly its PARTITION BY columns (%s)", strings.Join(wa.Partition, ", "))

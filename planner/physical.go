@@ -366,14 +366,15 @@ func (b *builder) translate(n Node) (stream, error) {
 			// timing).
 			latency, _ = ParseDuration(b.p.Settings.Get(KeyMiniBatchDelay))
 		}
-		windowed, windowStart, windowEnd, rocksState, session := x.Windowed, x.WindowStart, x.WindowEnd, b.rocks, x.Session
+		windowed, windowStart, windowEnd, rocksState, session, procTime := x.Windowed, x.WindowStart, x.WindowEnd, b.rocks, x.Session, x.ProcTime
 		ttl, _ := ParseDuration(b.p.Settings.Get(KeyStateTTL))
 		if rocksState && session {
 			return stream{}, fmt.Errorf("not supported yet: SESSION window aggregation with 'state.backend' = 'rocksdb' (use 'hashmap')")
 		}
 		f := exec.OperatorFactory{Name: x.Describe(), New: func(int) (exec.Operator, error) {
 			return &ops.GroupAgg{Keys: keys, Aggs: specs, Out: out, InputUpdating: updating, MiniBatch: mini, Latency: latency,
-				Windowed: windowed, WindowStart: windowStart, WindowEnd: windowEnd, RocksDB: rocksState, TTL: ttl, Session: session}, nil
+				Windowed: windowed, WindowStart: windowStart, WindowEnd: windowEnd, RocksDB: rocksState, TTL: ttl, Session: session,
+				ProcTime: procTime}, nil
 		}}
 		if len(keys) == 0 {
 			// A global aggregate has one key: it runs in one place.

@@ -49,6 +49,9 @@ type WindowAssignNode struct {
 	// provisional windows are merged into sessions).
 	Partition  []string
 	Aggregated bool
+	// ProcTime: the time column is PROCTIME(): windows follow the wall
+	// clock, not the watermark.
+	ProcTime bool
 }
 
 func (w *WindowAssignNode) Schema() types.Schema { return w.Out }
@@ -95,6 +98,24 @@ func hasWatermark(n Node) bool {
 	return false
 }
 
+// isProcTime reports whether column col of n is a processing-time
+// attribute: PROCTIME() (a computed column or a projection), passed
+// through projections and filters unchanged.
+func isProcTime(n Node, col int) bool {
+	switch x := n.(type) {
+	case *Calc:
+		switch e := x.Exprs[col].(type) {
+		case *expr.Call:
+			return e.Fn == "PROCTIME"
+		case *expr.ColumnRef:
+			return isProcTime(x.Input, e.Index)
+		}
+	case *WatermarkNode:
+		return isProcTime(x.Input, col)
+	}
+	return false
+}
+
 // hasWindowAssign reports whether n's rows carry window columns.
 func hasWindowAssign(n Node) bool {
 	if _, ok := n.(*WindowAssignNode); ok {
@@ -124,8 +145,12 @@ func (p *Planner) planWindowTVF(bc *bindCtx, w *ast.WindowTVF) (relation, error)
 	if t.Kind != types.Timestamp && t.Kind != types.TimestampLTZ {
 		return relation{}, ast.Errorf(w.Pos, "%s: the time column '%s' must be a TIMESTAMP or TIMESTAMP_LTZ, not %s", w.Kind, w.TimeCol, t)
 	}
-	if !hasWatermark(in.node) {
-		return relation{}, ast.Errorf(w.Pos, "%s over '%s' needs event time: declare WATERMARK FOR %s in the table (processing-time windows are not supported yet)", w.Kind, w.TimeCol, w.TimeCol)
+	procTime := isProcTime(in.node, idx)
+	if procTime && w.Kind == "SESSION" {
+		return relation{}, ast.Errorf(w.Pos, "not supported yet: SESSION windows over processing time")
+	}
+	if !procTime && !hasWatermark(in.node) {
+		return relation{}, ast.Errorf(w.Pos, "%s over '%s' needs a time attribute: declare WATERMARK FOR %s in the table, or use a PROCTIME() column", w.Kind, w.TimeCol, w.TimeCol)
 	}
 	args := make([]int64, len(w.Args))
 	for i, a := range w.Args {
@@ -135,7 +160,7 @@ func (p *Planner) planWindowTVF(bc *bindCtx, w *ast.WindowTVF) (relation, error)
 		}
 		args[i] = us
 	}
-	node := &WindowAssignNode{Input: in.node, Name: w.Kind, TimeCol: idx}
+	node := &WindowAssignNode{Input: in.node, Name: w.Kind, TimeCol: idx, ProcTime: procTime}
 	switch w.Kind {
 	case "TUMBLE":
 		if len(args) < 1 || len(args) > 2 {

@@ -76,6 +76,12 @@ type GroupAgg struct {
 	// Session: the windows are session windows, merged per key (see
 	// session.go).
 	Session bool
+	// ProcTime: the windows are over PROCTIME(): they fire by the wall
+	// clock (a timer every procTimeTick fires the windows that ended
+	// procTimeGrace ago), watermarks are only forwarded, and no row is late:
+	// a row whose window already fired (it waited in a queue longer than
+	// the grace) opens it again, and it fires again at the next tick.
+	ProcTime bool
 	// TTL, when > 0, expires a key's state that was not updated for that
 	// long (processing time): its next row starts it over, as in Flink's
 	// 'table.exec.state.ttl'.
@@ -183,6 +189,14 @@ func (a *GroupAgg) Open(ctx *exec.OpContext) error {
 	if a.Latency > 0 && ctx.Every != nil {
 		ctx.Every(a.Latency, a.flush)
 	}
+	if a.ProcTime && a.Windowed {
+		if a.Session {
+			return fmt.Errorf("not supported yet: SESSION windows over processing time")
+		}
+		if ctx.Every != nil {
+			ctx.Every(procTimeTick, a.fireProcTime)
+		}
+	}
 	if a.TTL > 0 && !a.Windowed && !a.RocksDB && ctx.Every != nil {
 		// Expired keys are reset lazily on their next row; this sweep
 		// frees the memory of keys that never come back.
@@ -258,7 +272,9 @@ func (a *GroupAgg) Finish(out exec.Collector) error {
 func (a *GroupAgg) ProcessWatermark(wm int64, out exec.Collector) error {
 	// A restored watermark may be ahead of the first ones after a
 	// restart (watermark assigners start over): it never goes back.
-	if a.Windowed && wm > a.watermark {
+	// Processing-time windows ignore watermarks, except the final one of a
+	// bounded input: it fires every window left.
+	if a.Windowed && (!a.ProcTime || wm == exec.MaxWatermark) && wm > a.watermark {
 		a.watermark = wm
 		fire := a.fire
 		if a.Session {
@@ -269,6 +285,23 @@ func (a *GroupAgg) ProcessWatermark(wm int64, out exec.Collector) error {
 		}
 	}
 	return out.EmitWatermark(wm)
+}
+
+const (
+	procTimeTick  = 100 * time.Millisecond
+	procTimeGrace = 200 * time.Millisecond
+)
+
+// fireProcTime fires the processing-time windows that ended a grace
+// period ago (the grace covers the time rows spend in queues between the
+// window assignment and here).
+func (a *GroupAgg) fireProcTime(out exec.Collector) error {
+	now := a.now().Add(-procTimeGrace).UnixMicro()
+	if now <= a.watermark {
+		return nil
+	}
+	a.watermark = now
+	return a.fire(now, out)
 }
 
 // windowFired reports whether the window ending at end has fired: its last
@@ -285,7 +318,7 @@ func (a *GroupAgg) foldWindowed(b batch.Batch) error {
 	ends := b.Column(a.Keys[a.WindowEnd]).(*array.Int64).Int64Values()
 	keep := make([]int32, 0, len(ends))
 	for r, e := range ends {
-		if !a.windowFired(e) {
+		if a.ProcTime || !a.windowFired(e) {
 			keep = append(keep, int32(r))
 		}
 	}

@@ -228,3 +228,51 @@ func TestGroupAggStateTTL(t *testing.T) {
 		op.Close()
 	}
 }
+
+// TestProcTimeWindowAgg: processing-time windows fire on the timer once
+// the clock is past their end (plus the grace), ignore watermarks, take a
+// row of an already fired window into a new result instead of dropping it,
+// and fire what is left at the end of a bounded input.
+func TestProcTimeWindowAgg(t *testing.T) {
+	for _, rocksdb := range []bool{false, true} {
+		now := time.Unix(100, 0)
+		var tick func(exec.Collector) error
+		a := windowAgg(false, types.TypeBigInt)
+		a.ProcTime, a.RocksDB = true, rocksdb
+		ctx := &exec.OpContext{WorkDir: t.TempDir(), Parallelism: 1, Now: func() time.Time { return now },
+			Every: func(d time.Duration, f func(exec.Collector) error) {
+				if d == procTimeTick {
+					tick = f
+				}
+			}}
+		if err := a.Open(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var c collectRows
+		step := func(what string, f func() error, want int) {
+			t.Helper()
+			if err := f(); err != nil {
+				t.Fatal(err)
+			}
+			if len(c.rows) != want {
+				t.Fatalf("rocksdb=%v, %s: %d result rows, want %d: %v", rocksdb, what, len(c.rows), want, c.rows)
+			}
+		}
+		// windowRows are in seconds: [100, 101) and [101, 102).
+		step("rows", func() error { return a.Process(0, windowRows("100 101 1 5", "100 101 2 6", "101 102 1 7"), &c) }, 0)
+		step("a watermark far ahead", func() error { return a.ProcessWatermark(500*sec, &c) }, 0)
+		now = time.Unix(101, 100_000_000) // [100, 101) ended 100 ms ago: within the grace
+		step("tick within the grace", func() error { return tick(&c) }, 0)
+		now = time.Unix(101, 300_000_000)
+		step("tick after the grace", func() error { return tick(&c) }, 2)
+		step("a row of the fired window", func() error { return a.Process(0, windowRows("100 101 1 9"), &c) }, 2)
+		now = time.Unix(102, 500_000_000)
+		step("next tick", func() error { return tick(&c) }, 4)
+		step("more rows", func() error { return a.Process(0, windowRows("105 106 3 1"), &c) }, 4)
+		step("end of input", func() error { return a.ProcessWatermark(exec.MaxWatermark, &c) }, 5)
+		if a.late.n != 0 {
+			t.Fatalf("dropped %d rows as late", a.late.n)
+		}
+		a.Close()
+	}
+}

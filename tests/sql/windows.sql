@@ -79,3 +79,11 @@ CREATE TABLE idle (ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 
 EXPLAIN SELECT window_start, COUNT(*) FROM TABLE(TUMBLE(TABLE idle, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY window_start, window_end;
 
 CREATE TABLE idle_bad (ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'datagen', 'scan.watermark.idle-timeout' = 'soon');
+
+-- Windows over PROCTIME() follow the wall clock (results depend on it, so
+-- only the plan and the errors are shown here).
+CREATE TABLE ticks (k INT, pt AS PROCTIME()) WITH ('connector' = 'datagen', 'number-of-rows' = '10');
+
+EXPLAIN SELECT window_start, k, COUNT(*) FROM TABLE(TUMBLE(TABLE ticks, DESCRIPTOR(pt), INTERVAL '1' SECOND)) GROUP BY window_start, window_end, k;
+
+SELECT COUNT(*) FROM TABLE(SESSION(TABLE ticks PARTITION BY k, DESCRIPTOR(pt), INTERVAL '1' SECOND)) GROUP BY window_start, window_end, k;
