@@ -117,6 +117,13 @@ func (b *Backend) pebbleOptions(mustExist, readOnly bool) *pebble.Options {
 		ReadOnly:           readOnly,
 		MemTableSize:       b.opts.MemTableBytes,
 		Logger:             quietLogger{log: b.log},
+		// Checkpoints flush the memtable every interval, so L0 fills with
+		// small files; compacting them early rewrites (and re-uploads)
+		// the older data they overlap at every checkpoint. Letting L0 grow
+		// keeps an incremental upload close to the data that changed.
+		L0CompactionThreshold:     16,
+		L0CompactionFileThreshold: 64,
+		L0StopWritesThreshold:     64,
 	}
 	// Operators read many keys that were never written (a new group, a new
 	// join key): bloom filters answer those without reading data blocks.
