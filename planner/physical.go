@@ -315,13 +315,14 @@ func (b *builder) translate(n Node) (stream, error) {
 		for i, o := range x.Order {
 			order[i] = ops.SortKey{Col: o.Col, Desc: o.Desc}
 		}
-		part, limit, rankCol, inSchema, out := x.Partition, x.Limit, x.RankColumn, x.Input.Schema(), x.Schema()
+		part, limit, rankCol, inSchema, out, inUpdating := x.Partition, x.Limit, x.RankColumn, x.Input.Schema(), x.Schema(), Updating(x.Input)
 		mini := 0
 		if b.p.Settings.IsSet(KeyMiniBatchSize) {
 			mini, _ = strconv.Atoi(b.p.Settings.Get(KeyMiniBatchSize))
 		}
 		f := exec.OperatorFactory{Name: x.Describe(), New: func(int) (exec.Operator, error) {
-			return &ops.Rank{PartitionKeys: part, OrderKeys: order, Limit: limit, RankColumn: rankCol, In: inSchema, Out: out, MiniBatch: mini}, nil
+			return &ops.Rank{PartitionKeys: part, OrderKeys: order, Limit: limit, RankColumn: rankCol, In: inSchema, Out: out, MiniBatch: mini,
+				InputUpdating: inUpdating}, nil
 		}}
 		if len(part) == 0 || (b.par == 1 && in.parallelism == 1) {
 			return b.chain(in, 1, f), nil

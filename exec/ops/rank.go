@@ -31,6 +31,9 @@ type Rank struct {
 	// MiniBatch, when > 0, emits after every MiniBatch rows instead of
 	// after every batch ('table.exec.mini-batch.size').
 	MiniBatch int
+	// InputUpdating: the input may retract rows (the planner's Updating);
+	// an insert-only input never needs a row that has left the top N.
+	InputUpdating bool
 
 	parts   map[string]*rankPartition
 	touched []*rankPartition
