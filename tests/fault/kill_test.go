@@ -89,6 +89,14 @@ INSERT INTO out SELECT window_start, k, COUNT(*), SUM(v)
 FROM TABLE(TUMBLE(TABLE src, DESCRIPTOR(ts), INTERVAL '1' SECOND))
 GROUP BY window_start, window_end, k;
 `},
+	{name: "hop-rocksdb", sql: killSource + `
+SET 'state.backend' = 'rocksdb';
+CREATE TABLE out (ws TIMESTAMP(3), k INT, n BIGINT, s INT) WITH ('connector' = 'filesystem', 'path' = 'out', 'format' = 'csv');
+%[2]s
+INSERT INTO out SELECT window_start, k, COUNT(*), SUM(v)
+FROM TABLE(HOP(TABLE src, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '2' SECOND))
+GROUP BY window_start, window_end, k;
+`},
 }
 
 // killRate is the source rate of the killed runs: the 4000 rows take
