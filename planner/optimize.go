@@ -1,10 +1,18 @@
 package planner
 
-import "github.com/streamsql/streamsql/exec/expr"
+import (
+	"slices"
+
+	"github.com/streamsql/streamsql/exec/expr"
+	"github.com/streamsql/streamsql/sql/ast"
+	"github.com/streamsql/streamsql/sql/types"
+)
 
 // Optimize rewrites a plan before translation. Today: Calc fusion, so a
 // filter/projection over a projection (computed columns, views, subqueries)
-// runs as one operator, and inner columns nobody reads are never computed.
+// runs as one operator, and inner columns nobody reads are never computed;
+// and join column pruning, so a join under a Calc neither stores nor emits
+// the columns the Calc does not read (pruneJoin).
 func Optimize(n Node) Node {
 	switch x := n.(type) {
 	case *Calc:
@@ -14,6 +22,9 @@ func Optimize(n Node) Node {
 		}
 		cp := *x
 		cp.Input = in
+		if j, ok := in.(*JoinNode); ok {
+			return pruneJoin(&cp, j)
+		}
 		return pushRankLimit(&cp)
 	case *RankNode:
 		cp := *x
@@ -78,4 +89,158 @@ func fuse(outer, inner *Calc) *Calc {
 		}
 	}
 	return &Calc{Input: inner.Input, Filter: filter, Exprs: exprs, Out: outer.Out}
+}
+
+// pruneJoin narrows join j under Calc c to the columns c reads plus the
+// ones the join itself needs (keys, residual, interval bounds): each input
+// gets a projecting Calc (fused into a Calc already there, or pruning a
+// join below in turn), so the join stores and emits only those columns, and
+// c's expressions are remapped onto the narrower output. c is returned
+// unchanged when every column is needed and no filter moves.
+//
+// Conjuncts of c's filter that read one append-only input of an inner
+// join move into that input's Calc, so rows that cannot pass are never
+// stored. The output is the same changelog: the join's rows of that side
+// are only ever appended (and swept in order), so a key's stored rows keep
+// their relative order.
+func pruneJoin(c *Calc, j *JoinNode) Node {
+	nl := j.Left.Schema().Len()
+	nOut := j.Out.Len()
+	var sideFilter [2]expr.Expr
+	var rest expr.Expr
+	for _, e := range conjuncts(c.Filter) {
+		refs := expr.Refs(e)
+		side := -1
+		if j.Kind == ast.JoinInner && len(refs) > 0 {
+			switch {
+			case refs[len(refs)-1] < nl && !Updating(j.Left):
+				side = 0
+			case refs[0] >= nl && !Updating(j.Right):
+				side = 1
+				m := make(map[int]int, len(refs))
+				for _, i := range refs {
+					m[i] = i - nl
+				}
+				e = expr.Remap(e, m)
+			}
+		}
+		switch {
+		case side >= 0 && sideFilter[side] == nil:
+			sideFilter[side] = e
+		case side >= 0:
+			sideFilter[side] = expr.And(sideFilter[side], e)
+		case rest == nil:
+			rest = e
+		default:
+			rest = expr.And(rest, e)
+		}
+	}
+	c2 := *c
+	c2.Filter = rest
+	c = &c2
+	need := make([]bool, nOut)
+	mark := func(e expr.Expr) {
+		if e != nil {
+			for _, i := range expr.Refs(e) {
+				need[i] = true
+			}
+		}
+	}
+	for _, e := range c.Exprs {
+		mark(e)
+	}
+	mark(c.Filter)
+	mark(j.Residual)
+	for i := range j.LeftKeys {
+		need[j.LeftKeys[i]] = true
+		need[nl+j.RightKeys[i]] = true
+	}
+	if j.Bounds != nil {
+		need[j.Bounds.LeftCol] = true
+		need[nl+j.Bounds.RightCol] = true
+	}
+	// A side keeps at least one column (a cross join may read none):
+	// its rows still count.
+	if nl > 0 && !slices.Contains(need[:nl], true) {
+		need[0] = true
+	}
+	if nOut > nl && !slices.Contains(need[nl:], true) {
+		need[nl] = true
+	}
+	var keep []int
+	for i, n := range need {
+		if n {
+			keep = append(keep, i)
+		}
+	}
+	if len(keep) == nOut && sideFilter[0] == nil && sideFilter[1] == nil {
+		return c
+	}
+	m := make(map[int]int, len(keep)) // old output column -> new
+	var leftCols, rightCols []int
+	fields := make([]types.Field, len(keep))
+	for n, i := range keep {
+		m[i] = n
+		fields[n] = j.Out.Fields[i]
+		if i < nl {
+			leftCols = append(leftCols, i)
+		} else {
+			rightCols = append(rightCols, i-nl)
+		}
+	}
+	nj := *j
+	nj.Left = narrow(j.Left, leftCols, sideFilter[0])
+	nj.Right = narrow(j.Right, rightCols, sideFilter[1])
+	nj.Out = types.Schema{Fields: fields}
+	nnl := len(leftCols)
+	nj.LeftKeys = make([]int, len(j.LeftKeys))
+	nj.RightKeys = make([]int, len(j.RightKeys))
+	for i := range j.LeftKeys {
+		nj.LeftKeys[i] = m[j.LeftKeys[i]]
+		nj.RightKeys[i] = m[nl+j.RightKeys[i]] - nnl
+	}
+	if j.Residual != nil {
+		nj.Residual = expr.Remap(j.Residual, m)
+	}
+	if j.Bounds != nil {
+		b := *j.Bounds
+		b.LeftCol = m[j.Bounds.LeftCol]
+		b.RightCol = m[nl+j.Bounds.RightCol] - nnl
+		nj.Bounds = &b
+	}
+	cp := *c
+	cp.Input = &nj
+	cp.Exprs = make([]expr.Expr, len(c.Exprs))
+	for i, e := range c.Exprs {
+		cp.Exprs[i] = expr.Remap(e, m)
+	}
+	if c.Filter != nil {
+		cp.Filter = expr.Remap(c.Filter, m)
+	}
+	return &cp
+}
+
+// narrow filters n (filter may be nil) and projects it to columns cols
+// (ascending), fusing into a Calc at n or pruning a join at n; n itself
+// when there is nothing to do.
+func narrow(n Node, cols []int, filter expr.Expr) Node {
+	s := n.Schema()
+	if len(cols) == s.Len() && filter == nil {
+		return n
+	}
+	exprs := make([]expr.Expr, len(cols))
+	fields := make([]types.Field, len(cols))
+	for i, c := range cols {
+		f := s.Fields[c]
+		exprs[i] = &expr.ColumnRef{Index: c, T: f.Type, Name: f.Name}
+		fields[i] = f
+	}
+	p := &Calc{Input: n, Filter: filter, Exprs: exprs, Out: types.Schema{Fields: fields}}
+	switch x := n.(type) {
+	case *Calc:
+		return fuse(p, x)
+	case *JoinNode:
+		return pruneJoin(p, x)
+	}
+	return p
 }
