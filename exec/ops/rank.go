@@ -19,6 +19,14 @@ import (
 // per position whose row changed (+I/-D when the top grows or shrinks);
 // without it, -D for rows that left the top and +I for rows that entered.
 // Ties keep arrival order, so the first row ranks first among equals.
+//
+// With an insert-only input (InputUpdating false) a row that has left the
+// top N can never come back, so, as Flink's AppendOnlyTopNFunction, each
+// partition keeps only its top N: a row that does not beat the N-th is
+// dropped before anything of it is copied, and the row a newcomer pushes
+// out is forgotten (its cell slice reused for a later row). Kept rows own
+// their strings (one allocation per row), so state does not pin the input
+// batches. The emitted changes are the same as with all rows kept.
 type Rank struct {
 	exec.BaseOperator
 	PartitionKeys []int
@@ -45,7 +53,18 @@ type Rank struct {
 	maxPar  int
 	// Sizes of the last snapshot, to size the next one's buffer.
 	snapBytes, snapCount int
+
+	// Append-only path (InputUpdating false).
+	keyCols  []arrow.Array
+	probe    []cell   // the incoming row's order-key cells (views into the batch)
+	batchSeq int64    // r.seq before the current batch: later rows were never emitted
+	free     [][]cell // cell slices of forgotten rows, for reuse
+	dead     [][]cell // cell slices of pushed-out rows still in emitted, free after emit
+	strBuf   []byte
 }
+
+// maxFreeRows bounds the reusable cell slices kept between batches.
+const maxFreeRows = 4096
 
 type rankRow struct {
 	cells []cell
@@ -56,6 +75,7 @@ type rankPartition struct {
 	rows    []rankRow // sorted by the order keys, then arrival
 	emitted []rankRow // the top N as last emitted
 	touched bool
+	changed bool // rows changed since the last emit (append-only path)
 }
 
 // Open prepares state.
@@ -64,6 +84,7 @@ func (r *Rank) Open(ctx *exec.OpContext) error {
 	r.maxPar = maxParOf(ctx)
 	r.schema = r.Out.Arrow()
 	r.cells = newCellRows(r.Out.Len())
+	r.probe = make([]cell, r.In.Len())
 	return nil
 }
 
@@ -104,6 +125,12 @@ func (r *Rank) Process(_ int, b batch.Batch, out exec.Collector) error {
 }
 
 func (r *Rank) process(b batch.Batch, out exec.Collector) error {
+	if !r.InputUpdating {
+		if err := r.processAppend(b); err != nil {
+			return err
+		}
+		return r.emit(out)
+	}
 	keyCols := make([]arrow.Array, len(r.PartitionKeys))
 	for i, k := range r.PartitionKeys {
 		keyCols[i] = b.Column(k)
@@ -151,6 +178,12 @@ func (r *Rank) emit(out exec.Collector) error {
 	r.kinds = r.kinds[:0]
 	for _, p := range r.touched {
 		p.touched = false
+		if !r.InputUpdating {
+			if !p.changed {
+				continue
+			}
+			p.changed = false
+		}
 		n := min(int64(len(p.rows)), r.Limit)
 		top := p.rows[:n]
 		if r.RankColumn {
@@ -180,6 +213,12 @@ func (r *Rank) emit(out exec.Collector) error {
 		p.emitted = append(p.emitted[:0], top...)
 	}
 	r.touched = r.touched[:0]
+	// Rows pushed out of the top are in no partition's emitted any more.
+	for i, c := range r.dead {
+		r.release(c)
+		r.dead[i] = nil
+	}
+	r.dead = r.dead[:0]
 	if len(r.kinds) == 0 {
 		return nil
 	}
@@ -194,4 +233,117 @@ func (r *Rank) add(row rankRow, pos int, kind batch.RowKind) {
 		r.cells[last] = append(r.cells[last], cell{i: int64(pos + 1)})
 	}
 	r.kinds = append(r.kinds, kind)
+}
+
+// processAppend applies an insert-only batch, keeping each partition's top
+// N only. A row that does not order strictly before the N-th row is
+// dropped: with all rows kept it would sit at rank N+1 or later, and
+// without retractions nothing above it can ever leave.
+func (r *Rank) processAppend(b batch.Batch) error {
+	r.batchSeq = r.seq
+	if r.Limit <= 0 {
+		for row := 0; row < b.Len(); row++ {
+			if b.Kind(row).IsRetract() {
+				return fmt.Errorf("retraction into a Top-N whose input was planned as insert-only")
+			}
+		}
+		return nil
+	}
+	if cap(r.keyCols) < len(r.PartitionKeys) {
+		r.keyCols = make([]arrow.Array, len(r.PartitionKeys))
+	}
+	keyCols := r.keyCols[:len(r.PartitionKeys)]
+	for i, k := range r.PartitionKeys {
+		keyCols[i] = b.Column(k)
+	}
+	probe := rankRow{cells: r.probe}
+	for row := 0; row < b.Len(); row++ {
+		if b.Kind(row).IsRetract() {
+			return fmt.Errorf("retraction into a Top-N whose input was planned as insert-only")
+		}
+		r.keyBuf = appendKey(r.keyBuf[:0], keyCols, row)
+		p := r.parts[string(r.keyBuf)]
+		if p == nil {
+			p = &rankPartition{}
+			r.parts[string(r.keyBuf)] = p
+		}
+		if !p.touched {
+			// Touched in arrival order even if the row is dropped, so
+			// partitions emit in the same order as with all rows kept.
+			p.touched = true
+			r.touched = append(r.touched, p)
+		}
+		for _, k := range r.OrderKeys {
+			probe.cells[k.Col] = readCell(b.Column(k.Col), row)
+		}
+		n := len(p.rows)
+		full := int64(n) >= r.Limit
+		if full && r.less(probe, p.rows[n-1]) >= 0 {
+			continue
+		}
+		// After every row that orders before or equal to it.
+		i, _ := slices.BinarySearchFunc(p.rows, probe, func(x, t rankRow) int {
+			if c := r.less(x, t); c != 0 {
+				return c
+			}
+			return -1
+		})
+		r.seq++
+		rr := rankRow{cells: r.ownRow(b, row), seq: r.seq}
+		if full {
+			out := p.rows[n-1]
+			copy(p.rows[i+1:], p.rows[i:n-1])
+			p.rows[i] = rr
+			if out.seq > r.batchSeq {
+				r.release(out.cells) // entered and left within this batch
+			} else {
+				r.dead = append(r.dead, out.cells)
+			}
+		} else {
+			p.rows = slices.Insert(p.rows, i, rr)
+		}
+		p.changed = true
+	}
+	for _, k := range r.OrderKeys {
+		r.probe[k.Col] = cell{} // do not pin the batch
+	}
+	return nil
+}
+
+// ownRow copies row of b into a reused or new cell slice, its strings into
+// one new allocation, so the row does not reference b's buffers.
+func (r *Rank) ownRow(b batch.Batch, row int) []cell {
+	var cells []cell
+	if k := len(r.free); k > 0 {
+		cells = r.free[k-1]
+		r.free[k-1] = nil
+		r.free = r.free[:k-1]
+	} else {
+		cells = make([]cell, r.In.Len())
+	}
+	r.strBuf = r.strBuf[:0]
+	for c := range cells {
+		v := readCell(b.Column(c), row)
+		r.strBuf = append(r.strBuf, v.s...)
+		cells[c] = v
+	}
+	if len(r.strBuf) > 0 {
+		all := string(r.strBuf)
+		off := 0
+		for c := range cells {
+			if l := len(cells[c].s); l > 0 {
+				cells[c].s = all[off : off+l]
+				off += l
+			}
+		}
+	}
+	return cells
+}
+
+// release makes a forgotten row's cell slice reusable.
+func (r *Rank) release(cells []cell) {
+	if len(r.free) < maxFreeRows {
+		clear(cells)
+		r.free = append(r.free, cells)
+	}
 }

@@ -16,7 +16,8 @@ import (
 // its key group and writes rank.snap. What was emitted last is not stored:
 // after every batch it is the partition's top N, so a restore recomputes
 // it. Rank emits after each batch, so it has no buffer to flush before a
-// barrier.
+// barrier. With an insert-only input a partition holds at most N rows; a
+// restore into it keeps the first N of a snapshot that holds more.
 
 const (
 	rankSnapFile = "rank.snap"
@@ -118,6 +119,7 @@ func (r *Rank) RestoreState(rc exec.RestoreContext) error {
 	}
 	kc := newKeyChunk(keyTypes)
 	var chunk []*rankPartition
+	skip := make([]cell, ncol)
 	add := func() error {
 		keyCols := kc.arrays()
 		for i, p := range chunk {
@@ -164,15 +166,26 @@ func (r *Rank) RestoreState(rc exec.RestoreContext) error {
 			if n == 0 {
 				return fmt.Errorf("rank snapshot: empty partition: %w", errCorrupt)
 			}
-			cells := make([]cell, n*ncol)
-			p := &rankPartition{rows: make([]rankRow, n)}
-			for i := range p.rows {
-				p.rows[i].seq = d.varint()
-				p.rows[i].cells = cells[i*ncol : (i+1)*ncol : (i+1)*ncol]
-				for j := range p.rows[i].cells {
-					p.rows[i].cells[j] = d.cell()
+			// An insert-only input keeps the top N only (a snapshot taken
+			// with all rows kept holds more): the rest is read past.
+			keep := n
+			if !r.InputUpdating {
+				keep = int(min(int64(n), max(r.Limit, 1)))
+			}
+			cells := make([]cell, keep*ncol)
+			p := &rankPartition{rows: make([]rankRow, keep)}
+			for i := 0; i < n; i++ {
+				seq := d.varint()
+				row := skip
+				if i < keep {
+					p.rows[i].seq = seq
+					p.rows[i].cells = cells[i*ncol : (i+1)*ncol : (i+1)*ncol]
+					row = p.rows[i].cells
 				}
-				r.seq = max(r.seq, p.rows[i].seq)
+				for j := range row {
+					row[j] = d.cell()
+				}
+				r.seq = max(r.seq, seq)
 			}
 			if err := d.finish(); err != nil {
 				return fmt.Errorf("rank snapshot: %w", err)

@@ -20,7 +20,7 @@ var rankInput = types.NewSchema(types.Field{Name: "p", Type: types.TypeString},
 func testRank() *Rank {
 	out := types.NewSchema(append(slices.Clone(rankInput.Fields), types.Field{Name: "rn", Type: types.TypeBigInt})...)
 	return &Rank{PartitionKeys: []int{0}, OrderKeys: []SortKey{{Col: 1, Desc: true}}, Limit: 2, RankColumn: true,
-		In: rankInput, Out: out}
+		In: rankInput, Out: out, InputUpdating: true} // rankGen retracts
 }
 
 // rankGen makes random changelogs for testRank: ties on o, retractions.
