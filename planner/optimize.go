@@ -25,7 +25,13 @@ func Optimize(n Node) Node {
 		if j, ok := in.(*JoinNode); ok {
 			return pruneJoin(&cp, j)
 		}
-		return pushRankLimit(&cp)
+		out := pushRankLimit(&cp)
+		if c, ok := out.(*Calc); ok {
+			if r, ok := c.Input.(*RankNode); ok {
+				return pruneRank(c, r)
+			}
+		}
+		return out
 	case *RankNode:
 		cp := *x
 		cp.Input = Optimize(x.Input)
@@ -208,8 +214,14 @@ func pruneJoin(c *Calc, j *JoinNode) Node {
 		b.RightCol = m[nl+j.Bounds.RightCol] - nnl
 		nj.Bounds = &b
 	}
+	return remapCalc(c, &nj, m)
+}
+
+// remapCalc is c over input in, its column references renumbered by m;
+// in itself when that is an identity projection with the same names.
+func remapCalc(c *Calc, in Node, m map[int]int) Node {
 	cp := *c
-	cp.Input = &nj
+	cp.Input = in
 	cp.Exprs = make([]expr.Expr, len(c.Exprs))
 	for i, e := range c.Exprs {
 		cp.Exprs[i] = expr.Remap(e, m)
@@ -217,7 +229,64 @@ func pruneJoin(c *Calc, j *JoinNode) Node {
 	if c.Filter != nil {
 		cp.Filter = expr.Remap(c.Filter, m)
 	}
+	if isIdentity(in, cp.Filter, cp.Exprs) && sameNames(in.Schema().Names(), cp.Out.Names()) {
+		return in
+	}
 	return &cp
+}
+
+// pruneRank narrows the input of an append-only Top-N under Calc c to the
+// columns c reads plus the partition and order keys, so the join (or
+// whatever is below) does not produce the others and the Top-N does not
+// keep them. An append-only Top-N tells rows apart by arrival, never by
+// value, so its changes are the same; an updating one finds a retracted
+// row by value and is left alone.
+func pruneRank(c *Calc, r *RankNode) Node {
+	if Updating(r.Input) {
+		return c
+	}
+	n := r.Input.Schema().Len()
+	need := make([]bool, n)
+	for _, e := range append(append([]expr.Expr{}, c.Exprs...), c.Filter) {
+		if e == nil {
+			continue
+		}
+		for _, i := range expr.Refs(e) {
+			if i < n {
+				need[i] = true
+			}
+		}
+	}
+	for _, p := range r.Partition {
+		need[p] = true
+	}
+	for _, o := range r.Order {
+		need[o.Col] = true
+	}
+	var keep []int
+	m := map[int]int{}
+	for i, ok := range need {
+		if ok {
+			m[i] = len(keep)
+			keep = append(keep, i)
+		}
+	}
+	if len(keep) == n {
+		return c
+	}
+	m[n] = len(keep) // rn
+	nr := *r
+	nr.Input = narrow(r.Input, keep, nil)
+	nr.Partition = make([]int, len(r.Partition))
+	for i, p := range r.Partition {
+		nr.Partition[i] = m[p]
+	}
+	nr.Order = make([]SortKeySpec, len(r.Order))
+	for i, o := range r.Order {
+		nr.Order[i] = o
+		nr.Order[i].Col = m[o.Col]
+	}
+	return remapCalc(c, &nr, m)
 }
 
 // narrow filters n (filter may be nil) and projects it to columns cols
@@ -238,7 +307,11 @@ func narrow(n Node, cols []int, filter expr.Expr) Node {
 	p := &Calc{Input: n, Filter: filter, Exprs: exprs, Out: types.Schema{Fields: fields}}
 	switch x := n.(type) {
 	case *Calc:
-		return fuse(p, x)
+		f := fuse(p, x)
+		if j, ok := f.Input.(*JoinNode); ok {
+			return pruneJoin(f, j)
+		}
+		return f
 	case *JoinNode:
 		return pruneJoin(p, x)
 	}
