@@ -100,6 +100,42 @@ func (c *Channel) PushPriority(e Element) {
 	c.gate.signal()
 }
 
+// PrioritizeBarrier moves barrier id, if it is still queued behind data,
+// to the head of the queue as if it had been pushed with PushPriority: it
+// then overtakes that data (added to its Overtaken count). The producer
+// does this when the checkpoint's alignment timeout passes while its
+// aligned barrier waits in a backpressured queue. A barrier of an earlier
+// checkpoint ahead of it keeps it where it is.
+func (c *Channel) PrioritizeBarrier(id int64) bool {
+	c.mu.Lock()
+	pos, ahead := -1, 0
+	for i := 0; i < c.n; i++ {
+		e := c.buf[(c.head+i)%len(c.buf)]
+		if e.Kind == Barrier {
+			if e.Barrier.ID == id {
+				pos = i
+			}
+			break
+		}
+		if e.Kind == Data {
+			ahead++
+		}
+	}
+	if pos <= 0 {
+		c.mu.Unlock()
+		return pos == 0
+	}
+	b := c.buf[(c.head+pos)%len(c.buf)]
+	b.Barrier.Overtaken += ahead
+	for i := pos; i > 0; i-- {
+		c.buf[(c.head+i)%len(c.buf)] = c.buf[(c.head+i-1)%len(c.buf)]
+	}
+	c.buf[c.head] = b
+	c.mu.Unlock()
+	c.gate.signal()
+	return true
+}
+
 // PeekData returns the first k data elements in the queue, head first,
 // leaving them queued.
 func (c *Channel) PeekData(k int) []Element {

@@ -114,7 +114,7 @@ func (t *task) onBarrier(ch int, b BarrierInfo) error {
 		t.align = a
 		if b.Unaligned && t.cp.job.cfg.AlignmentTimeout > 0 {
 			id := b.ID
-			a.timer = time.AfterFunc(t.cp.job.cfg.AlignmentTimeout, func() {
+			a.timer = time.AfterFunc(untilAlignmentTimeout(b, t.cp.job.cfg.AlignmentTimeout), func() {
 				t.mail.Put(func() error {
 					if t.align != nil && t.align.info.ID == id && !t.align.unaligned {
 						return t.goUnaligned(t.align)
@@ -144,6 +144,12 @@ func (t *task) onBarrier(ch int, b BarrierInfo) error {
 		t.gate.Block(ch)
 	}
 	return t.maybeCompleteAlignment()
+}
+
+// untilAlignmentTimeout is how long after now checkpoint b's alignment
+// timeout passes: it counts from the checkpoint's trigger, as in Flink.
+func untilAlignmentTimeout(b BarrierInfo, timeout time.Duration) time.Duration {
+	return max(timeout-time.Since(time.UnixMilli(b.Timestamp)), 0)
 }
 
 // goUnaligned takes the snapshot now: channels whose barrier is queued
@@ -301,6 +307,13 @@ func (t *task) snapshotSync(info BarrierInfo, unaligned bool, alignDur time.Dura
 			t.out.BroadcastPriority(BarrierElement(info))
 		} else if err := t.out.Broadcast(BarrierElement(info)); err != nil {
 			return nil, err
+		} else if info.Unaligned && t.cp.job.cfg.AlignmentTimeout > 0 {
+			// Alignment timeout: an aligned barrier still waiting behind
+			// data when the checkpoint's timeout passes overtakes it (that
+			// data becomes in-flight state downstream), as Flink does with
+			// barriers in output buffers.
+			out, id := t.out, info.ID
+			time.AfterFunc(untilAlignmentTimeout(info, t.cp.job.cfg.AlignmentTimeout), func() { out.PrioritizeBarrier(id) })
 		}
 	}
 	ps := &pendingSnapshot{t: t, info: info, channels: make(chan [][]Element, 1), alignment: alignDur}

@@ -176,6 +176,16 @@ func (o *Output) Available() (ok bool, wait <-chan struct{}) {
 
 // BroadcastPriority sends e ahead of queued data on every channel
 // (unaligned barriers).
+// PrioritizeBarrier moves barrier id ahead of the data still queued before
+// it in every output channel (Channel.PrioritizeBarrier).
+func (o *Output) PrioritizeBarrier(id int64) {
+	for _, w := range o.edges {
+		for _, c := range w.chans {
+			c.PrioritizeBarrier(id)
+		}
+	}
+}
+
 func (o *Output) BroadcastPriority(e Element) {
 	for _, w := range o.edges {
 		for _, c := range w.chans {
