@@ -22,9 +22,12 @@ import (
 // auctions and bids an event refers to are chosen among those already
 // generated (plus a few ahead), so joins find partners.
 //
-// Subtask i of P generates epochs i, i+P, i+2P, ...: each subtask sees
-// every kind in proportion and event time advances at the same pace in all
-// of them, so watermarks of parallel splits stay close.
+// Epochs form blocks of blockE consecutive epochs (one epoch for people
+// and auctions; for bids as many as make about a full batch, see seq.go).
+// Subtask i of P generates blocks i, i+P, i+2P, ...: each subtask sees
+// every kind in proportion and event time advances at about the same pace
+// in all of them (they differ by at most P blocks), so watermarks of
+// parallel splits stay close.
 
 const (
 	firstPersonID  = 1000
@@ -63,24 +66,47 @@ type generator struct {
 	maxRows  int
 	bidExtra extraSize // bids have a fixed size before padding
 
-	strFields []int  // the selected string fields
-	stride    int64  // parallelism: a subtask takes every stride-th epoch
+	strFields []int  // the selected string fields that are copied
+	stride    int64  // parallelism: a subtask takes every stride-th block
+	blockE    int64  // epochs per block
+	blockN    int64  // rows of the kind per block
 	jumpQ     int64  // the time from an epoch's last event of the kind to
-	jumpR     uint64 // the subtask's next one, as quotient and remainder
+	jumpR     uint64 // the next epoch's first, as quotient and remainder,
+	outQ      int64  // and from a block's last to the subtask's next
+	outR      uint64 // block's first
 	lastStart int64  // the latest time an epoch may start at (see maxMilli)
+
+	// seq[f] is the precomputed sequence field f's values are windows of
+	// (bids' channel, url and, unless too long, extra; see seq.go), or nil.
+	seq      [maxFields]*seqText
+	seqExtra bool // bids' extra comes from seq (else it is drawn per event)
 }
 
-// newGenerator returns the generator of a subtask of parallelism stride.
-func newGenerator(c *config, stride int) *generator {
-	t := shared()
-	g := &generator{c: c, t: t, prop: c.proportion(), rate: uint64(c.rate), base: c.baseMilli, stride: int64(stride)}
+// newGenerator returns the generator of a subtask of parallelism stride,
+// with f's shared tables.
+func newGenerator(c *config, stride int, f *Factory) *generator {
+	t := f.tables()
+	g := &generator{c: c, t: t, prop: c.proportion(), rate: uint64(c.rate), base: c.baseMilli, stride: int64(stride), blockE: 1}
 	g.lo, g.hi = c.span()
 	g.stepQ, g.stepR = int64(1000/g.rate), 1000%g.rate
+	g.bidExtra = extraFor(32, c.bidSize)
+	if c.kind == kindBid {
+		// The block size depends on the stream options only (not on the
+		// declared columns or the parallelism): values may not either.
+		g.blockE = max(1, blockRows/(g.hi-g.lo))
+		chans, extra := f.bidSeqs(t, g.bidExtra)
+		g.seq[bChannel], g.seq[bURL], g.seq[bExtra] = chans.names, chans.urls, extra
+		g.seqExtra = extra != nil
+	}
+	g.blockN = g.blockE * (g.hi - g.lo)
 	// After the kind's last event of an epoch the times have advanced past
-	// it by one event; the subtask's next event is this many further on.
-	// (Parallelism times at most 3*2^20 events, times 1000, fits easily.)
-	jump := uint64(g.stride*g.prop-(g.hi-g.lo)) * 1000
+	// it by one event; the next epoch's first event of the kind is this
+	// many further on, and the subtask's next block's that many. (At most
+	// parallelism*blockRows*3*2^20 events, times 1000: fits easily.)
+	jump := uint64(g.prop-(g.hi-g.lo)) * 1000
 	g.jumpQ, g.jumpR = int64(jump/g.rate), jump%g.rate
+	out := uint64(((g.stride-1)*g.blockE+1)*g.prop-(g.hi-g.lo)) * 1000
+	g.outQ, g.outR = int64(out/g.rate), out%g.rate
 	// An epoch spans less than (prop*1000/rate + 1) ms.
 	g.lastStart = maxMilli - int64(uint64(g.prop)*1000/g.rate) - 1
 	k := uint64(numInFlightAuctions*g.prop/c.auctionProp) * 1000
@@ -89,12 +115,11 @@ func newGenerator(c *config, stride int) *generator {
 		g.isStr[i] = d.t.Kind == types.String
 	}
 	for _, f := range c.cols {
-		if !g.sel[f] && g.isStr[f] {
+		if !g.sel[f] && g.isStr[f] && g.seq[f] == nil {
 			g.strFields = append(g.strFields, f)
 		}
 		g.sel[f] = true
 	}
-	g.bidExtra = extraFor(32, c.bidSize)
 	switch c.kind {
 	case kindPerson:
 		g.strMax = [maxFields]int{pName: 14, pEmail: 15, pCreditCard: 19, pCity: 13, pState: 2, pExtra: maxExtra(c.personSize)}
@@ -211,23 +236,55 @@ func (w *strw) grow(n int) {
 type cols struct {
 	ints [maxFields][]int64
 	strs [maxFields]strw
+	// seqAt[f] is the first row's entry in g.seq[f].
+	seqAt [maxFields]int64
+}
+
+// uninitializedInt64s returns n int64s of new memory that Go does not zero
+// (see uninitialized): every row of a batch's int columns is written
+// before the batch exposes it. The memory comes from a byte allocation of
+// at least 33 bytes: Go aligns those to 8 bytes (only the tiny allocator,
+// below 16 bytes, packs objects unaligned; size classes are multiples of 8
+// from a page-aligned span, large objects are page-aligned), and it holds
+// no pointers, so viewing it as int64s is safe.
+func uninitializedInt64s(n int) []int64 {
+	if n < 4 {
+		return make([]int64, n)
+	}
+	b := uninitialized(8 * n)
+	return unsafe.Slice((*int64)(unsafe.Pointer(unsafe.SliceData(b))), n)
 }
 
 func (g *generator) alloc(rows int) *cols {
 	cs := &cols{}
 	for f, on := range g.sel {
 		switch {
-		case !on:
+		case !on || g.seq[f] != nil:
 		case g.isStr[f]:
 			// The expected size plus a margin far above the spread of a
 			// batch's total (a sum of independent lengths).
 			size := rows*g.strAvg[f] + min(rows, 64)*g.strMax[f] + 64
 			cs.strs[f] = strw{offs: make([]int32, rows+1), data: uninitialized(size)}
 		default:
-			cs.ints[f] = make([]int64, rows)
+			cs.ints[f] = uninitializedInt64s(rows)
 		}
 	}
 	return cs
+}
+
+// window returns rows consecutive entries of s from at as a column's
+// offsets and data: the data is s's own (shared, never written: batches
+// are immutable once made), the offsets a new array rebased to start at 0,
+// so the column looks like any other (its data buffer holds exactly its
+// values).
+func window(s *seqText, at int64, rows int) (offs []int32, data []byte) {
+	src := s.offs[at : at+int64(rows)+1]
+	base := src[0]
+	offs = make([]int32, len(src))
+	for i, o := range src {
+		offs[i] = o - base
+	}
+	return offs, s.data[base:src[rows]]
 }
 
 // record assembles the declared columns of the first rows rows.
@@ -235,10 +292,17 @@ func (g *generator) record(schema *arrow.Schema, cs *cols, rows int) batch.Batch
 	arrs := make([]arrow.Array, len(g.c.cols))
 	for i, f := range g.c.cols {
 		if g.isStr[f] {
-			s := cs.strs[f]
+			var offs []int32
+			var vals []byte
+			if sq := g.seq[f]; sq != nil {
+				offs, vals = window(sq, cs.seqAt[f], rows)
+			} else {
+				s := cs.strs[f]
+				offs, vals = s.offs[:rows+1], s.data[:s.pos]
+			}
 			data := array.NewData(arrow.BinaryTypes.String, rows, []*memory.Buffer{nil,
-				memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(s.offs[:rows+1])),
-				memory.NewBufferBytes(s.data[:s.pos])}, nil, 0, 0)
+				memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offs)),
+				memory.NewBufferBytes(vals)}, nil, 0, 0)
 			arrs[i] = array.NewStringData(data)
 			data.Release()
 		} else {
@@ -263,6 +327,9 @@ type cursor struct {
 // It advances cur and returns the rows made; exhausted reports that no
 // event remains (end or maxMilli reached).
 func (g *generator) fill(cs *cols, rows int, cur *cursor, end, due int64) (n int, exhausted bool) {
+	if g.c.kind == kindBid {
+		rows = min(rows, g.startBlock(cs, *cur))
+	}
 	ms, rem, ok := g.eventMilli(cur.epoch*g.prop + cur.off)
 	for n < rows {
 		base := cur.epoch * g.prop
@@ -294,18 +361,35 @@ func (g *generator) fill(cs *cols, rows int, cur *cursor, end, due int64) (n int
 			return n, false // the next event is not due yet
 		}
 		if cur.off == g.hi {
-			// On to this subtask's next epoch: skip the other kinds' and
-			// the other subtasks' events.
+			// On to this subtask's next epoch, skipping the other kinds'
+			// events and, at the end of a block, the other subtasks'
+			// blocks.
 			cur.off = g.lo
-			cur.epoch += g.stride
-			ms += g.jumpQ
-			if rem += g.jumpR; rem >= g.rate {
+			jq, jr := g.jumpQ, g.jumpR
+			if cur.epoch++; cur.epoch%g.blockE == 0 {
+				cur.epoch += (g.stride - 1) * g.blockE
+				jq, jr = g.outQ, g.outR
+			}
+			ms += jq
+			if rem += jr; rem >= g.rate {
 				rem -= g.rate
 				ms++
 			}
 		}
 	}
 	return n, false
+}
+
+// startBlock sets where a batch starting at cur begins in the precomputed
+// sequences and returns how many rows it may have: up to the end of cur's
+// block or of a sequence, so its rows take consecutive entries.
+func (g *generator) startBlock(cs *cols, cur cursor) int {
+	b := cur.epoch / g.blockE
+	j := (cur.epoch-b*g.blockE)*(g.hi-g.lo) + cur.off - g.lo // row within the block
+	ch, ex := blockStarts(b, g.blockN)
+	ch, ex = (ch+j)%seqLen, (ex+j)%seqLen
+	cs.seqAt[bChannel], cs.seqAt[bURL], cs.seqAt[bExtra] = ch, ch, ex
+	return int(min(g.blockN-j, seqLen-ch, seqLen-ex))
 }
 
 // nextMilli is the time of the event cur points at (MaxInt64 past the end
@@ -381,9 +465,9 @@ func (g *generator) bids(cs *cols, j int, epoch, off, cnt, ms int64, rem uint64,
 	ratioA, ratioB := uint64(c.hotAuction), uint64(c.hotBidders)
 	auction, bidder, price, dt := cs.ints[bAuction], cs.ints[bBidder], cs.ints[bPrice], cs.ints[bDateTime]
 	// put writes no pointers (only positions and bytes), so writing
-	// through these needs no GC write barrier.
-	channel, url, extra := &cs.strs[bChannel], &cs.strs[bURL], &cs.strs[bExtra]
-	chOn, urlOn, exOn := g.sel[bChannel], g.sel[bURL], g.sel[bExtra]
+	// through this needs no GC write barrier.
+	extra := &cs.strs[bExtra]
+	exOn, copyExtra := g.sel[bExtra], !g.seqExtra
 	ex := g.bidExtra
 	n := epoch*g.prop + off
 	k := int64(0)
@@ -405,17 +489,13 @@ func (g *generator) bids(cs *cols, j int, epoch, off, cnt, ms int64, rem uint64,
 			b = nextPerson(&r, lastP) + firstPersonID
 		}
 		p := t.price(r.next())
-		// Half the bids on one of the 4 hot channels, half on one of 10000.
-		var chName, chURL []byte
-		if ch := r.below(2 * numChannels); ch < numChannels {
-			i := ch % numHotChannels
-			chName, chURL = t.hotNames[i], t.hotURLs[i]
-		} else {
-			ci := ch - numChannels
-			o := t.chanOff[2*ci : 2*ci+3]
-			chName, chURL = t.chanData[o[0]:o[1]], t.chanData[o[1]:o[2]]
+		// channel and url (and usually extra) are the block's entries of
+		// the precomputed sequences (see seq.go): nothing to do per row.
+		if copyExtra {
+			if size, eo := ex.draw(&r); exOn {
+				t.putExtra(extra, j, eo, size)
+			}
 		}
-		size, eo := ex.draw(&r)
 		if auction != nil {
 			auction[j] = a
 		}
@@ -427,15 +507,6 @@ func (g *generator) bids(cs *cols, j int, epoch, off, cnt, ms int64, rem uint64,
 		}
 		if dt != nil {
 			dt[j] = ms * 1000
-		}
-		if chOn {
-			channel.put(j, chName)
-		}
-		if urlOn {
-			url.put(j, chURL)
-		}
-		if exOn {
-			t.putExtra(extra, j, eo, size)
 		}
 		ms, rem = g.step(ms, rem)
 	}

@@ -12,15 +12,56 @@ package nexmark
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/streamsql/streamsql/connectors"
 )
 
-// Factory creates nexmark sources.
-type Factory struct{}
+// Factory creates nexmark sources. It owns the read-only lookup data its
+// sources share (built on first use, never modified afterwards, so every
+// subtask reads it unlocked).
+type Factory struct {
+	mu       sync.Mutex
+	tabs     *tables
+	channels *channelSeqs
+	extras   map[extraSize]*seqText
+}
 
 // New returns the nexmark factory.
 func New() *Factory { return &Factory{} }
+
+// tables returns the shared word lists, texts and price tables.
+func (f *Factory) tables() *tables {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.tabs == nil {
+		f.tabs = buildTables()
+	}
+	return f.tabs
+}
+
+// bidSeqs returns the channel/url sequences and, when padding of this size
+// is small enough to precompute (see extraSeqMax), the padding sequence
+// (else nil: the padding is copied per event).
+func (f *Factory) bidSeqs(t *tables, ex extraSize) (*channelSeqs, *seqText) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.channels == nil {
+		f.channels = buildChannelSeqs(t)
+	}
+	if ex.lo+ex.span > extraSeqMax {
+		return f.channels, nil
+	}
+	e := f.extras[ex]
+	if e == nil {
+		if f.extras == nil {
+			f.extras = map[extraSize]*seqText{}
+		}
+		e = buildExtraSeq(ex)
+		f.extras[ex] = e
+	}
+	return f.channels, e
+}
 
 // Name implements connectors.Factory.
 func (*Factory) Name() string { return "nexmark" }
@@ -32,12 +73,12 @@ func (*Factory) Validate(t connectors.Table) error {
 }
 
 // NewSource implements connectors.Factory.
-func (*Factory) NewSource(t connectors.Table) (connectors.Source, error) {
+func (f *Factory) NewSource(t connectors.Table) (connectors.Source, error) {
 	c, err := parse(t)
 	if err != nil {
 		return nil, err
 	}
-	return newSource(t, c), nil
+	return newSource(t, c, f), nil
 }
 
 // NewSink implements connectors.Factory: nexmark cannot be written to.

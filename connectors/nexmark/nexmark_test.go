@@ -2,6 +2,7 @@ package nexmark
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"math"
@@ -9,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/apache/arrow/go/v17/arrow/array"
 
 	"github.com/streamsql/streamsql/connectors"
 	"github.com/streamsql/streamsql/sql/types"
@@ -423,7 +427,7 @@ func TestSchemaChecks(t *testing.T) {
 }
 
 func TestWordLists(t *testing.T) {
-	tb := shared()
+	tb := New().tables()
 	if len(tb.firstNames) != nFirst || len(tb.lastNames) != nLast || len(tb.cities) != nCities || len(tb.states) != nStates {
 		t.Fatal("word list sizes and their constants disagree")
 	}
@@ -485,5 +489,99 @@ func TestEndOfTime(t *testing.T) {
 	}
 	if total != 46 {
 		t.Fatalf("%d bids before the end of time, want the first epoch's 46", total)
+	}
+}
+
+// Bids' channel, url and extra are windows of precomputed sequences, a
+// block's bids taking consecutive entries: whatever the batch boundaries
+// (throttling, the end of the stream, a restore mid-block), every bid has
+// the same values.
+func TestBidValuesIndependentOfBatching(t *testing.T) {
+	for _, par := range []int{1, 2} {
+		opt := map[string]string{"events.num": "400000"}
+		st := par - 1
+		full := readAll(t, newTestSource(t, "bid", opt, st, par), 0)
+		s := newTestSource(t, "bid", opt, st, par)
+		var got []row
+		for i := 0; ; i++ {
+			rows := 1 + (i*7919)%600 // batch sizes 1 to 600
+			cs := s.gen.alloc(rows)
+			n, done := s.gen.fill(cs, rows, &s.cur, s.end, math.MaxInt64)
+			got = append(got, rowsOf(s.gen.record(s.schema, cs, n))...)
+			if done {
+				break
+			}
+		}
+		if len(got) != len(full) {
+			t.Fatalf("parallelism %d: %d rows in small batches, %d in full ones", par, len(got), len(full))
+		}
+		for i := range got {
+			if got[i].String() != full[i].String() {
+				t.Fatalf("parallelism %d, row %d: %v in small batches, %v in full ones", par, i, got[i], full[i])
+			}
+		}
+	}
+	// A restore in the middle of a block: subtask 1 of 2 starts with block
+	// 1 (epochs 89 to 177 of 46 bids each); event 100*50+10 is the bid of
+	// epoch 100 at offset 10, its row (100-89)*46 + 10-4.
+	opt := map[string]string{"events.num": "100000"}
+	full := readAll(t, newTestSource(t, "bid", opt, 1, 2), 0)
+	s := newTestSource(t, "bid", opt, 1, 2)
+	pos := []byte{positionVersion, 2, 1, 50}
+	pos = binary.AppendUvarint(pos, 100*50+10)
+	if err := s.Seek(pos); err != nil {
+		t.Fatal(err)
+	}
+	got := readAll(t, s, 0)
+	want := full[(100-89)*46+10-4:]
+	if !slices.EqualFunc(got, want, func(a, b row) bool { return a.String() == b.String() }) {
+		t.Fatalf("after a seek mid-block: %d rows, want %d (or other values)", len(got), len(want))
+	}
+	// A position of the earlier generator (version 1) is refused.
+	if err := s.Seek([]byte{1, 2, 1, 50, 0}); err == nil || !strings.Contains(err.Error(), "earlier nexmark generator") {
+		t.Fatalf("version 1 position: %v", err)
+	}
+}
+
+// String columns are ordinary compact Arrow arrays (offsets from 0, the
+// data buffer exactly the values), whether copied or windows of shared
+// text; the padding of bids is not repeated block after block: nearly all
+// of the precomputed paddings occur.
+func TestBidStringColumns(t *testing.T) {
+	for _, size := range []string{"100b", "2kb"} { // precomputed / copied padding
+		s := newTestSource(t, "bid", map[string]string{"events.num": "200000", "bid.avg-size": size}, 0, 1)
+		distinct := map[string]bool{}
+		rows := 0
+		for {
+			b, err := s.Next(context.Background())
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows += b.Len()
+			for c := 0; c < int(b.Rec.NumCols()); c++ {
+				a, ok := b.Rec.Column(c).(*array.String)
+				if !ok {
+					continue
+				}
+				offs := a.ValueOffsets()
+				if !slices.IsSorted(offs) || len(offs) != a.Len()+1 || utf8.Valid(a.ValueBytes()) == false {
+					t.Fatalf("%s column %d: invalid string array", size, c)
+				}
+				if offs[0] != 0 || int(offs[len(offs)-1]) != a.Data().Buffers()[2].Len() {
+					t.Fatalf("%s column %d: offsets %d..%d over %d bytes", size, c, offs[0], offs[len(offs)-1], a.Data().Buffers()[2].Len())
+				}
+				if s.cfg.cols[c] == bExtra {
+					for i := range a.Len() {
+						distinct[a.Value(i)] = true
+					}
+				}
+			}
+		}
+		if len(distinct) < min(rows, seqLen)*9/10 {
+			t.Errorf("%s: %d distinct paddings among %d bids", size, len(distinct), rows)
+		}
 	}
 }

@@ -27,6 +27,7 @@ const (
 type source struct {
 	table  string
 	cfg    *config
+	f      *Factory // its shared tables
 	gen    *generator
 	schema *arrow.Schema
 
@@ -43,12 +44,12 @@ type source struct {
 	lastEmit   time.Time
 }
 
-func newSource(t connectors.Table, c *config) *source {
+func newSource(t connectors.Table, c *config, f *Factory) *source {
 	end := int64(math.MaxInt64)
 	if c.total >= 0 {
 		end = c.total
 	}
-	return &source{table: t.Name, cfg: c, schema: t.Schema.Arrow(), end: end}
+	return &source{table: t.Name, cfg: c, f: f, schema: t.Schema.Arrow(), end: end}
 }
 
 // Bounded implements connectors.Source: with 'events.num' the table ends,
@@ -60,10 +61,10 @@ func (s *source) Open(_ context.Context, subtask, parallelism int) error {
 	if parallelism < 1 || subtask < 0 || subtask >= parallelism {
 		return fmt.Errorf("nexmark '%s': invalid subtask %d of %d", s.table, subtask, parallelism)
 	}
-	s.gen = newGenerator(s.cfg, parallelism)
+	s.gen = newGenerator(s.cfg, parallelism, s.f)
 	s.subtask, s.parallelism = subtask, parallelism
 	lo, _ := s.cfg.span()
-	s.cur = cursor{epoch: int64(subtask), off: lo}
+	s.cur = cursor{epoch: int64(subtask) * s.gen.blockE, off: lo}
 	s.opened = true
 	return nil
 }
@@ -158,7 +159,9 @@ func (s *source) Close() error { return nil }
 
 // positionVersion is the first byte of every position; a layout change
 // gets a new version so old checkpoints are refused rather than misread.
-const positionVersion = 1
+// Version 2: bids' strings come from per-block sequences and subtasks take
+// whole blocks of epochs; a version 1 position would resume other values.
+const positionVersion = 2
 
 // Position implements connectors.CheckpointedSource. Events are a function
 // of their number, so the next event number determines everything after:
@@ -208,7 +211,7 @@ func (s *source) Seek(pos []byte) error {
 		return fmt.Errorf("nexmark '%s': position event %d is out of range", s.table, n)
 	}
 	epoch, off := int64(n)/s.gen.prop, int64(n)%s.gen.prop
-	if off < s.gen.lo || off >= s.gen.hi || epoch%int64(s.parallelism) != int64(s.subtask) {
+	if off < s.gen.lo || off >= s.gen.hi || epoch/s.gen.blockE%int64(s.parallelism) != int64(s.subtask) {
 		return fmt.Errorf("nexmark '%s': position event %d is not a %s event of subtask %d (did the table change?)", s.table, n, s.cfg.kind, s.subtask)
 	}
 	s.cur = cursor{epoch: epoch, off: off}
@@ -221,6 +224,9 @@ func decodePosition(b []byte) ([4]uint64, error) {
 	var p [4]uint64
 	if len(b) == 0 {
 		return p, errors.New("empty")
+	}
+	if b[0] == 1 {
+		return p, errors.New("a checkpoint of an earlier nexmark generator, whose events differ (version 1); start the job without it")
 	}
 	if b[0] != positionVersion {
 		return p, fmt.Errorf("unknown version %d", b[0])

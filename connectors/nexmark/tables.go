@@ -5,14 +5,13 @@ import (
 	"math/bits"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // Shared, read-only lookup data: random text to slice strings from, the
-// channel names and URLs, and the price table. Built once on first use (not
-// at package init, so programs that only link the connector pay nothing)
-// and never modified afterwards, so every subtask can read it unlocked.
-var shared = sync.OnceValue(buildTables)
+// channel names and URLs, and the price table. The Factory builds it on
+// first use (not at package init, so programs that only link the connector
+// pay nothing); it is never modified afterwards, so every subtask can read
+// it unlocked.
 
 const (
 	// textSpan is the range of start offsets for slices of text and
