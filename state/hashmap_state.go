@@ -228,6 +228,39 @@ func (v *hmValue) Put(kg int, key, ns, value []byte) error {
 
 func (v *hmValue) Delete(kg int, key, ns []byte) error { return v.s().clear(kg, key, ns) }
 
+// Entries implements ValueState; values are copied first, so fn may write.
+func (v *hmValue) Entries(ns []byte, fn func(kg int, key, value []byte) error) error {
+	if err := CheckNamespace(ns); err != nil {
+		return err
+	}
+	sp := v.spaces[string(ns)]
+	if sp == nil {
+		return nil
+	}
+	deadline := v.h.clock.Deadline()
+	type kv struct {
+		k string
+		v []byte
+	}
+	var arena []byte
+	ents := make([]kv, 0, len(sp.entries))
+	for k, e := range sp.entries {
+		if v.s().live(e, deadline) {
+			arena = append(arena, e.val...)
+			ents = append(ents, kv{k: k, v: arena[len(arena)-len(e.val):]})
+		}
+	}
+	slices.SortFunc(ents, func(a, b kv) int { return compareCompositeKeys(a.k, b.k) })
+	var buf []byte
+	for _, e := range ents {
+		buf = append(buf[:0], e.k[2:]...)
+		if err := fn(int(binary.BigEndian.Uint16([]byte(e.k[:2]))), buf, e.v[:len(e.v):len(e.v)]); err != nil {
+			return stopOK(err)
+		}
+	}
+	return nil
+}
+
 type hmMap hmState
 
 func (m *hmMap) s() *hmState { return (*hmState)(m) }

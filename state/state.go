@@ -123,6 +123,11 @@ type ValueState interface {
 	Get(kg int, key, ns []byte) (value []byte, ok bool, err error)
 	Put(kg int, key, ns, value []byte) error
 	Delete(kg int, key, ns []byte) error
+	// Entries calls fn for each live entry in namespace ns, in key order
+	// (as Keys), with its value: one pass where Keys and a Get per key
+	// would read each entry twice (a firing window). Writes fn makes do
+	// not change what the iteration yields.
+	Entries(ns []byte, fn func(kg int, key, value []byte) error) error
 }
 
 // MapState holds a map from user key to value per (key group, key,

@@ -31,7 +31,15 @@ func (b *Backend) load(k []byte) (*centry, error) {
 			return nil, err
 		}
 	}
+	info, err := b.nsOf(k)
+	if err != nil {
+		return nil, err
+	}
 	c := b.newEntry()
+	if !b.mayBeInPebble(info, k) {
+		b.addEntry(info, k, c)
+		return c, nil
+	}
 	raw, closer, err := b.db.Get(k)
 	switch {
 	case errors.Is(err, pebble.ErrNotFound):
@@ -54,8 +62,15 @@ func (b *Backend) load(k []byte) (*centry, error) {
 			return nil, serr
 		}
 	}
-	b.cache[string(k)] = c
+	b.addEntry(info, k, c)
 	return c, nil
+}
+
+// addEntry caches c as the entry of k, of prefix info.
+func (b *Backend) addEntry(info *nsInfo, k []byte, c *centry) {
+	ks := string(k)
+	b.cache[ks] = c
+	info.keys = append(info.keys, ks)
 }
 
 // entryForWrite returns the cache entry of k without reading pebble.
@@ -68,8 +83,12 @@ func (b *Backend) entryForWrite(k []byte) (*centry, error) {
 			return nil, err
 		}
 	}
+	info, err := b.nsOf(k)
+	if err != nil {
+		return nil, err
+	}
 	c := b.newEntry()
-	b.cache[string(k)] = c
+	b.addEntry(info, k, c)
 	return c, nil
 }
 
@@ -157,7 +176,7 @@ func (b *Backend) Flush() error {
 	// Callers write to pebble after Flush too (range deletes, cleanup):
 	// wait even when there is nothing to write.
 	b.waitCheckpoint()
-	if len(b.cache) == 0 {
+	if len(b.cache) == 0 && len(b.pendingDel) == 0 {
 		return nil
 	}
 	batch, err := b.dirtyBatch()
@@ -177,19 +196,38 @@ func (b *Backend) Flush() error {
 	return batch.Close()
 }
 
-// dirtyBatch puts the dirty cache entries into a new batch and marks them
-// clean; nil when there are none.
+// dirtyBatch puts the pending range deletions (ClearNamespace), then the
+// dirty cache entries into a new batch and marks them clean; nil when there
+// are none. Entries written after a range deletion of their prefix follow
+// it in the batch, so they survive it.
 func (b *Backend) dirtyBatch() (*pebble.Batch, error) {
 	batch := b.db.NewBatch()
+	for _, p := range b.pendingDel {
+		if err := batch.DeleteRange(p, prefixEnd(p), nil); err != nil {
+			_ = batch.Close()
+			return nil, fmt.Errorf("rocks: flush: %w", err)
+		}
+	}
+	clear(b.pendingDel)
+	b.pendingDel = b.pendingDel[:0]
 	ttl := b.clock.Enabled()
+	var lastP string
+	var info *nsInfo
 	for k, c := range b.cache {
 		if !c.dirty {
 			continue
 		}
 		var err error
 		if c.present {
+			kb := []byte(k)
+			if p := prefixOf(kb); info == nil || lastP != string(p) {
+				lastP, info = string(p), b.ns[string(p)]
+			}
+			if info != nil { // always: cache entries are registered
+				b.noteFlushed(info, kb)
+			}
 			b.vbuf = appendValue(b.vbuf[:0], ttl, c.ts, c.val)
-			err = batch.Set([]byte(k), b.vbuf, nil)
+			err = batch.Set(kb, b.vbuf, nil)
 		} else {
 			err = batch.Delete([]byte(k), nil)
 		}
@@ -212,4 +250,5 @@ func (b *Backend) dropCache() {
 		b.free = append(b.free, c)
 	}
 	clear(b.cache)
+	b.forgetCachedKeys()
 }

@@ -7,6 +7,7 @@ package rocks
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"os"
 
@@ -54,6 +55,14 @@ type Backend struct {
 	// internal to pebble, hence closures.
 	useCache   func(*pebble.Options)
 	unrefCache func()
+	// ns tracks, per (state, namespace) prefix, what pebble may hold that
+	// the cache does not (see nsinfo.go); seed hashes flushed keys.
+	ns            map[string]*nsInfo
+	seed          maphash.Seed
+	flushedHashes int
+	// pendingDel are prefixes cleared since the last flush, whose range
+	// deletions go into its batch.
+	pendingDel [][]byte
 	// ckpt is the pebble checkpoint SnapshotAsync started, until a write
 	// to pebble waits for it (nothing may reach pebble while it runs).
 	ckpt *pendingCheckpoint
@@ -88,6 +97,7 @@ func New(opts Options) (*Backend, error) {
 	b := &Backend{
 		opts: opts, clock: state.NewTTLClock(opts.Options), log: log,
 		states: map[string]stateInfo{}, cache: map[string]*centry{}, cacheLimit: opts.CacheEntries,
+		ns: map[string]*nsInfo{}, seed: maphash.MakeSeed(),
 	}
 	blockCache := pebble.NewCache(opts.BlockCacheBytes)
 	b.useCache = func(o *pebble.Options) { o.Cache = blockCache }

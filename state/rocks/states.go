@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -141,11 +142,18 @@ func (s *base) deleteRange(prefix []byte) error {
 	return nil
 }
 
+// ClearNamespace drops the namespace's cache entries and, if pebble may
+// hold some of its entries, deletes their range with the next flush:
+// unlike deleteRange, it neither writes the other dirty entries nor drops
+// the cache (a firing window must not evict the open ones).
 func (s *base) ClearNamespace(ns []byte) error {
 	if err := state.CheckNamespace(ns); err != nil {
 		return err
 	}
-	return s.deleteRange(appendPrefix(nil, s.sid, ns))
+	if s.b.db == nil {
+		return errClosed
+	}
+	return s.b.clearPrefix(appendPrefix(nil, s.sid, ns))
 }
 
 type valueState struct{ base }
@@ -298,4 +306,100 @@ func (s *listState) Clear(kg int, key, ns []byte) error {
 		return err
 	}
 	return s.b.del(k)
+}
+
+// Entries implements state.ValueState: the namespace's cached entries,
+// merged with those pebble holds (read only when it may hold some the
+// cache does not), without flushing. Every entry is copied before fn is
+// first called, so fn may write to the backend.
+func (s *valueState) Entries(ns []byte, fn func(kg int, key, value []byte) error) error {
+	if err := state.CheckNamespace(ns); err != nil {
+		return err
+	}
+	b := s.b
+	if b.db == nil {
+		return errClosed
+	}
+	prefix := appendPrefix(nil, s.sid, ns)
+	info := b.ns[string(prefix)]
+	if info == nil {
+		if !b.restored {
+			return nil // nothing cached, nothing flushed
+		}
+		var err error
+		if info, err = b.nsOf(prefix); err != nil {
+			return err
+		}
+	}
+	type span struct{ k, v, kEnd, vEnd int }
+	var arena []byte
+	var cached []span
+	for _, k := range info.keys {
+		c := b.cache[k]
+		if c == nil || !c.present || b.clock.Expired(c.ts) {
+			continue
+		}
+		e := span{k: len(arena)}
+		arena = append(arena, k...)
+		e.kEnd, e.v = len(arena), len(arena)
+		arena = append(arena, c.val...)
+		e.vEnd = len(arena)
+		cached = append(cached, e)
+	}
+	key := func(e span) []byte { return arena[e.k:e.kEnd] }
+	slices.SortFunc(cached, func(x, y span) int { return bytes.Compare(key(x), key(y)) })
+	var stored []span
+	if info.partial || len(info.flushed) > 0 {
+		it, err := b.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+		if err != nil {
+			return fmt.Errorf("rocks: iterate %s: %w", s.name, err)
+		}
+		deadline, ttl := b.clock.Deadline(), b.clock.Enabled()
+		for ok := it.First(); ok; ok = it.Next() {
+			if _, hit := b.cache[string(it.Key())]; hit {
+				continue // the cache holds the newer state (maybe a deletion)
+			}
+			ts, payload, err := splitValue(it.Value(), ttl)
+			if err != nil {
+				_ = it.Close()
+				return err
+			}
+			if ttl && ts < deadline {
+				continue
+			}
+			e := span{k: len(arena)}
+			arena = append(arena, it.Key()...)
+			e.kEnd, e.v = len(arena), len(arena)
+			arena = append(arena, payload...)
+			e.vEnd = len(arena)
+			stored = append(stored, e)
+		}
+		if err := it.Close(); err != nil {
+			return fmt.Errorf("rocks: iterate %s: %w", s.name, err)
+		}
+	}
+	yield := func(e span) error {
+		p, err := parseKey(arena[e.k:e.kEnd])
+		if err != nil {
+			return err
+		}
+		return fn(p.kg, p.key, arena[e.v:e.vEnd:e.vEnd])
+	}
+	// Merge: both runs are sorted and disjoint.
+	i, j := 0, 0
+	for i < len(cached) || j < len(stored) {
+		var e span
+		if j == len(stored) || (i < len(cached) && bytes.Compare(key(cached[i]), key(stored[j])) < 0) {
+			e, i = cached[i], i+1
+		} else {
+			e, j = stored[j], j+1
+		}
+		if err := yield(e); err != nil {
+			if errors.Is(err, state.Stop) {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
 }

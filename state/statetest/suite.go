@@ -23,6 +23,8 @@ func Run(t *testing.T, f Factory) {
 	t.Run("Lists", func(t *testing.T) { testLists(t, f) })
 	t.Run("Order", func(t *testing.T) { testOrder(t, f) })
 	t.Run("ClearNamespace", func(t *testing.T) { testClearNamespace(t, f) })
+	t.Run("Entries", func(t *testing.T) { testEntries(t, f) })
+	t.Run("NamespaceLifecycle", func(t *testing.T) { testNamespaceLifecycle(t, f) })
 	t.Run("TTL", func(t *testing.T) { testTTL(t, f) })
 	t.Run("SnapshotSameRange", func(t *testing.T) { testSnapshotSameRange(t, f) })
 	t.Run("SnapshotRescale", func(t *testing.T) { testSnapshotRescale(t, f) })
@@ -410,4 +412,199 @@ func testErrors(t *testing.T, f Factory) {
 	if _, err := b.Snapshot(dir); err == nil {
 		t.Fatal("snapshot into an existing directory: want an error")
 	}
+}
+
+func entriesOf(t testing.TB, v state.ValueState, ns string) []string {
+	t.Helper()
+	var out []string
+	must(t, v.Entries([]byte(ns), func(kg int, key, value []byte) error {
+		out = append(out, fmt.Sprintf("%d/%s=%s", kg, key, value))
+		return nil
+	}))
+	return out
+}
+
+// wantEntries checks Entries against Keys and Get.
+func wantEntries(t testing.TB, v state.ValueState, ns string, want []string) {
+	t.Helper()
+	got := entriesOf(t, v, ns)
+	if !slices.Equal(got, want) {
+		t.Fatalf("entries(%q) = %q, want %q", ns, got, want)
+	}
+	var viaKeys []string
+	must(t, v.Keys([]byte(ns), func(kg int, key []byte) error {
+		val, ok, err := v.Get(kg, key, []byte(ns))
+		if err != nil || !ok {
+			return fmt.Errorf("key %d/%s listed but get = %v, %v", kg, key, ok, err)
+		}
+		viaKeys = append(viaKeys, fmt.Sprintf("%d/%s=%s", kg, key, val))
+		return nil
+	}))
+	if !slices.Equal(viaKeys, want) {
+		t.Fatalf("keys+get(%q) = %q, want %q", ns, viaKeys, want)
+	}
+}
+
+func testEntries(t *testing.T, f Factory) {
+	b := f(t, full())
+	v, err := b.ValueState("v")
+	must(t, err)
+	put := func(kg int, key, ns, val string) {
+		must(t, v.Put(kg, []byte(key), []byte(ns), []byte(val)))
+	}
+	wantEntries(t, v, "w", nil)
+	put(5, "b", "w", "1")
+	put(5, "a", "w", "2")
+	put(2, "zz", "w", "3")
+	put(100, "a", "w", "4")
+	put(5, "aa", "w", "5")
+	put(1, "x", "other", "6")
+	put(1, "x", "", "7")
+	want := []string{"2/zz=3", "5/a=2", "5/b=1", "5/aa=5", "100/a=4"}
+	wantEntries(t, v, "w", want) // Keys flushes: entries are now in the store too
+	// Updates after a flush, deletions, and new keys.
+	put(5, "a", "w", "2b")
+	must(t, v.Delete(5, []byte("b"), []byte("w")))
+	put(3, "c", "w", "8")
+	want = []string{"2/zz=3", "3/c=8", "5/a=2b", "5/aa=5", "100/a=4"}
+	if got := entriesOf(t, v, "w"); !slices.Equal(got, want) {
+		t.Fatalf("entries before flush = %q, want %q", got, want)
+	}
+	must(t, b.Flush())
+	wantEntries(t, v, "w", want)
+	// Writes during the iteration do not change what it yields.
+	var seen []string
+	must(t, v.Entries([]byte("w"), func(kg int, key, value []byte) error {
+		seen = append(seen, fmt.Sprintf("%d/%s=%s", kg, key, value))
+		must(t, v.Put(2, []byte("zz"), []byte("w"), []byte("changed")))
+		must(t, v.Delete(kg, key, []byte("w")))
+		must(t, v.Put(0, []byte("new"), []byte("w"), []byte("n")))
+		return nil
+	}))
+	if !slices.Equal(seen, want) {
+		t.Fatalf("entries while writing = %q, want %q", seen, want)
+	}
+	wantEntries(t, v, "w", []string{"0/new=n", "2/zz=changed"}) // rewritten after its deletion
+	// Stop ends the iteration without an error.
+	put(9, "k", "w", "9")
+	n := 0
+	must(t, v.Entries([]byte("w"), func(int, []byte, []byte) error {
+		n++
+		return state.Stop
+	}))
+	if n != 1 {
+		t.Fatalf("iteration went on after Stop: %d calls", n)
+	}
+	wantEntries(t, v, "other", []string{"1/x=6"})
+	wantEntries(t, v, "", []string{"1/x=7"})
+	if err := v.Entries(make([]byte, 256), func(int, []byte, []byte) error { return nil }); err == nil {
+		t.Fatal("oversized namespace: want an error")
+	}
+}
+
+// testNamespaceLifecycle follows window namespaces through writes,
+// flushes, clears and reuse, with a snapshot and restore in the middle: a
+// restored namespace's entries must still be found, updated and cleared,
+// and one cleared before a flush must not come back.
+func testNamespaceLifecycle(t *testing.T, f Factory) {
+	b := f(t, full())
+	v, err := b.ValueState("agg")
+	must(t, err)
+	ns := func(w int) []byte { return state.NamespaceInt64(nil, int64(w)) }
+	model := map[int]map[string]string{} // window -> "kg/key" -> value
+	put := func(v state.ValueState, w, kg int, key, val string) {
+		t.Helper()
+		must(t, v.Put(kg, []byte(key), ns(w), []byte(val)))
+		if model[w] == nil {
+			model[w] = map[string]string{}
+		}
+		model[w][fmt.Sprintf("%d/%s", kg, key)] = val
+	}
+	check := func(v state.ValueState, w int) {
+		t.Helper()
+		var got []string
+		must(t, v.Entries(ns(w), func(kg int, key, value []byte) error {
+			k := fmt.Sprintf("%d/%s", kg, key)
+			if model[w][k] != string(value) {
+				return fmt.Errorf("window %d: %s = %q, want %q", w, k, value, model[w][k])
+			}
+			got = append(got, k)
+			return nil
+		}))
+		if len(got) != len(model[w]) {
+			t.Fatalf("window %d: %d entries, want %d (%q)", w, len(got), len(model[w]), got)
+		}
+		for k, want := range model[w] {
+			var kg int
+			var key string
+			if _, err := fmt.Sscanf(k, "%d/%s", &kg, &key); err != nil {
+				t.Fatal(err)
+			}
+			val, ok, err := v.Get(kg, []byte(key), ns(w))
+			must(t, err)
+			if !ok || string(val) != want {
+				t.Fatalf("window %d: get %s = %q,%v, want %q", w, k, val, ok, want)
+			}
+		}
+	}
+	clearW := func(v state.ValueState, w int) {
+		t.Helper()
+		must(t, v.ClearNamespace(ns(w)))
+		delete(model, w)
+		check(v, w)
+	}
+	// Windows 1..3 written in rounds with flushes between some of them.
+	for round := 0; round < 4; round++ {
+		for w := 1; w <= 3; w++ {
+			for k := 0; k < 10; k++ {
+				put(v, w, k%5*20, fmt.Sprint("k", k, "-", round%2), fmt.Sprint(round))
+			}
+		}
+		if round%2 == 1 {
+			must(t, b.Flush())
+		}
+	}
+	for w := 1; w <= 3; w++ {
+		check(v, w)
+	}
+	clearW(v, 1)
+	put(v, 1, 3, "again", "x") // a cleared namespace reused before any flush
+	check(v, 1)
+	must(t, b.Flush())
+	check(v, 1)
+	clearW(v, 2) // cleared, then snapshotted: must stay empty
+	snap, err := b.Snapshot(filepath.Join(t.TempDir(), "snap"))
+	must(t, err)
+
+	r := f(t, full())
+	must(t, r.Restore([]state.SnapshotHandle{snap}))
+	rv, err := r.ValueState("agg")
+	must(t, err)
+	for w := 1; w <= 3; w++ {
+		check(rv, w)
+	}
+	// Restored keys are found by Get (not taken as new) and updated.
+	got, ok, err := rv.Get(0, []byte("k0-1"), ns(3))
+	must(t, err)
+	if !ok || string(got) != "3" {
+		t.Fatalf("restored get = %q,%v, want 3", got, ok)
+	}
+	put(rv, 3, 0, "k0-1", "updated")
+	put(rv, 4, 7, "fresh", "f") // a window new after the restore
+	check(rv, 3)
+	check(rv, 4)
+	must(t, r.Flush())
+	check(rv, 3)
+	check(rv, 4)
+	clearW(rv, 3)
+	must(t, r.Flush())
+	check(rv, 3)
+	put(rv, 3, 0, "k0-1", "reborn")
+	check(rv, 3)
+	clearW(rv, 1)
+	clearW(rv, 4)
+	if got := namespacesOf(t, rv); len(got) != 1 {
+		t.Fatalf("namespaces left = %q, want window 3 only", got)
+	}
+	check(rv, 3)
 }
