@@ -378,8 +378,9 @@ func (a *GroupAgg) persistWindows() error {
 }
 
 // fireStored is fire for window aggregation on rocksdb: each due window's
-// groups are read from pebble in key order, emitted, and the window's
-// namespace is cleared.
+// groups are read in one pass in key order (Entries: from the write-back
+// cache, and from pebble only for what it may hold), emitted, and the
+// window's namespace is cleared.
 func (a *GroupAgg) fireStored(out exec.Collector) error {
 	var due []int64
 	for end := range a.openEnds {
@@ -395,43 +396,32 @@ func (a *GroupAgg) fireStored(out exec.Collector) error {
 	if err != nil {
 		return err
 	}
-	type storedKey struct {
-		kg  int
-		key []byte
-	}
 	a.outCells.reset()
 	rows := 0
 	g := &group{prev: make([]cell, len(a.Keys)+len(a.Aggs)), accs: make([]accum, len(a.Aggs))}
 	for _, end := range due {
 		ns := windowNS(end)
-		var keys []storedKey
-		if err := vs.Keys(ns, func(kg int, key []byte) error {
-			keys = append(keys, storedKey{kg, append([]byte(nil), key...)})
-			return nil
-		}); err != nil {
-			return fmt.Errorf("read window state: %w", err)
-		}
-		for _, k := range keys {
-			v, ok, err := vs.Get(k.kg, k.key, ns)
-			if err != nil {
-				return fmt.Errorf("read window state: %w", err)
-			}
-			if !ok {
-				continue
-			}
+		var rangeErr error
+		if err := vs.Entries(ns, func(_ int, _, v []byte) error {
 			*g = group{prev: g.prev, accs: g.accs}
 			clear(g.accs)
 			d := &decoder{b: v}
 			decodeGroup(d, g)
 			if err := d.finish(); err != nil {
-				return fmt.Errorf("read window state: %w", err)
+				return err
 			}
 			a.resultInto(g, g.prev)
-			if err := a.checkRange(g.prev); err != nil {
-				return err
+			if rangeErr = a.checkRange(g.prev); rangeErr != nil {
+				return rangeErr
 			}
 			a.appendRow(g.prev)
 			rows++
+			return nil
+		}); err != nil {
+			if rangeErr != nil {
+				return rangeErr
+			}
+			return fmt.Errorf("read window state: %w", err)
 		}
 		if err := vs.ClearNamespace(ns); err != nil {
 			return fmt.Errorf("free window state: %w", err)
