@@ -286,13 +286,15 @@ func (b *builder) translate(n Node) (stream, error) {
 			ast.JoinRight: ops.JoinRight, ast.JoinFull: ops.JoinFull}[x.Kind]
 		lk, rk, ls, rs, out, residual, bounds := x.LeftKeys, x.RightKeys, x.Left.Schema(), x.Right.Schema(), x.Out, x.Residual, x.Bounds
 		ttl, _ := ParseDuration(b.p.Settings.Get(KeyStateTTL))
+		leftInsertOnly, rightInsertOnly := !Updating(x.Left), !Updating(x.Right)
 		v := &exec.Vertex{Name: x.Describe(), Parallelism: b.par, Chain: []exec.OperatorFactory{{Name: x.Describe(), New: func(int) (exec.Operator, error) {
 			var bd *ops.TimeBounds
 			if bounds != nil {
 				cp := *bounds
 				bd = &cp
 			}
-			return &ops.Join{Kind: kind, LeftKeys: lk, RightKeys: rk, Left: ls, Right: rs, Out: out, Residual: residual, Bounds: bd, TTL: ttl}, nil
+			return &ops.Join{Kind: kind, LeftKeys: lk, RightKeys: rk, Left: ls, Right: rs, Out: out, Residual: residual, Bounds: bd, TTL: ttl,
+				LeftInsertOnly: leftInsertOnly, RightInsertOnly: rightInsertOnly}, nil
 		}}}}
 		lp, rp := exec.Partitioning{Kind: exec.Hash, Keys: lk}, exec.Partitioning{Kind: exec.Hash, Keys: rk}
 		if len(lk) == 0 {

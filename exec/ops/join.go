@@ -3,6 +3,7 @@ package ops
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"strings"
 	"time"
@@ -76,6 +77,12 @@ type Join struct {
 	// Residual is an extra condition over the joined row (column i of
 	// Out), or nil.
 	Residual expr.Expr
+	// LeftInsertOnly and RightInsertOnly say an input never retracts
+	// (the planner's Updating is false for it). Its stored rows are then
+	// only ever appended (and swept by expiry or TTL), so their cells are
+	// allocated in chunks and their strings copied once per batch column
+	// instead of once per value.
+	LeftInsertOnly, RightInsertOnly bool
 	// Bounds, when set on an inner join, let the watermark free state no
 	// future row can match (interval and window joins; join_expiry.go).
 	Bounds    *TimeBounds
@@ -93,6 +100,7 @@ type Join struct {
 	snapBytes, snapCount int
 
 	sides    [2]joinSide
+	seed     maphash.Seed // hashes rows for the index of large buckets
 	outer    [2]bool
 	intKeyed bool // one integer key column, no NULL equality: buckets by int64
 	schema   *arrow.Schema
@@ -161,8 +169,9 @@ func (j *Join) Open(ctx *exec.OpContext) error {
 			j.intKeyed = false
 		}
 	}
-	j.sides[0] = joinSide{keys: j.LeftKeys, schema: j.Left}
-	j.sides[1] = joinSide{keys: j.RightKeys, schema: j.Right}
+	j.seed = maphash.MakeSeed()
+	j.sides[0] = joinSide{keys: j.LeftKeys, schema: j.Left, insertOnly: j.LeftInsertOnly, seed: j.seed}
+	j.sides[1] = joinSide{keys: j.RightKeys, schema: j.Right, insertOnly: j.RightInsertOnly, seed: j.seed}
 	for s := range j.sides {
 		j.sides[s].byInt = map[int64]*joinBucket{}
 		j.sides[s].byBytes = map[string]*joinBucket{}
@@ -238,7 +247,7 @@ func (j *Join) Process(input int, b batch.Batch, out exec.Collector) error {
 	// Drop what a failed earlier call may have left: it indexes that batch.
 	j.out.reset()
 	j.computeKeys(input, b)
-	j.prepareReaders(b)
+	j.prepareReaders(b, j.sides[input].insertOnly)
 	for from := 0; from < n; {
 		to, err := j.probe(input, b, from)
 		if err != nil {
@@ -490,8 +499,9 @@ func (j *Join) apply(input int, b batch.Batch, from, to int, out exec.Collector)
 	return nil
 }
 
-// readRow reads input row r into j.rowCells (strings still point into the
-// batch; the state clones them when it keeps a new row).
+// readRow reads input row r into j.rowCells (strings point into the batch,
+// and the state clones them when it keeps a new row, or, on an
+// insert-only side, into the batch's copy of their column).
 func (j *Join) readRow(r int) {
 	j.rowCells = resize(j.rowCells, len(j.readers))
 	for c := range j.readers {
@@ -506,9 +516,18 @@ type colReader struct {
 	nulls bool
 	i64   []int64
 	i32   []int32
+	// owned, when set, is a copy of a string column's values, which
+	// offs (less base) index: values read from it may be stored as they
+	// are.
+	owned string
+	offs  []int32
+	base  int32
+	isStr bool
 }
 
-func (j *Join) prepareReaders(b batch.Batch) {
+// prepareReaders sets up reading the batch's columns; own copies each
+// string column once, so its values can be kept without a clone each.
+func (j *Join) prepareReaders(b batch.Batch, own bool) {
 	n := int(b.Rec.NumCols())
 	j.readers = resize(j.readers, n)
 	for c := range j.readers {
@@ -519,6 +538,13 @@ func (j *Join) prepareReaders(b batch.Batch) {
 			rd.i64 = x.Int64Values()
 		case *array.Int32:
 			rd.i32 = x.Int32Values()
+		case *array.String:
+			if own && x.Len() > 0 {
+				rd.isStr = true
+				rd.owned = string(x.ValueBytes())
+				rd.offs = x.ValueOffsets()
+				rd.base = rd.offs[0]
+			}
 		}
 		j.readers[c] = rd
 	}
@@ -533,6 +559,8 @@ func (c *colReader) read(r int) cell {
 		return cell{i: c.i64[r]}
 	case c.i32 != nil:
 		return cell{i: int64(c.i32[r])}
+	case c.isStr:
+		return cell{s: c.owned[c.offs[r]-c.base : c.offs[r+1]-c.base]}
 	}
 	return readCell(c.a, r)
 }
@@ -728,7 +756,16 @@ type joinSide struct {
 	schema  types.Schema
 	byInt   map[int64]*joinBucket
 	byBytes map[string]*joinBucket
+	seed    maphash.Seed
+	// insertOnly: the input never retracts, and the strings of the rows
+	// add is given are already owned (see prepareReaders). New rows'
+	// cells are then cut from slab, a chunk shared by many rows.
+	insertOnly bool
+	slab       []cell
 }
+
+// joinSlabCells is the size of an insert-only side's cell chunk.
+const joinSlabCells = 4096
 
 // joinBucket holds the distinct rows of one join key.
 type joinBucket struct {
@@ -736,9 +773,12 @@ type joinBucket struct {
 	// one is rows' storage while the bucket holds a single distinct row
 	// (most keys), saving an allocation per key.
 	one [1]joinRow
-	// index finds a row by its encoding once the bucket is large enough
-	// that scanning it on every add and retract would cost more.
-	index map[string]int32
+	// index finds a row by its hash (hashRow) once the bucket is large
+	// enough that scanning it on every add and retract would cost more.
+	// collided: two distinct rows share a hash, so a miss in the index
+	// is not final.
+	index    map[uint64]int32
+	collided bool
 }
 
 // joinRow is one distinct stored row.
@@ -776,30 +816,60 @@ func (s *joinSide) add(k *rowKeys, intKeyed bool, r int, row []cell, assoc, now 
 			s.byBytes[string(k.buf[k.offs[r]:k.offs[r+1]])] = bk
 		}
 	}
-	if i := bk.find(row); i >= 0 {
+	var h uint64
+	if bk.index != nil {
+		h = hashRow(s.seed, row)
+	}
+	if i := bk.find(s.seed, row, h); i >= 0 {
 		bk.rows[i].count++
 		bk.rows[i].assoc = assoc
 		bk.rows[i].written = now
 		return
 	}
-	owned := make([]cell, len(row))
-	for c, v := range row {
-		if v.s != "" {
-			// The value aliases the input batch's buffer; keeping it
-			// would pin the whole batch.
-			v.s = strings.Clone(v.s)
+	var owned []cell
+	if s.insertOnly {
+		if len(s.slab) < len(row) {
+			s.slab = make([]cell, max(joinSlabCells, len(row)))
 		}
-		owned[c] = v
+		owned = s.slab[:len(row):len(row)]
+		s.slab = s.slab[len(row):]
+		copy(owned, row)
+	} else {
+		owned = make([]cell, len(row))
+		for c, v := range row {
+			if v.s != "" {
+				// The value aliases the input batch's buffer; keeping it
+				// would pin the whole batch.
+				v.s = strings.Clone(v.s)
+			}
+			owned[c] = v
+		}
 	}
 	bk.rows = append(bk.rows, joinRow{cells: owned, count: 1, assoc: assoc, written: now})
 	if bk.index != nil {
-		bk.index[string(encodeCells(nil, owned))] = int32(len(bk.rows) - 1)
+		bk.indexRow(h, len(bk.rows)-1)
 	} else if len(bk.rows) >= bucketIndexAt {
-		bk.index = make(map[string]int32, len(bk.rows))
-		for i := range bk.rows {
-			bk.index[string(encodeCells(nil, bk.rows[i].cells))] = int32(i)
-		}
+		bk.buildIndex(s.seed)
 	}
+}
+
+// buildIndex indexes every row of the bucket.
+func (bk *joinBucket) buildIndex(seed maphash.Seed) {
+	bk.index = make(map[uint64]int32, len(bk.rows))
+	bk.collided = false
+	for i := range bk.rows {
+		bk.indexRow(hashRow(seed, bk.rows[i].cells), i)
+	}
+}
+
+// indexRow files row i under hash h; a hash already taken by another row
+// stays with it, and marks the bucket collided.
+func (bk *joinBucket) indexRow(h uint64, i int) {
+	if _, taken := bk.index[h]; taken {
+		bk.collided = true
+		return
+	}
+	bk.index[h] = int32(i)
 }
 
 // retract removes one occurrence of row; false if it is not stored.
@@ -808,7 +878,11 @@ func (s *joinSide) retract(k *rowKeys, intKeyed bool, r int, row []cell) bool {
 	if bk == nil {
 		return false
 	}
-	i := bk.find(row)
+	var h uint64
+	if bk.index != nil {
+		h = hashRow(s.seed, row)
+	}
+	i := bk.find(s.seed, row, h)
 	if i < 0 {
 		return false
 	}
@@ -816,15 +890,20 @@ func (s *joinSide) retract(k *rowKeys, intKeyed bool, r int, row []cell) bool {
 		return true
 	}
 	last := len(bk.rows) - 1
-	if bk.index != nil {
-		delete(bk.index, string(encodeCells(nil, bk.rows[i].cells)))
-		if i != last {
-			bk.index[string(encodeCells(nil, bk.rows[last].cells))] = int32(i)
-		}
-	}
 	bk.rows[i] = bk.rows[last]
 	bk.rows[last] = joinRow{}
 	bk.rows = bk.rows[:last]
+	if bk.index != nil {
+		if bk.collided {
+			// Which row holds a shared hash is not tracked: reindex.
+			bk.buildIndex(s.seed)
+		} else {
+			delete(bk.index, h)
+			if i != last {
+				bk.index[hashRow(s.seed, bk.rows[i].cells)] = int32(i)
+			}
+		}
+	}
 	if len(bk.rows) == 0 {
 		bk.index = nil
 		if intKeyed {
@@ -836,14 +915,16 @@ func (s *joinSide) retract(k *rowKeys, intKeyed bool, r int, row []cell) bool {
 	return true
 }
 
-// find returns the position of row in the bucket, or -1.
-func (bk *joinBucket) find(row []cell) int {
+// find returns the position of row in the bucket, or -1; h is the row's
+// hash when the bucket has an index.
+func (bk *joinBucket) find(seed maphash.Seed, row []cell, h uint64) int {
 	if bk.index != nil {
-		var buf [64]byte
-		if i, ok := bk.index[string(encodeCells(buf[:0], row))]; ok {
+		if i, ok := bk.index[h]; ok && sameRow(bk.rows[i].cells, row) {
 			return int(i)
 		}
-		return -1
+		if !bk.collided {
+			return -1
+		}
 	}
 	for i := range bk.rows {
 		if sameRow(bk.rows[i].cells, row) {
@@ -865,19 +946,22 @@ func sameRow(a, b []cell) bool {
 	return true
 }
 
-// encodeCells appends an encoding of a row that is equal exactly when
-// sameRow is.
-func encodeCells(dst []byte, row []cell) []byte {
+// hashRow hashes a row so that rows equal by sameRow hash alike.
+func hashRow(seed maphash.Seed, row []cell) uint64 {
+	var h maphash.Hash
+	h.SetSeed(seed)
+	var buf [17]byte
 	for _, v := range row {
 		if v.null {
-			dst = append(dst, 0)
+			h.WriteByte(0)
 			continue
 		}
-		dst = append(dst, 1)
-		dst = binary.LittleEndian.AppendUint64(dst, uint64(v.i))
-		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(v.f))
-		dst = binary.AppendUvarint(dst, uint64(len(v.s)))
-		dst = append(dst, v.s...)
+		buf[0] = 1
+		binary.LittleEndian.PutUint64(buf[1:], uint64(v.i))
+		binary.LittleEndian.PutUint64(buf[9:], math.Float64bits(v.f))
+		h.Write(buf[:])
+		h.WriteString(v.s)
+		h.WriteByte(0xff) // ends the string: "a","" and "","a" differ
 	}
-	return dst
+	return h.Sum64()
 }

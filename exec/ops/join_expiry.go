@@ -60,10 +60,7 @@ func (s *joinSide) dropIf(drop func(*joinRow) bool) {
 		if bk.index != nil {
 			bk.index = nil // rebuilt on demand
 			if len(kept) >= bucketIndexAt {
-				bk.index = make(map[string]int32, len(kept))
-				for i := range kept {
-					bk.index[string(encodeCells(nil, kept[i].cells))] = int32(i)
-				}
+				bk.buildIndex(s.seed)
 			}
 		}
 		return len(kept) == 0

@@ -195,6 +195,9 @@ func (j *Join) RestoreState(rc exec.RestoreContext) error {
 			if err != nil {
 				return err
 			}
+			if len(bk.rows) >= bucketIndexAt {
+				bk.buildIndex(j.seed)
+			}
 			if !withTimes && j.TTL > 0 { // no write times: the TTL starts over
 				for i := range bk.rows {
 					bk.rows[i].written = j.now().UnixNano()
@@ -250,12 +253,6 @@ func decodeBucket(payload []byte, ncol int, withTimes bool) (*joinBucket, error)
 	}
 	if err := d.finish(); err != nil {
 		return nil, fmt.Errorf("join snapshot: %w", err)
-	}
-	if n >= bucketIndexAt {
-		bk.index = make(map[string]int32, n)
-		for i := range bk.rows {
-			bk.index[string(encodeCells(nil, bk.rows[i].cells))] = int32(i)
-		}
 	}
 	return bk, nil
 }
