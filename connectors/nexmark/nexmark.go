@@ -54,7 +54,8 @@ func (f *Factory) bidSeqs(t *tables, ex extraSize) (*channelSeqs, *seqText) {
 	}
 	e := f.extras[ex]
 	if e == nil {
-		if f.extras == nil {
+		if f.extras == nil || len(f.extras) >= maxExtraSeqs {
+			// Sources still using a dropped sequence keep it alive.
 			f.extras = map[extraSize]*seqText{}
 		}
 		e = buildExtraSeq(ex)

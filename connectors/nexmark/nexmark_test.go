@@ -537,6 +537,22 @@ func TestBidValuesIndependentOfBatching(t *testing.T) {
 	if !slices.EqualFunc(got, want, func(a, b row) bool { return a.String() == b.String() }) {
 		t.Fatalf("after a seek mid-block: %d rows, want %d (or other values)", len(got), len(want))
 	}
+	// Few bids among many events: blocks are capped at blockEvents events
+	// (13 epochs of 5004 here), and still split the stream exactly (59 whole
+	// epochs of 3 bids; the 60th ends before its bids).
+	wide := map[string]string{"events.num": "300000", "person.proportion": "5000", "bid.proportion": "3"}
+	one := readAll(t, newTestSource(t, "bid", wide, 0, 1), 0)
+	var three []row
+	for st := range 3 {
+		src := newTestSource(t, "bid", wide, st, 3)
+		if src.gen.blockE != 13 {
+			t.Fatalf("%d epochs per block", src.gen.blockE)
+		}
+		three = append(three, readAll(t, src, 0)...)
+	}
+	if len(one) != 59*3 || !slices.Equal(sortedStrings(one), sortedStrings(three)) {
+		t.Fatalf("wide epochs: %d rows at parallelism 1, %d at 3 (or other values)", len(one), len(three))
+	}
 	// A position of the earlier generator (version 1) is refused.
 	if err := s.Seek([]byte{1, 2, 1, 50, 0}); err == nil || !strings.Contains(err.Error(), "earlier nexmark generator") {
 		t.Fatalf("version 1 position: %v", err)

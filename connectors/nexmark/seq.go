@@ -19,12 +19,18 @@ const (
 	// block's window starts anywhere in it.
 	seqLen = 1 << 16
 	// blockRows is about how many rows of a kind a block holds (a full
-	// batch).
-	blockRows = maxBatchRows
+	// batch), and blockEvents the most events a block spans, so that
+	// parallel subtasks stay close in event time even when bids are a
+	// small share of the events.
+	blockRows   = maxBatchRows
+	blockEvents = 1 << 16
 	// extraSeqMax bounds the padding lengths that are precomputed
 	// (seqLen entries of at most 512 bytes: 32 MiB); longer padding
 	// (bid.avg-size above about 450 bytes) is copied per event.
 	extraSeqMax = 512
+	// maxExtraSeqs bounds how many padding sequences (one per padding
+	// size distribution) a Factory keeps.
+	maxExtraSeqs = 4
 )
 
 // seqText is a precomputed sequence of strings laid end to end: entry i is
