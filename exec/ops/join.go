@@ -10,6 +10,7 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/exec/batch"
@@ -674,17 +675,35 @@ func takeOrNull(a arrow.Array, idx []int32) (arrow.Array, error) {
 		}
 		return batch.BooleanArray(dst, valid), nil
 	case *array.String:
-		dst := make([]string, n)
+		// Straight into Arrow's layout: no []string in between.
+		total := 0
 		for p, i := range idx {
-			if i >= 0 {
-				dst[p] = arr.Value(int(i))
+			if i >= 0 && (valid == nil || valid[p]) {
+				total += len(arr.Value(int(i)))
 			}
 		}
-		return batch.StringArray(dst, valid), nil
+		offsets, buf := make([]int32, n+1), make([]byte, 0, total)
+		for p, i := range idx {
+			if i >= 0 && (valid == nil || valid[p]) {
+				buf = append(buf, arr.Value(int(i))...)
+			}
+			offsets[p+1] = int32(len(buf))
+		}
+		return stringArray(offsets, buf, valid), nil
 	case *array.Null:
 		return array.NewNull(n), nil
 	}
 	return nil, fmt.Errorf("join: cannot take from a %s column", a.DataType())
+}
+
+// stringArray makes a string array of len(offsets)-1 values from its
+// offsets and bytes (valid nil: no NULLs).
+func stringArray(offsets []int32, buf []byte, valid []bool) *array.String {
+	bm, nulls := batch.ValidityFromBools(valid)
+	data := array.NewData(arrow.BinaryTypes.String, len(offsets)-1,
+		[]*memory.Buffer{bm, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offsets)), memory.NewBufferBytes(buf)}, nil, nulls, 0)
+	defer data.Release()
+	return array.NewStringData(data)
 }
 
 // gatherColumn builds output column c from stored rows (nil = NULL),
@@ -727,13 +746,20 @@ func gatherColumn(t types.Type, rows []*joinRow, c int) arrow.Array {
 		}
 		return batch.Float64Array(v, valid)
 	case types.String:
-		v := make([]string, n)
-		for p, row := range rows {
+		total := 0
+		for _, row := range rows {
 			if row != nil {
-				v[p] = row.cells[c].s
+				total += len(row.cells[c].s) // "" when NULL
 			}
 		}
-		return batch.StringArray(v, valid)
+		offsets, buf := make([]int32, n+1), make([]byte, 0, total)
+		for p, row := range rows {
+			if row != nil {
+				buf = append(buf, row.cells[c].s...)
+			}
+			offsets[p+1] = int32(len(buf))
+		}
+		return stringArray(offsets, buf, valid)
 	case types.Null:
 		return array.NewNull(n)
 	}
