@@ -280,7 +280,15 @@ func (g *generator) alloc(rows int) *cols {
 func window(s *seqText, at int64, rows int) (offs []int32, data []byte) {
 	src := s.offs[at : at+int64(rows)+1]
 	base := src[0]
-	offs = make([]int32, len(src))
+	if len(src) < 8 {
+		offs = make([]int32, len(src))
+	} else {
+		// Every entry is written below; at least 32 bytes, so 4-aligned
+		// (see uninitializedInt64s).
+		b := uninitialized(4 * len(src))
+		offs = unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(b))), len(src))
+	}
+	offs = offs[:len(src)]
 	for i, o := range src {
 		offs[i] = o - base
 	}
@@ -478,8 +486,9 @@ func (g *generator) bids(cs *cols, j int, epoch, off, cnt, ms int64, rem uint64,
 		r := eventRNG(n + k)
 		// The reference's draws, several from one random word where the
 		// ranges are small: P(hot auction) = 1 - 1/ratioA, P(hot bidder) =
-		// 1 - 1/ratioB.
-		hotA, rest := bits.Mul64(r.next(), ratioA)
+		// 1 - 1/ratioB. The first word is the stream's seed itself (a
+		// splitmix finalizer output, as well mixed as a draw).
+		hotA, rest := bits.Mul64(r.s, ratioA)
 		a := hotAuction
 		if hotA == 0 {
 			a = minA + int64(r.below(spanA)) + firstAuctionID
