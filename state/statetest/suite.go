@@ -601,10 +601,19 @@ func testNamespaceLifecycle(t *testing.T, f Factory) {
 	check(rv, 3)
 	put(rv, 3, 0, "k0-1", "reborn")
 	check(rv, 3)
-	clearW(rv, 1)
+	clearW(rv, 1) // restored, cleared, then snapshotted without a flush
 	clearW(rv, 4)
+	snap2, err := r.Snapshot(filepath.Join(t.TempDir(), "snap2"))
+	must(t, err)
 	if got := namespacesOf(t, rv); len(got) != 1 {
 		t.Fatalf("namespaces left = %q, want window 3 only", got)
 	}
 	check(rv, 3)
+	r2 := f(t, full())
+	must(t, r2.Restore([]state.SnapshotHandle{snap2}))
+	rv2, err := r2.ValueState("agg")
+	must(t, err)
+	for w := 1; w <= 4; w++ {
+		check(rv2, w)
+	}
 }
