@@ -292,7 +292,11 @@ func window(s *seqText, at int64, rows int) (offs []int32, data []byte) {
 	for i, o := range src {
 		offs[i] = o - base
 	}
-	return offs, s.data[base:src[rows]]
+	// The capacity ends with the values: an append to the column's bytes
+	// anywhere downstream reallocates rather than write into the shared
+	// sequence.
+	end := src[rows]
+	return offs, s.data[base:end:end]
 }
 
 // record assembles the declared columns of the first rows rows.
@@ -306,7 +310,7 @@ func (g *generator) record(schema *arrow.Schema, cs *cols, rows int) batch.Batch
 				offs, vals = window(sq, cs.seqAt[f], rows)
 			} else {
 				s := cs.strs[f]
-				offs, vals = s.offs[:rows+1], s.data[:s.pos]
+				offs, vals = s.offs[:rows+1], s.data[:s.pos:s.pos] // see window
 			}
 			data := array.NewData(arrow.BinaryTypes.String, rows, []*memory.Buffer{nil,
 				memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offs)),

@@ -589,6 +589,9 @@ func TestBidStringColumns(t *testing.T) {
 				if offs[0] != 0 || int(offs[len(offs)-1]) != a.Data().Buffers()[2].Len() {
 					t.Fatalf("%s column %d: offsets %d..%d over %d bytes", size, c, offs[0], offs[len(offs)-1], a.Data().Buffers()[2].Len())
 				}
+				if v := a.ValueBytes(); cap(v) != len(v) {
+					t.Fatalf("%s column %d: %d bytes, capacity %d (an append would write past them)", size, c, len(v), cap(v))
+				}
 				if s.cfg.cols[c] == bExtra {
 					for i := range a.Len() {
 						distinct[a.Value(i)] = true
