@@ -61,7 +61,11 @@ type Rank struct {
 	free     [][]cell // cell slices of forgotten rows, for reuse
 	dead     [][]cell // cell slices of pushed-out rows still in emitted, free after emit
 	strBuf   []byte
+	slab     []cell // unused cells of the last slab
 }
+
+// rankSlabRows is how many rows' cells one allocation provides.
+const rankSlabRows = 32
 
 // maxFreeRows bounds the reusable cell slices kept between batches.
 const maxFreeRows = 4096
@@ -76,6 +80,18 @@ type rankPartition struct {
 	emitted []rankRow // the top N as last emitted
 	touched bool
 	changed bool // rows changed since the last emit (append-only path)
+	// Storage for a first row and its emission, so that a new partition
+	// of an append-only Top-N (most often holding one row: deduplication,
+	// Top-1) costs no slice allocations.
+	row1, emitted1 [1]rankRow
+}
+
+// newAppendPartition is an empty partition whose first row needs no
+// allocation.
+func newAppendPartition() *rankPartition {
+	p := &rankPartition{}
+	p.rows, p.emitted = p.row1[:0:1], p.emitted1[:0:1]
+	return p
 }
 
 // Open prepares state.
@@ -264,7 +280,7 @@ func (r *Rank) processAppend(b batch.Batch) error {
 		r.keyBuf = appendKey(r.keyBuf[:0], keyCols, row)
 		p := r.parts[string(r.keyBuf)]
 		if p == nil {
-			p = &rankPartition{}
+			p = newAppendPartition()
 			r.parts[string(r.keyBuf)] = p
 		}
 		if !p.touched {
@@ -300,6 +316,10 @@ func (r *Rank) processAppend(b batch.Batch) error {
 				r.dead = append(r.dead, out.cells)
 			}
 		} else {
+			if n == cap(p.rows) {
+				// Grow towards N, never past it.
+				p.rows = slices.Grow(p.rows, int(min(int64(2*n), r.Limit))-n)
+			}
 			p.rows = slices.Insert(p.rows, i, rr)
 		}
 		p.changed = true
@@ -319,7 +339,13 @@ func (r *Rank) ownRow(b batch.Batch, row int) []cell {
 		r.free[k-1] = nil
 		r.free = r.free[:k-1]
 	} else {
-		cells = make([]cell, r.In.Len())
+		// New rows come from a slab of rankSlabRows (one allocation); a
+		// row's slice is capped so that it never writes into its neighbour.
+		ncol := r.In.Len()
+		if len(r.slab) < ncol {
+			r.slab = make([]cell, rankSlabRows*ncol)
+		}
+		cells, r.slab = r.slab[:ncol:ncol], r.slab[ncol:]
 	}
 	r.strBuf = r.strBuf[:0]
 	for c := range cells {

@@ -226,3 +226,44 @@ func TestRankAppendOnlyRefusesRetraction(t *testing.T) {
 		t.Fatal("a retraction into an append-only Top-N was accepted")
 	}
 }
+
+// BenchmarkRankAppendOnly feeds bid-like rows (auction, price, a string)
+// to a Top-N with all rows kept (updating) and with the top N only.
+func BenchmarkRankAppendOnly(b *testing.B) {
+	schema := types.NewSchema(types.Field{Name: "auction", Type: types.TypeBigInt},
+		types.Field{Name: "price", Type: types.TypeBigInt}, types.Field{Name: "url", Type: types.TypeString},
+		types.Field{Name: "extra", Type: types.TypeString})
+	rng := rand.New(rand.NewPCG(1, 2))
+	const rows, parts = 1 << 16, 4096
+	var batches []batch.Batch
+	for from := 0; from < rows; from += 1024 {
+		as, ps, us, es := make([]int64, 1024), make([]int64, 1024), make([]string, 1024), make([]string, 1024)
+		for i := range as {
+			as[i], ps[i] = int64(rng.IntN(parts)), int64(rng.IntN(1e6))
+			us[i], es[i] = fmt.Sprintf("https://www.nexmark.com/item/%d", rng.IntN(1e6)), strings.Repeat("x", rng.IntN(40))
+		}
+		rec := batch.NewRecord(schema, []arrow.Array{batch.Int64Array(as, nil), batch.Int64Array(ps, nil),
+			batch.StringArray(us, nil), batch.StringArray(es, nil)}, 1024)
+		batches = append(batches, batch.Batch{Rec: rec, Kinds: make([]batch.RowKind, 1024)})
+	}
+	for _, n := range []int64{1, 10} {
+		for _, updating := range []bool{true, false} {
+			b.Run(fmt.Sprintf("N=%d/updating=%v", n, updating), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					r := &Rank{PartitionKeys: []int{0}, OrderKeys: []SortKey{{Col: 1, Desc: true}}, Limit: n,
+						In: schema, Out: schema, InputUpdating: updating}
+					if err := r.Open(&exec.OpContext{Parallelism: 1, MaxParallelism: testMaxPar}); err != nil {
+						b.Fatal(err)
+					}
+					var out countingCollector
+					for _, bt := range batches {
+						if err := r.Process(0, bt, &out); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+			})
+		}
+	}
+}
