@@ -1,7 +1,6 @@
 package ops
 
 import (
-	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 	"math"
@@ -459,8 +458,16 @@ func (j *Join) apply(input int, b batch.Batch, from, to int, out exec.Collector)
 			// A key that matches nothing needs no state: its row can
 			// never join, and its padded output depends on nothing.
 			if !never {
-				j.readRow(r)
-				this.add(&j.keys, j.intKeyed, r, j.rowCells, total, j.batchAt)
+				var row []cell
+				if this.insertOnly {
+					// Read straight into the chunk the row will live in.
+					row = this.reserve(len(j.readers))
+					j.readInto(row, r)
+				} else {
+					j.readRow(r)
+					row = j.rowCells
+				}
+				this.add(&j.keys, j.intKeyed, r, row, total, j.batchAt)
 			}
 		} else {
 			if !never {
@@ -505,8 +512,13 @@ func (j *Join) apply(input int, b batch.Batch, from, to int, out exec.Collector)
 // insert-only side, into the batch's copy of their column).
 func (j *Join) readRow(r int) {
 	j.rowCells = resize(j.rowCells, len(j.readers))
+	j.readInto(j.rowCells, r)
+}
+
+// readInto reads input row r into dst.
+func (j *Join) readInto(dst []cell, r int) {
 	for c := range j.readers {
-		j.rowCells[c] = j.readers[c].read(r)
+		dst[c] = j.readers[c].read(r)
 	}
 }
 
@@ -854,12 +866,13 @@ func (s *joinSide) add(k *rowKeys, intKeyed bool, r int, row []cell, assoc, now 
 	}
 	var owned []cell
 	if s.insertOnly {
-		if len(s.slab) < len(row) {
-			s.slab = make([]cell, max(joinSlabCells, len(row)))
+		if n := len(row); n > 0 && len(s.slab) >= n && &s.slab[0] == &row[0] {
+			owned = row // read into reserve's cells: keep them
+		} else {
+			owned = s.reserve(n)
+			copy(owned, row)
 		}
-		owned = s.slab[:len(row):len(row)]
-		s.slab = s.slab[len(row):]
-		copy(owned, row)
+		s.slab = s.slab[len(owned):]
 	} else {
 		owned = make([]cell, len(row))
 		for c, v := range row {
@@ -877,6 +890,15 @@ func (s *joinSide) add(k *rowKeys, intKeyed bool, r int, row []cell, assoc, now 
 	} else if len(bk.rows) >= bucketIndexAt {
 		bk.buildIndex(s.seed)
 	}
+}
+
+// reserve returns the cells the next new row of an insert-only side will
+// take (add keeps them when given them back).
+func (s *joinSide) reserve(n int) []cell {
+	if len(s.slab) < n {
+		s.slab = make([]cell, max(joinSlabCells, n))
+	}
+	return s.slab[:n:n]
 }
 
 // buildIndex indexes every row of the bucket.
@@ -972,22 +994,28 @@ func sameRow(a, b []cell) bool {
 	return true
 }
 
-// hashRow hashes a row so that rows equal by sameRow hash alike.
+// hashRow hashes a row so that rows equal by sameRow hash alike (a
+// collision only costs a scan: find confirms with sameRow).
 func hashRow(seed maphash.Seed, row []cell) uint64 {
-	var h maphash.Hash
-	h.SetSeed(seed)
-	var buf [17]byte
+	h := uint64(len(row))
 	for _, v := range row {
-		if v.null {
-			h.WriteByte(0)
-			continue
+		x := uint64(0x9e3779b97f4a7c15) // NULL
+		if !v.null {
+			x = mix64(uint64(v.i)) ^ mix64(math.Float64bits(v.f)^0x5851f42d4c957f2d)
+			if v.s != "" {
+				x ^= maphash.String(seed, v.s)
+			}
 		}
-		buf[0] = 1
-		binary.LittleEndian.PutUint64(buf[1:], uint64(v.i))
-		binary.LittleEndian.PutUint64(buf[9:], math.Float64bits(v.f))
-		h.Write(buf[:])
-		h.WriteString(v.s)
-		h.WriteByte(0xff) // ends the string: "a","" and "","a" differ
+		h = mix64(h ^ x)
 	}
-	return h.Sum64()
+	return h
+}
+
+// mix64 is splitmix64's finalizer.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ (x >> 31)
 }
