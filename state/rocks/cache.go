@@ -219,7 +219,8 @@ func (b *Backend) dirtyBatch() (*pebble.Batch, error) {
 		}
 		var err error
 		if c.present {
-			kb := []byte(k)
+			b.fbuf = append(b.fbuf[:0], k...) // batch.Set copies it
+			kb := b.fbuf
 			if p := prefixOf(kb); info == nil || lastP != string(p) {
 				lastP, info = string(p), b.ns[string(p)]
 			}

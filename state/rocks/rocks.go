@@ -49,6 +49,7 @@ type Backend struct {
 	free       []*centry
 	cacheLimit int
 	kbuf, vbuf []byte
+	fbuf       []byte // dirtyBatch's key
 	restored   bool
 	created    bool // a state handle was handed out
 	// pebble's block cache, shared by the DB and its restores; its type is
