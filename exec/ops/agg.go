@@ -354,7 +354,7 @@ func (a *GroupAgg) groupNS(g *group) []byte {
 	if !a.Windowed {
 		return nil
 	}
-	return windowNS(g.prev[a.WindowEnd].i)
+	return a.store.windowNS(g.prev[a.WindowEnd].i)
 }
 
 // persistWindows writes the batch's window groups to pebble (window
@@ -363,7 +363,7 @@ func (a *GroupAgg) groupNS(g *group) []byte {
 func (a *GroupAgg) persistWindows() error {
 	for _, g := range a.touched {
 		end := g.prev[a.WindowEnd].i
-		if err := a.store.save(g, windowNS(end)); err != nil {
+		if err := a.store.save(g, a.store.windowNS(end)); err != nil {
 			return fmt.Errorf("write state: %w", err)
 		}
 		a.openEnds[end] = true

@@ -31,6 +31,10 @@ type aggStore struct {
 	hashes []uint64
 	kgs    []int
 	buf    []byte
+	// kbuf and nsbuf pass a group's key and window to the backend without
+	// an allocation per call ([]byte(string) escapes into the interface
+	// call; the backend copies what it keeps).
+	kbuf, nsbuf []byte
 	// sharedPrefix names this DB instance's SST files in the shared
 	// directory of incremental checkpoints: random per DB, since another
 	// instance (a restart, another subtask) reuses file numbers.
@@ -84,7 +88,7 @@ func (s *aggStore) load(g *group, ns []byte) error {
 	if err != nil {
 		return err
 	}
-	v, ok, err := vs.Get(g.kg, []byte(g.k), ns)
+	v, ok, err := vs.Get(g.kg, s.keyBytes(g.k), ns)
 	if err != nil || !ok {
 		return err
 	}
@@ -99,7 +103,7 @@ func (s *aggStore) save(g *group, ns []byte) error {
 		return err
 	}
 	s.buf = encodeGroup(s.buf[:0], g)
-	return vs.Put(g.kg, []byte(g.k), ns, s.buf)
+	return vs.Put(g.kg, s.keyBytes(g.k), ns, s.buf)
 }
 
 func (s *aggStore) remove(g *group, ns []byte) error {
@@ -107,7 +111,19 @@ func (s *aggStore) remove(g *group, ns []byte) error {
 	if err != nil {
 		return err
 	}
-	return vs.Delete(g.kg, []byte(g.k), ns)
+	return vs.Delete(g.kg, s.keyBytes(g.k), ns)
+}
+
+func (s *aggStore) keyBytes(k string) []byte {
+	s.kbuf = append(s.kbuf[:0], k...)
+	return s.kbuf
+}
+
+// windowNS is the package's windowNS in a reused buffer, valid until the
+// next call.
+func (s *aggStore) windowNS(end int64) []byte {
+	s.nsbuf = binary.BigEndian.AppendUint64(s.nsbuf[:0], uint64(end)^(1<<63))
+	return s.nsbuf
 }
 
 // windowNS is the state namespace of the groups of the window ending at
