@@ -191,7 +191,9 @@ func runAttempt(ctx context.Context, g *Graph, env Env, counters *jobCounters, j
 		go func(t *task) {
 			defer wg.Done()
 			tenv := env
-			tenv.WorkDir = filepath.Join(env.WorkDir, fmt.Sprintf("%s-%d", sanitize(t.vertex.Name), t.subtask))
+			// The vertex index keeps two vertices of one name (a table
+			// read twice) from sharing state and checkpoint scratch.
+			tenv.WorkDir = filepath.Join(env.WorkDir, fmt.Sprintf("%d-%s-%d", t.vertexIndex, sanitize(t.vertex.Name), t.subtask))
 			err := t.run(&tenv, restore)
 			if err != nil && !(errors.Is(err, context.Canceled) && jobCtx.Err() != nil) {
 				fail(err)

@@ -51,3 +51,16 @@ RESET;
 STOP JOB 'nope';
 
 SHOW CHECKPOINTS FOR JOB 'nope';
+
+-- A table read twice in one job, each read chained to its own rocksdb
+-- aggregate: the two source tasks have the same name and must not share
+-- a state or checkpoint directory.
+SET 'parallelism.default' = '1';
+
+SET 'state.backend' = 'rocksdb';
+
+CREATE TABLE kstats (k BIGINT, n BIGINT, s BIGINT) WITH ('connector' = 'filesystem', 'path' = 'out/kstats', 'format' = 'debezium-json');
+
+INSERT INTO kstats SELECT a.k, a.n, b.s FROM (SELECT k, COUNT(*) AS n FROM seq GROUP BY k) a JOIN (SELECT k, SUM(k) AS s FROM seq GROUP BY k) b ON a.k = b.k;
+
+SELECT SUM(n) AS n, SUM(s) AS s FROM kstats;
