@@ -3,6 +3,7 @@ package expr
 import (
 	"encoding/binary"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -374,6 +375,11 @@ type regexCache struct {
 	last string
 	re   *regexp.Regexp
 	bad  bool
+	// required is a literal every match contains ("" if none is known): a
+	// string without it cannot match, which strings.Contains tells far
+	// faster than the regexp engine (a pattern without a literal prefix,
+	// like '(&|^)channel_id=([^&]*)', is otherwise tried at every offset).
+	required string
 }
 
 func (rc *regexCache) get(p string) *regexp.Regexp {
@@ -383,7 +389,46 @@ func (rc *regexCache) get(p string) *regexp.Regexp {
 	rc.last = strings.Clone(p)
 	re, err := regexp.Compile(p)
 	rc.re, rc.bad = re, err != nil
+	rc.required = ""
+	if err == nil {
+		rc.required = requiredLiteral(p)
+	}
 	return re
+}
+
+// cannotMatch reports whether s certainly has no match (call after get).
+func (rc *regexCache) cannotMatch(s string) bool {
+	return rc.required != "" && !strings.Contains(s, rc.required)
+}
+
+// requiredLiteral returns the longest case-sensitive literal that a
+// match of pattern p must contain: p itself when it is a literal, or a
+// literal element of a top-level concatenation; "" when there is none.
+func requiredLiteral(p string) string {
+	re, err := syntax.Parse(p, syntax.Perl)
+	if err != nil {
+		return ""
+	}
+	re = re.Simplify()
+	lit := func(r *syntax.Regexp) string {
+		if r.Op != syntax.OpLiteral || r.Flags&syntax.FoldCase != 0 {
+			return ""
+		}
+		return string(r.Rune)
+	}
+	switch re.Op {
+	case syntax.OpLiteral:
+		return lit(re)
+	case syntax.OpConcat:
+		best := ""
+		for _, sub := range re.Sub {
+			if l := lit(sub); len(l) > len(best) {
+				best = l
+			}
+		}
+		return best
+	}
+	return ""
 }
 
 func (cp *compiler) buildRegexp(x *Call) (kernel, bool, error) {
@@ -415,7 +460,9 @@ func (cp *compiler) buildRegexp(x *Call) (kernel, bool, error) {
 					out.valid[i] = false
 					continue
 				}
-				out.b[i] = re.MatchString(a[0].str(i))
+				if s := a[0].str(i); !rc.cannotMatch(s) {
+					out.b[i] = re.MatchString(s)
+				}
 			}
 			return out, nil
 		})
@@ -427,6 +474,9 @@ func (cp *compiler) buildRegexp(x *Call) (kernel, bool, error) {
 				re := rc.get(a[1].str(i))
 				if re == nil {
 					return dst, false
+				}
+				if s := a[0].str(i); rc.cannotMatch(s) {
+					return append(dst, s...), true
 				}
 				return append(dst, re.ReplaceAllString(a[0].str(i), a[2].str(i))...), true
 			}), nil
@@ -444,6 +494,9 @@ func (cp *compiler) buildRegexp(x *Call) (kernel, bool, error) {
 				group = a[2].i64[a[2].idx(i)]
 			}
 			s := a[0].str(i)
+			if rc.cannotMatch(s) {
+				return dst, false
+			}
 			m := re.FindStringSubmatchIndex(s)
 			if m == nil || group < 0 || int(group) > re.NumSubexp() || m[2*group] < 0 {
 				return dst, false
