@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"github.com/streamsql/streamsql/exec/ops"
 	"slices"
 
 	"github.com/streamsql/streamsql/exec/expr"
@@ -24,6 +25,9 @@ func Optimize(n Node) Node {
 		cp.Input = in
 		if j, ok := in.(*JoinNode); ok {
 			return pruneJoin(&cp, j)
+		}
+		if w, ok := in.(*WindowAssignNode); ok && w.Kind != ops.Session {
+			return pruneWindow(&cp, w)
 		}
 		out := pushRankLimit(&cp)
 		if c, ok := out.(*Calc); ok {
@@ -287,6 +291,46 @@ func pruneRank(c *Calc, r *RankNode) Node {
 		nr.Order[i].Col = m[o.Col]
 	}
 	return remapCalc(c, &nr, m)
+}
+
+// pruneWindow narrows the input of a window table function under Calc c
+// to the columns c reads plus the time column: HOP and CUMULATE copy each
+// row once per window, so columns nobody reads (Nexmark's 'extra') would
+// be copied several times over. The window columns stay the last three.
+func pruneWindow(c *Calc, w *WindowAssignNode) Node {
+	n := w.Input.Schema().Len()
+	need := make([]bool, n)
+	need[w.TimeCol] = true
+	for _, e := range append(append([]expr.Expr{}, c.Exprs...), c.Filter) {
+		if e == nil {
+			continue
+		}
+		for _, i := range expr.Refs(e) {
+			if i < n {
+				need[i] = true
+			}
+		}
+	}
+	var keep []int
+	m := map[int]int{}
+	for i, ok := range need {
+		if ok {
+			m[i] = len(keep)
+			keep = append(keep, i)
+		}
+	}
+	if len(keep) == n {
+		return c
+	}
+	for j := 0; j < 3; j++ {
+		m[n+j] = len(keep) + j
+	}
+	nw := *w
+	nw.Input = narrow(w.Input, keep, nil)
+	nw.TimeCol = m[w.TimeCol]
+	fields := append([]types.Field{}, nw.Input.Schema().Fields...)
+	nw.Out = types.Schema{Fields: append(fields, w.Out.Fields[n:]...)}
+	return remapCalc(c, &nw, m)
 }
 
 // narrow filters n (filter may be nil) and projects it to columns cols
