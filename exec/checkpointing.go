@@ -241,7 +241,9 @@ func (t *task) cancelAlignment(reason error) {
 	}
 	t.gate.UnblockAll()
 	if a.snap != nil {
-		a.snap.declined = reason
+		// The asynchronous phase may be running: it reads cancelled only
+		// after receiving from channels (the send orders the write).
+		a.snap.cancelled = reason
 		a.snap.channels <- nil
 	}
 }
@@ -280,7 +282,10 @@ type pendingSnapshot struct {
 	// channels delivers the in-flight data once every barrier is in (nil
 	// for aligned checkpoints and sources).
 	channels chan [][]Element
-	declined error
+	declined error // set before the asynchronous phase starts
+	// cancelled is why the alignment was dropped, set before nil is sent
+	// on channels.
+	cancelled error
 }
 
 type opSnapshot struct {
@@ -400,11 +405,11 @@ func (ps *pendingSnapshot) runAsync() {
 	case <-t.ctx.Done():
 		return
 	}
-	if err == nil && ps.declined != nil {
-		err = ps.declined
+	if err == nil && ps.cancelled != nil {
+		err = ps.cancelled
 	}
-	if inflight == nil && ps.declined != nil {
-		err = ps.declined
+	if inflight == nil && ps.cancelled != nil {
+		err = ps.cancelled
 	}
 	if err == nil {
 		for ch, elems := range inflight {
