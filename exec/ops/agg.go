@@ -119,6 +119,8 @@ type GroupAgg struct {
 	// time. Window snapshots copy groups synchronously, so none is read
 	// after it is freed.
 	freeGroups []*group
+	// windowSizeHint is the group count of the last fired window.
+	windowSizeHint int
 	// openEnds: window aggregation on rocksdb, the ends of the windows
 	// with state in pebble (namespace windowNS(end)).
 	openEnds map[int64]bool
@@ -470,6 +472,7 @@ func (a *GroupAgg) fire(wm int64, out exec.Collector) error {
 		if w := a.windows[end]; w != nil {
 			gs = w.order
 			delete(a.windows, end)
+			a.windowSizeHint = min(len(w.byKey), 1<<20)
 		}
 		for _, g := range append(gs, a.byEnd[end]...) {
 			a.resultInto(g, g.prev)
@@ -524,7 +527,9 @@ func (a *GroupAgg) fold(b batch.Batch) error {
 				curEnd = ends[r]
 				cur = a.windows[curEnd]
 				if cur == nil {
-					cur = &windowGroups{byKey: map[int64]*group{}}
+					// Sized like the last fired window: growing the map
+					// key by key was a tenth of a window aggregation.
+					cur = &windowGroups{byKey: make(map[int64]*group, a.windowSizeHint), order: make([]*group, 0, a.windowSizeHint)}
 					a.windows[curEnd] = cur
 				}
 			}
