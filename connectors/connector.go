@@ -148,6 +148,14 @@ type UpdateSinkFactory interface {
 	AcceptsUpdates(t Table) bool
 }
 
+// PositionCommitter is a CheckpointedSource told, on its own goroutine,
+// that a checkpoint holding its position pos completed (Kafka commits the
+// offsets to its consumer group, for monitoring: the checkpoint stays the
+// truth on restore). An error is logged, not fatal.
+type PositionCommitter interface {
+	CommitPosition(ctx context.Context, pos []byte) error
+}
+
 // ChangelogSourceFactory is implemented by a factory whose sources may emit
 // updates (-U/+U/-D rows in batch.Batch.Kinds) for some tables: an
 // upsert-kafka table, or a table read with a changelog format such as

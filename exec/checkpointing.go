@@ -57,6 +57,10 @@ type taskCheckpointing struct {
 	kgStart  int
 	kgEnd    int
 	scratch  string
+	logger   *slog.Logger
+	// positions are the source positions of checkpoints not yet completed
+	// or aborted, for connectors.PositionCommitter.
+	positions map[int64][]byte
 }
 
 // jobCheckpointing is shared by a job attempt's tasks.
@@ -333,6 +337,12 @@ func (t *task) snapshotSync(info BarrierInfo, unaligned bool, alignDur time.Dura
 			capErr = fmt.Errorf("%s: position: %w", t.vertex.Name, err)
 		}
 		ps.position, ps.hasPos = pos, true
+		if _, ok := t.source.(connectors.PositionCommitter); ok && err == nil {
+			if t.cp.positions == nil {
+				t.cp.positions = map[int64][]byte{}
+			}
+			t.cp.positions[info.ID] = pos
+		}
 	}
 	for i, op := range t.ops {
 		s, ok := op.(Stateful)
@@ -467,6 +477,18 @@ func writeFile(w SnapshotWriter, name string, data []byte) error {
 // notifyComplete runs on the task's goroutine when checkpoint id is
 // complete: two-phase-commit sinks commit.
 func (t *task) notifyComplete(id int64) error {
+	if pos, ok := t.cp.positions[id]; ok {
+		// Only for monitoring (Kafka's consumer group): a failure is
+		// logged, the checkpoint stays the truth.
+		if err := t.source.(connectors.PositionCommitter).CommitPosition(t.ctx, pos); err != nil && t.cp.logger != nil {
+			t.cp.logger.Warn("committing a source position failed", "task", t.vertex.Name, "subtask", t.subtask, "checkpoint", id, "err", err)
+		}
+	}
+	for k := range t.cp.positions {
+		if k <= id {
+			delete(t.cp.positions, k)
+		}
+	}
 	for i, op := range t.ops {
 		if l, ok := op.(CheckpointListener); ok {
 			if err := l.NotifyCheckpointComplete(id); err != nil {
@@ -479,6 +501,7 @@ func (t *task) notifyComplete(id int64) error {
 
 // notifyAborted runs on the task's goroutine when checkpoint id failed.
 func (t *task) notifyAborted(id int64, reason error) error {
+	delete(t.cp.positions, id)
 	if t.align != nil && t.align.info.ID == id {
 		t.cancelAlignment(reason)
 	}

@@ -171,7 +171,8 @@ func (jc *jobCheckpointing) attach(tasks []*task, ids []vertexIDs, env Env) {
 	for _, t := range tasks {
 		kgStart, kgEnd := KeyGroupRange(t.subtask, env.MaxParallelism, t.vertex.Parallelism)
 		t.cp = &taskCheckpointing{job: jc, id: checkpoint.TaskID{Vertex: t.vertexIndex, Subtask: t.subtask, Name: t.vertex.Name},
-			opIDs: ids[t.vertexIndex].chain, sourceID: ids[t.vertexIndex].source, kgStart: kgStart, kgEnd: kgEnd}
+			opIDs: ids[t.vertexIndex].chain, sourceID: ids[t.vertexIndex].source, kgStart: kgStart, kgEnd: kgEnd,
+			logger: env.Logger}
 	}
 }
 

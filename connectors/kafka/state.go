@@ -1,10 +1,13 @@
 package kafka
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"sort"
+
+	"github.com/twmb/franz-go/pkg/kadm"
 )
 
 const (
@@ -191,6 +194,45 @@ func (r *reader) done() error {
 	}
 	if len(r.b) != 0 {
 		return fmt.Errorf("%d trailing bytes", len(r.b))
+	}
+	return nil
+}
+
+// CommitPosition implements connectors.PositionCommitter: when a checkpoint
+// completes, the offsets it holds are committed to 'properties.group.id'
+// (as Flink does, for monitoring lag; restores use the checkpoint). Without
+// a group id there is nothing to do.
+func (s *source) CommitPosition(ctx context.Context, pos []byte) error {
+	if s.cfg.groupID == "" || s.client == nil {
+		return nil
+	}
+	r := reader{b: pos}
+	if v := r.byte(); r.err == nil && v != positionVersion {
+		return s.errorf("invalid position: unknown version %d", v)
+	}
+	r.uvarint()
+	r.uvarint()
+	r.uvarint()
+	n := r.uvarint()
+	offsets := kadm.Offsets{}
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		topic, id, next := string(r.bytes()), int32(r.uvarint()), int64(r.uvarint())
+		if r.err == nil {
+			offsets.Add(kadm.Offset{Topic: topic, Partition: id, At: next, LeaderEpoch: -1})
+		}
+	}
+	if r.err != nil {
+		return s.errorf("invalid position: %w", r.err)
+	}
+	if len(offsets) == 0 {
+		return nil
+	}
+	resp, err := kadm.NewClient(s.client).CommitOffsets(ctx, s.cfg.groupID, offsets)
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		return s.errorf("commit offsets to group '%s': %w", s.cfg.groupID, err)
 	}
 	return nil
 }
