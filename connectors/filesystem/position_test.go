@@ -107,12 +107,12 @@ func TestSourceSeekMidFile(t *testing.T) {
 				for k, pos := range positions {
 					// Skip parallelism, subtask, files done and their hash
 					// to the current file's name.
-					r := stateReader{b: pos[1:]}
-					r.uvarint()
-					r.uvarint()
-					r.int()
-					r.uint64()
-					if r.string() != "" {
+					r := stateReader{B: pos[1:]}
+					r.Uvarint()
+					r.Uvarint()
+					r.Int()
+					r.Uint64()
+					if r.String() != "" {
 						midFile++
 					}
 					restored := openSource(t, tb, subtask, 2)

@@ -475,23 +475,23 @@ type sinkState struct {
 
 func decodeSinkState(b []byte) (sinkState, error) {
 	var st sinkState
-	r := stateReader{b: b}
-	if v := r.byte(); r.err == nil && v != sinkStateVersion {
+	r := stateReader{B: b}
+	if v := r.Byte(); r.Err == nil && v != sinkStateVersion {
 		return st, fmt.Errorf("unknown version %d", v)
 	}
-	st.token, st.subtask, st.counter = r.string(), r.uvarint(), r.int()
-	n := r.uvarint()
-	if n > uint64(len(r.b)) { // each entry takes at least two bytes
+	st.token, st.subtask, st.counter = r.String(), r.Uvarint(), r.Int()
+	n := r.Uvarint()
+	if n > uint64(len(r.B)) { // each entry takes at least two bytes
 		return st, errTruncated
 	}
-	for i := uint64(0); i < n && r.err == nil; i++ {
-		c, name := r.varint(), r.string()
-		if r.err == nil && !validPartName(name) {
+	for i := uint64(0); i < n && r.Err == nil; i++ {
+		c, name := r.Varint(), r.String()
+		if r.Err == nil && !validPartName(name) {
 			return st, fmt.Errorf("invalid part file name %q", name)
 		}
 		st.pending = append(st.pending, pendingPart{checkpoint: c, name: name})
 	}
-	if err := r.done(); err != nil {
+	if err := r.Done(); err != nil {
 		return st, err
 	}
 	if !validPartName("part-" + st.token) {

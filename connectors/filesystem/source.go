@@ -374,15 +374,15 @@ func (s *source) Seek(pos []byte) error {
 	if !s.opened {
 		return fmt.Errorf("filesystem '%s': seek before Open", s.cfg.table)
 	}
-	r := stateReader{b: pos}
-	if v := r.byte(); r.err == nil && v != sourcePositionVersion {
+	r := stateReader{B: pos}
+	if v := r.Byte(); r.Err == nil && v != sourcePositionVersion {
 		return fmt.Errorf("filesystem '%s': invalid position: unknown version %d", s.cfg.table, v)
 	}
-	parallelism, subtask := r.uvarint(), r.uvarint()
-	done, hash := r.int(), r.uint64()
-	current := r.string()
-	offset, line, skipped := r.int(), r.int(), r.int()
-	if err := r.done(); err != nil {
+	parallelism, subtask := r.Uvarint(), r.Uvarint()
+	done, hash := r.Int(), r.Uint64()
+	current := r.String()
+	offset, line, skipped := r.Int(), r.Int(), r.Int()
+	if err := r.Done(); err != nil {
 		return fmt.Errorf("filesystem '%s': invalid position: %w", s.cfg.table, err)
 	}
 	if parallelism != uint64(s.parallelism) {

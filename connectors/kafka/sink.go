@@ -419,22 +419,22 @@ func (s *sink) Recover(ctx context.Context, pending []byte) error {
 	}
 	var next uint64
 	if pending != nil {
-		r := reader{b: pending}
-		if v := r.byte(); r.err == nil && v != pendingVersion {
+		r := reader{B: pending}
+		if v := r.Byte(); r.Err == nil && v != pendingVersion {
 			return s.errorf("invalid pending state: unknown version %d", v)
 		}
-		next = r.uvarint()
-		n := r.uvarint()
+		next = r.Uvarint()
+		n := r.Uvarint()
 		type rec struct {
 			id         []byte
 			pid, epoch int64
 			checkpoint int64
 		}
 		var txns []rec
-		for i := uint64(0); i < n && r.err == nil; i++ {
-			txns = append(txns, rec{r.bytes(), r.varint(), r.varint(), r.varint()})
+		for i := uint64(0); i < n && r.Err == nil; i++ {
+			txns = append(txns, rec{r.Bytes(), r.Varint(), r.Varint(), r.Varint()})
 		}
-		if err := r.done(); err != nil {
+		if err := r.Done(); err != nil {
 			return s.errorf("invalid pending state: %w", err)
 		}
 		for _, t := range txns {

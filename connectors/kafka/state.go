@@ -3,8 +3,7 @@ package kafka
 import (
 	"context"
 	"encoding/binary"
-	"errors"
-	"fmt"
+	"github.com/streamsql/streamsql/connectors/internal/record"
 	"sort"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -72,23 +71,23 @@ func (s *source) Seek(pos []byte) error {
 	if s.added {
 		return s.errorf("seek after Next")
 	}
-	r := reader{b: pos}
-	if v := r.byte(); r.err == nil && v != positionVersion {
+	r := reader{B: pos}
+	if v := r.Byte(); r.Err == nil && v != positionVersion {
 		return s.errorf("invalid position: unknown version %d", v)
 	}
-	par, sub, skipped := r.uvarint(), r.uvarint(), r.uvarint()
-	if r.err == nil && par != uint64(s.parallelism) {
+	par, sub, skipped := r.Uvarint(), r.Uvarint(), r.Uvarint()
+	if r.Err == nil && par != uint64(s.parallelism) {
 		return s.errorf("not supported yet: restoring a %s source at a different parallelism (checkpoint %d, now %d)",
 			s.cfg.connector, par, s.parallelism)
 	}
-	if r.err == nil && sub != uint64(s.subtask) {
+	if r.Err == nil && sub != uint64(s.subtask) {
 		return s.errorf("position of subtask %d restored into subtask %d", sub, s.subtask)
 	}
-	n := r.uvarint()
+	n := r.Uvarint()
 	seen := map[tp]bool{}
-	for i := uint64(0); i < n && r.err == nil; i++ {
-		topic, id, next := string(r.bytes()), int32(r.uvarint()), int64(r.uvarint())
-		if r.err != nil {
+	for i := uint64(0); i < n && r.Err == nil; i++ {
+		topic, id, next := string(r.Bytes()), int32(r.Uvarint()), int64(r.Uvarint())
+		if r.Err != nil {
 			break
 		}
 		p := s.byTP[tp{topic, id}]
@@ -103,100 +102,32 @@ func (s *source) Seek(pos []byte) error {
 			p.next = 0 // new since the checkpoint: the client resets to the start
 		}
 	}
-	keys := r.uvarint()
-	if keys > 0 && s.state == nil && r.err == nil {
+	keys := r.Uvarint()
+	if keys > 0 && s.state == nil && r.Err == nil {
 		return s.errorf("invalid position: upsert state for a kafka table")
 	}
-	for i := uint64(0); i < keys && r.err == nil; i++ {
+	for i := uint64(0); i < keys && r.Err == nil; i++ {
 		var st stored
-		st.key, st.value = r.bytes(), r.bytes()
-		st.meta.topic = string(r.bytes())
-		st.meta.partition, st.meta.offset = int32(r.uvarint()), int64(r.uvarint())
-		st.meta.ts, st.meta.tsType, st.meta.epoch = r.varint(), int8(r.varint()), int32(r.varint())
+		st.key, st.value = r.Bytes(), r.Bytes()
+		st.meta.topic = string(r.Bytes())
+		st.meta.partition, st.meta.offset = int32(r.Uvarint()), int64(r.Uvarint())
+		st.meta.ts, st.meta.tsType, st.meta.epoch = r.Varint(), int8(r.Varint()), int32(r.Varint())
 		if st.value == nil {
 			st.value = []byte{}
 		}
 		s.state[string(st.key)] = st
 	}
-	if err := r.done(); err != nil {
+	if err := r.Done(); err != nil {
 		return s.errorf("invalid position: %w", err)
 	}
 	s.skipped = int64(skipped)
 	return nil
 }
 
-func appendBytes(b, v []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(len(v)))
-	return append(b, v...)
-}
+// reader decodes a position or pending record (record.Reader).
+type reader = record.Reader
 
-// reader decodes the records above; the first error sticks.
-type reader struct {
-	b   []byte
-	err error
-}
-
-var errTruncated = errors.New("truncated")
-
-func (r *reader) byte() byte {
-	if r.err != nil || len(r.b) == 0 {
-		r.err = errTruncated
-		return 0
-	}
-	v := r.b[0]
-	r.b = r.b[1:]
-	return v
-}
-
-func (r *reader) uvarint() uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.err = errTruncated
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) varint() int64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.err = errTruncated
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) bytes() []byte {
-	n := r.uvarint()
-	if r.err != nil {
-		return nil
-	}
-	if n > uint64(len(r.b)) {
-		r.err = errTruncated
-		return nil
-	}
-	v := append([]byte{}, r.b[:n]...)
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) done() error {
-	if r.err != nil {
-		return r.err
-	}
-	if len(r.b) != 0 {
-		return fmt.Errorf("%d trailing bytes", len(r.b))
-	}
-	return nil
-}
+var appendBytes = record.AppendBytes
 
 // CommitPosition implements connectors.PositionCommitter: when a checkpoint
 // completes, the offsets it holds are committed to 'properties.group.id'
@@ -206,23 +137,23 @@ func (s *source) CommitPosition(ctx context.Context, pos []byte) error {
 	if s.cfg.groupID == "" || s.client == nil {
 		return nil
 	}
-	r := reader{b: pos}
-	if v := r.byte(); r.err == nil && v != positionVersion {
+	r := reader{B: pos}
+	if v := r.Byte(); r.Err == nil && v != positionVersion {
 		return s.errorf("invalid position: unknown version %d", v)
 	}
-	r.uvarint()
-	r.uvarint()
-	r.uvarint()
-	n := r.uvarint()
+	r.Uvarint()
+	r.Uvarint()
+	r.Uvarint()
+	n := r.Uvarint()
 	offsets := kadm.Offsets{}
-	for i := uint64(0); i < n && r.err == nil; i++ {
-		topic, id, next := string(r.bytes()), int32(r.uvarint()), int64(r.uvarint())
-		if r.err == nil {
+	for i := uint64(0); i < n && r.Err == nil; i++ {
+		topic, id, next := string(r.Bytes()), int32(r.Uvarint()), int64(r.Uvarint())
+		if r.Err == nil {
 			offsets.Add(kadm.Offset{Topic: topic, Partition: id, At: next, LeaderEpoch: -1})
 		}
 	}
-	if r.err != nil {
-		return s.errorf("invalid position: %w", r.err)
+	if r.Err != nil {
+		return s.errorf("invalid position: %w", r.Err)
 	}
 	if len(offsets) == 0 {
 		return nil

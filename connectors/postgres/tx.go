@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/streamsql/streamsql/connectors/internal/record"
 	"strings"
 
 	"github.com/streamsql/streamsql/connectors"
@@ -173,10 +174,7 @@ func (s *txSink) encodeState() []byte {
 	return b
 }
 
-func appendBytes(b, v []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(len(v)))
-	return append(b, v...)
-}
+var appendBytes = record.AppendBytes
 
 var errTruncated = errors.New("truncated pending state")
 
@@ -184,75 +182,30 @@ func (s *txSink) decodeState(b []byte) ([]pendingTx, error) {
 	if len(b) == 0 || b[0] != txStateVersion {
 		return nil, fmt.Errorf("unknown pending state version")
 	}
-	r := reader{b: b[1:]}
-	if sig := string(r.bytes()); r.err == nil && sig != s.signature() {
+	r := reader{B: b[1:]}
+	if sig := string(r.Bytes()); r.Err == nil && sig != s.signature() {
 		return nil, fmt.Errorf("the checkpoint's pending rows were written for a different table definition (%s; now %s)", sig, s.signature())
 	}
-	n := r.uvarint()
-	if r.err == nil && n > uint64(len(r.b)) {
+	n := r.Uvarint()
+	if r.Err == nil && n > uint64(len(r.B)) {
 		return nil, errTruncated
 	}
 	var out []pendingTx
-	for i := uint64(0); i < n && r.err == nil; i++ {
+	for i := uint64(0); i < n && r.Err == nil; i++ {
 		var p pendingTx
-		p.epoch = string(r.bytes())
-		p.checkpoint = r.varint()
-		p.ch.nUpserts = int(r.uvarint())
-		p.ch.upserts = r.bytes()
-		p.ch.nDeletes = int(r.uvarint())
-		p.ch.deletes = r.bytes()
+		p.epoch = string(r.Bytes())
+		p.checkpoint = r.Varint()
+		p.ch.nUpserts = int(r.Uvarint())
+		p.ch.upserts = r.Bytes()
+		p.ch.nDeletes = int(r.Uvarint())
+		p.ch.deletes = r.Bytes()
 		out = append(out, p)
 	}
-	if r.err == nil && len(r.b) > 0 {
-		return nil, fmt.Errorf("%d trailing bytes in pending state", len(r.b))
+	if r.Err == nil && len(r.B) > 0 {
+		return nil, fmt.Errorf("%d trailing bytes in pending state", len(r.B))
 	}
-	return out, r.err
+	return out, r.Err
 }
 
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) uvarint() uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.err = errTruncated
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) varint() int64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.err = errTruncated
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) bytes() []byte {
-	n := r.uvarint()
-	if r.err != nil {
-		return nil
-	}
-	if n > uint64(len(r.b)) {
-		r.err = errTruncated
-		return nil
-	}
-	if n == 0 {
-		return nil
-	}
-	v := r.b[:n:n]
-	r.b = r.b[n:]
-	return v
-}
+// reader decodes the pending state (record.Reader).
+type reader = record.Reader
