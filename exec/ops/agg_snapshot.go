@@ -13,7 +13,6 @@ import (
 
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/sql/types"
-	"github.com/streamsql/streamsql/state"
 )
 
 // GroupAgg checkpoints (exec.Stateful, exec.PreBarrierFlusher).
@@ -415,74 +414,33 @@ func fileExists(dir, name string) bool {
 	return err == nil
 }
 
-// snapshot is the rocksdb synchronous phase: the write-back cache goes to
-// pebble and the memtable is rotated (bounded work, independent of the
-// state); the memtable's flush and the pebble checkpoint into the scratch
-// directory run on another goroutine, which the asynchronous phase waits
-// for before it uploads.
+// snapshot is the rocksdb synchronous phase (rocksStore.snapshot).
 func (s *aggStore) snapshot(sc exec.SnapshotContext, meta []byte) (exec.AsyncSnapshot, error) {
-	if sc.ScratchDir == "" {
-		return nil, errors.New("rocksdb snapshot: no scratch directory")
-	}
 	if _, err := s.value(); err != nil { // a restore needs the state's metadata
 		return nil, err
 	}
-	dir := filepath.Join(sc.ScratchDir, "rocksdb")
-	wait, err := s.be.SnapshotAsync(dir)
-	if err != nil {
-		return nil, fmt.Errorf("rocksdb snapshot: %w", err)
-	}
-	prefix := s.sharedPrefix
-	if sc.Savepoint {
-		prefix = "" // self-contained
-	}
-	return func(w exec.SnapshotWriter) error {
-		if _, err := wait(); err != nil {
-			return fmt.Errorf("rocksdb snapshot: %w", err)
-		}
-		f, err := newSnapFile(w, aggRocksMeta, aggRocksMagic, meta)
-		if err != nil {
-			return err
-		}
-		if err := f.close(); err != nil {
-			return err
-		}
-		return w.AddDir(dir, prefix)
-	}, nil
+	return s.rocksStore.snapshot(sc, aggRocksMeta, aggRocksMagic, meta)
 }
 
-// restore loads pebble snapshots into the (still unused) backend, which
-// keeps the entries of its own key groups.
+// restore loads pebble snapshots into the (still unused) backend.
 func (s *aggStore) restore(rc exec.RestoreContext, a *GroupAgg) error {
 	if s.vs != nil {
 		return errors.New("restore into rocksdb state that is already in use")
 	}
-	if lo, hi := s.be.KeyGroupRange(); lo != rc.KeyGroupStart || hi != rc.KeyGroupEnd {
-		return fmt.Errorf("restore: key groups [%d, %d) but the state owns [%d, %d)", rc.KeyGroupStart, rc.KeyGroupEnd, lo, hi)
-	}
-	var handles []state.SnapshotHandle
 	var wm int64
 	haveWM := false
-	for _, snap := range rc.Snapshots {
-		r, err := readSnapFile(snap.Dir, aggRocksMeta, aggRocksMagic)
-		if errors.Is(err, fs.ErrNotExist) && fileExists(snap.Dir, aggSnapFile) {
-			return errors.New("not supported yet: restoring 'state.backend' = 'hashmap' aggregate state into 'rocksdb'")
-		}
-		if err != nil {
-			return err
-		}
-		w, err := a.checkSnapMeta(r.meta)
+	err := s.rocksStore.restore(rc, aggRocksMeta, aggRocksMagic, aggSnapFile, func(meta []byte) error {
+		w, err := a.checkSnapMeta(meta)
 		if err != nil {
 			return err
 		}
 		if !haveWM || w < wm { // as in memory: the smallest drops nothing
 			wm, haveWM = w, true
 		}
-		handles = append(handles, state.SnapshotHandle{Backend: "rocksdb", Dir: snap.Dir,
-			KeyGroupStart: snap.KeyGroupStart, KeyGroupEnd: snap.KeyGroupEnd})
-	}
-	if err := s.be.Restore(handles); err != nil {
-		return fmt.Errorf("rocksdb state: %w", err)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if !a.Windowed {
 		return nil

@@ -1,21 +1,14 @@
 package ops
 
 import (
-	"crypto/rand"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"time"
 
-	"github.com/apache/arrow/go/v17/arrow"
-
 	"github.com/streamsql/streamsql/exec"
-	"github.com/streamsql/streamsql/exec/batch"
 	"github.com/streamsql/streamsql/state"
-	"github.com/streamsql/streamsql/state/rocks"
 )
 
 // aggStore keeps GroupAgg state in the pebble backend ('state.backend' =
@@ -25,60 +18,21 @@ import (
 // write-back cache makes that one pebble read and one write per key and
 // mini-batch.
 type aggStore struct {
-	be     *rocks.Backend
-	vs     state.ValueState // nil until first used (see value)
-	maxPar int
-	hashes []uint64
-	kgs    []int
-	buf    []byte
+	*rocksStore
+	vs  state.ValueState // nil until first used (see value)
+	buf []byte
 	// kbuf and nsbuf pass a group's key and window to the backend without
 	// an allocation per call ([]byte(string) escapes into the interface
 	// call; the backend copies what it keeps).
 	kbuf, nsbuf []byte
-	// sharedPrefix names this DB instance's SST files in the shared
-	// directory of incremental checkpoints: random per DB, since another
-	// instance (a restart, another subtask) reuses file numbers.
-	sharedPrefix string
 }
 
 func openAggStore(ctx *exec.OpContext, ttl time.Duration) (*aggStore, error) {
-	if ctx.WorkDir == "" {
-		return nil, errors.New("rocksdb state needs a work directory")
-	}
-	if err := os.MkdirAll(ctx.WorkDir, 0o755); err != nil {
-		return nil, fmt.Errorf("state directory: %w", err)
-	}
-	dir, err := os.MkdirTemp(ctx.WorkDir, "agg-")
+	rs, err := openRocksStore(ctx, "agg", ttl)
 	if err != nil {
-		return nil, fmt.Errorf("state directory: %w", err)
+		return nil, err
 	}
-	maxPar := maxParOf(ctx)
-	par := max(ctx.Parallelism, 1)
-	lo, hi := exec.KeyGroupRange(ctx.Subtask, maxPar, par)
-	be, err := rocks.New(rocks.Options{Options: state.Options{KeyGroupStart: lo, KeyGroupEnd: hi, Logger: ctx.Logger, TTL: ttl, Now: ctx.Now}, Dir: dir})
-	if err != nil {
-		return nil, fmt.Errorf("open rocksdb state: %w", err)
-	}
-	var id [8]byte
-	if _, err := rand.Read(id[:]); err != nil {
-		be.Close()
-		return nil, fmt.Errorf("open rocksdb state: %w", err)
-	}
-	return &aggStore{be: be, maxPar: maxPar, sharedPrefix: hex.EncodeToString(id[:]) + "-"}, nil
-}
-
-// keyGroups computes each row's key group, exactly as the hash exchange
-// that routed the row here did.
-func (s *aggStore) keyGroups(keyCols []arrow.Array, n int) {
-	if cap(s.hashes) < n {
-		s.hashes = make([]uint64, n)
-		s.kgs = make([]int, n)
-	}
-	s.hashes, s.kgs = s.hashes[:n], s.kgs[:n]
-	batch.HashColumns(keyCols, s.hashes)
-	for i, h := range s.hashes {
-		s.kgs[i] = exec.KeyGroupOf(h, s.maxPar)
-	}
+	return &aggStore{rocksStore: rs}, nil
 }
 
 // load fills g from the stored state of its key, if any. ns is the
@@ -152,8 +106,6 @@ func (s *aggStore) value() (state.ValueState, error) {
 	}
 	return s.vs, nil
 }
-
-func (s *aggStore) close() error { return s.be.Close() }
 
 // Group encoding: rows, then the last emitted row's cells, then each
 // accumulator (n, i, f, ext, and its multiset if any). Fixed layouts and
