@@ -54,6 +54,14 @@ type TaskAck struct {
 	Operators []AckedOperator
 	Channels  []ChannelState
 	Stats     TaskStats
+	// Finished: the task had consumed all its input and sent all its output
+	// before this checkpoint's barrier could reach it (FLIP-147). It is
+	// restored as finished; Operators holds only what must outlive it (a
+	// two-phase-commit sink's staged output). FinishedID names the task
+	// stably across restarts.
+	Finished            bool
+	FinishedID          string
+	FinishedParallelism int
 }
 
 // Hooks connect the coordinator to the running job. Trigger, Notify and
@@ -447,6 +455,22 @@ func (c *Coordinator) Acknowledge(id int64, task TaskID, ack TaskAck) {
 	}
 }
 
+// Waiting returns the pending checkpoints still waiting for task's
+// acknowledgement, in id order: a task that finishes acknowledges those its
+// barrier can no longer reach.
+func (c *Coordinator) Waiting(task TaskID) []Barrier {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var bs []Barrier
+	for _, p := range c.pending {
+		if _, ok := p.waiting[task.key()]; ok && !p.finishing {
+			bs = append(bs, p.barrier)
+		}
+	}
+	slices.SortFunc(bs, func(a, b Barrier) int { return cmp.Compare(a.ID, b.ID) })
+	return bs
+}
+
 // Decline fails checkpoint id.
 func (c *Coordinator) Decline(id int64, task TaskID, reason error) {
 	c.abort(id, fmt.Errorf("declined by %s: %w", task, reason), true)
@@ -623,6 +647,9 @@ func (c *Coordinator) metadata(p *pendingCheckpoint) (*Metadata, error) {
 		}
 		m.Channels = append(m.Channels, a.ack.Channels...)
 		m.Stats = append(m.Stats, a.ack.Stats)
+		if a.ack.Finished {
+			m.Finished = append(m.Finished, FinishedTask{ID: a.ack.FinishedID, Subtask: a.task.Subtask, Parallelism: a.ack.FinishedParallelism})
+		}
 	}
 	for i := range m.Operators {
 		slices.SortFunc(m.Operators[i].Subtasks, func(a, b SubtaskState) int { return cmp.Compare(a.Subtask, b.Subtask) })

@@ -101,10 +101,37 @@ type Metadata struct {
 	Operators      []OperatorState   `json:"operators"`
 	Channels       []ChannelState    `json:"channels,omitempty"`
 	Stats          []TaskStats       `json:"stats,omitempty"`
+	// Finished lists the tasks that had finished (all input consumed, all
+	// output sent) when the checkpoint was taken.
+	Finished []FinishedTask `json:"finished,omitempty"`
 
 	// Dir is the directory the metadata was loaded from or written to;
 	// file paths resolve against it.
 	Dir string `json:"-"`
+}
+
+// FinishedTask names a task that had finished: the stable id of its vertex
+// and its subtask.
+type FinishedTask struct {
+	ID          string `json:"id"`
+	Subtask     int    `json:"subtask"`
+	Parallelism int    `json:"parallelism"`
+}
+
+// FinishedSubtasks returns which subtasks of the vertex with stable id had
+// finished when the checkpoint was taken, and the vertex's parallelism
+// then (0 when none had).
+func (m *Metadata) FinishedSubtasks(id string) (subtasks map[int]bool, parallelism int) {
+	for _, f := range m.Finished {
+		if f.ID == id {
+			if subtasks == nil {
+				subtasks = map[int]bool{}
+			}
+			subtasks[f.Subtask] = true
+			parallelism = f.Parallelism
+		}
+	}
+	return subtasks, parallelism
 }
 
 // Operator returns the state of operator id, or nil.

@@ -37,9 +37,11 @@ type Checkpointing struct {
 	Logger *slog.Logger
 }
 
-// errSourceFinished declines a trigger after a source has ended; it does
-// not count as a checkpoint failure.
-var errSourceFinished = fmt.Errorf("a source has finished: %w", checkpoint.ErrTasksNotRunning)
+// errFinishedMidCheckpoint declines a checkpoint whose barrier reached a
+// task that then dropped its alignment (the checkpoint was superseded or
+// aborted) and finished: it cannot acknowledge it as finished, since the
+// barrier went by. It does not count as a checkpoint failure.
+var errFinishedMidCheckpoint = fmt.Errorf("the task finished after dropping this checkpoint: %w", checkpoint.ErrTasksNotRunning)
 
 // StateInitializer is implemented by operators that must know, when a job
 // runs with checkpointing, whether it starts from restored state (a
@@ -61,6 +63,15 @@ type taskCheckpointing struct {
 	// positions are the source positions of checkpoints not yet completed
 	// or aborted, for connectors.PositionCommitter.
 	positions map[int64][]byte
+	// finishedID names the task in a checkpoint's list of finished tasks.
+	finishedID string
+	// lastBarrier is the highest checkpoint whose barrier reached the task
+	// (or was triggered at it); snapshotted and finishedAcks are the
+	// checkpoints it acknowledges (or will) with a snapshot or as
+	// finished. All three are used on the task's goroutine only.
+	lastBarrier  int64
+	snapshotted  map[int64]bool
+	finishedAcks map[int64]bool
 }
 
 // jobCheckpointing is shared by a job attempt's tasks.
@@ -102,6 +113,7 @@ func (t *task) onBarrier(ch int, b BarrierInfo) error {
 	if t.cp == nil {
 		return fmt.Errorf("%s: checkpoint barrier received but checkpointing is off", t.vertex.Name)
 	}
+	t.cp.lastBarrier = max(t.cp.lastBarrier, b.ID)
 	a := t.align
 	if a != nil && b.ID < a.info.ID {
 		return nil // a barrier of an aborted checkpoint
@@ -256,9 +268,9 @@ func (t *task) cancelAlignment(reason error) {
 // emit the barrier in order with the data.
 func (t *task) triggerSource(b BarrierInfo) error {
 	if t.finished.Load() {
-		t.cp.job.coord.Decline(b.ID, t.cp.id, errSourceFinished)
-		return nil
+		return t.ackFinished(b)
 	}
+	t.cp.lastBarrier = max(t.cp.lastBarrier, b.ID)
 	if _, ok := t.source.(connectors.CheckpointedSource); !ok {
 		t.cp.job.coord.Decline(b.ID, t.cp.id, fmt.Errorf("source %s cannot take part in checkpoints", t.vertex.Name))
 		return nil
@@ -290,6 +302,8 @@ type pendingSnapshot struct {
 	// cancelled is why the alignment was dropped, set before nil is sent
 	// on channels.
 	cancelled error
+	// finished: the acknowledgement of a task that has finished.
+	finished bool
 }
 
 type opSnapshot struct {
@@ -303,6 +317,10 @@ type opSnapshot struct {
 // runs on its own goroutine.
 func (t *task) snapshotSync(info BarrierInfo, unaligned bool, alignDur time.Duration) (*pendingSnapshot, error) {
 	start := time.Now()
+	if t.cp.snapshotted == nil {
+		t.cp.snapshotted = map[int64]bool{}
+	}
+	t.cp.snapshotted[info.ID] = true
 	info.Overtaken = 0
 	for i, op := range t.ops {
 		if f, ok := op.(PreBarrierFlusher); ok {
@@ -447,6 +465,9 @@ func (ps *pendingSnapshot) runAsync() {
 	}
 	ack.Stats.Vertex = t.vertex.Name
 	ack.Stats.Subtask = t.subtask
+	if ps.finished {
+		ack.Finished, ack.FinishedID, ack.FinishedParallelism = true, cp.finishedID, t.vertex.Parallelism
+	}
 	ack.Stats.Sync = ps.sync
 	ack.Stats.Async = time.Since(start)
 	ack.Stats.Alignment = ps.alignment
@@ -489,6 +510,8 @@ func (t *task) notifyComplete(id int64) error {
 			delete(t.cp.positions, k)
 		}
 	}
+	forgetUpTo(t.cp.snapshotted, id)
+	forgetUpTo(t.cp.finishedAcks, id)
 	for i, op := range t.ops {
 		if l, ok := op.(CheckpointListener); ok {
 			if err := l.NotifyCheckpointComplete(id); err != nil {
@@ -502,6 +525,8 @@ func (t *task) notifyComplete(id int64) error {
 // notifyAborted runs on the task's goroutine when checkpoint id failed.
 func (t *task) notifyAborted(id int64, reason error) error {
 	delete(t.cp.positions, id)
+	delete(t.cp.snapshotted, id)
+	delete(t.cp.finishedAcks, id)
 	if t.align != nil && t.align.info.ID == id {
 		t.cancelAlignment(reason)
 	}
@@ -512,5 +537,73 @@ func (t *task) notifyAborted(id int64, reason error) error {
 			}
 		}
 	}
+	return nil
+}
+
+func forgetUpTo(m map[int64]bool, id int64) {
+	for k := range m {
+		if k <= id {
+			delete(m, k)
+		}
+	}
+}
+
+// ackFinishedPending runs on a task's goroutine once it has finished (all
+// input consumed, end of input sent): the pending checkpoints whose
+// barrier can no longer reach it are acknowledged as finished. That is
+// consistent (FLIP-147): every upstream task finished before sending this
+// checkpoint's barrier, so all their output is in this task's final
+// state, and downstream tasks count the end of this task's output as its
+// barrier. On restore the task is skipped: it sends end of input only.
+func (t *task) ackFinishedPending() error {
+	for _, b := range t.cp.job.coord.Waiting(t.cp.id) {
+		if t.cp.snapshotted[b.ID] {
+			continue // its acknowledgement is on its way
+		}
+		if b.ID <= t.cp.lastBarrier {
+			t.cp.job.coord.Decline(b.ID, t.cp.id, errFinishedMidCheckpoint)
+			continue
+		}
+		info := BarrierInfo{ID: b.ID, Timestamp: b.Timestamp, Unaligned: b.Unaligned, Savepoint: b.Savepoint}
+		if err := t.ackFinished(info); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ackFinished acknowledges checkpoint info for a finished task, once: with
+// the snapshots of its FinishedSnapshotters (a sink's staged output).
+func (t *task) ackFinished(info BarrierInfo) error {
+	if t.cp.finishedAcks[info.ID] {
+		return nil
+	}
+	if t.cp.finishedAcks == nil {
+		t.cp.finishedAcks = map[int64]bool{}
+	}
+	t.cp.finishedAcks[info.ID] = true
+	start := time.Now()
+	ps := &pendingSnapshot{t: t, info: info, channels: make(chan [][]Element, 1), finished: true}
+	for i, op := range t.ops {
+		f, ok := op.(FinishedSnapshotter)
+		if !ok {
+			continue
+		}
+		scratch := filepath.Join(t.cp.scratch, fmt.Sprintf("chk-%d-%d", info.ID, i))
+		if err := os.MkdirAll(scratch, 0o755); err != nil {
+			ps.declined = fmt.Errorf("checkpoint scratch: %w", err)
+			break
+		}
+		fn, err := f.SnapshotFinished(SnapshotContext{CheckpointID: info.ID, Timestamp: info.Timestamp, Savepoint: info.Savepoint, ScratchDir: scratch})
+		if err != nil {
+			ps.declined = fmt.Errorf("%s: snapshot: %w", t.names[i], err)
+			os.RemoveAll(scratch)
+			break
+		}
+		ps.ops = append(ps.ops, opSnapshot{id: t.cp.opIDs[i], name: t.names[i], fn: fn, scratch: scratch})
+	}
+	ps.sync = time.Since(start)
+	ps.channels <- nil
+	go ps.runAsync()
 	return nil
 }

@@ -107,7 +107,20 @@ func (t *task) restore(meta *checkpoint.Metadata, workDir string) error {
 	maxPar := t.maxParallelism
 	kgStart, kgEnd := KeyGroupRange(t.subtask, maxPar, t.vertex.Parallelism)
 	scratch := filepath.Join(workDir, "restore")
-	if meta != nil && t.source != nil && t.ids.source != "" {
+	if meta != nil {
+		finished, par := meta.FinishedSubtasks(t.ids.last)
+		switch {
+		case finished == nil:
+		case par == t.vertex.Parallelism:
+			t.restoredFinished = finished[t.subtask]
+		case len(finished) == par:
+			t.restoredFinished = true // every subtask had finished
+		default:
+			return fmt.Errorf("not supported yet: restoring %s at parallelism %d from a snapshot where %d of its %d subtasks had finished",
+				t.vertex.Name, t.vertex.Parallelism, len(finished), par)
+		}
+	}
+	if meta != nil && t.source != nil && t.ids.source != "" && !t.restoredFinished {
 		if op := meta.Operator(t.ids.source); op != nil {
 			cs, ok := t.source.(connectors.CheckpointedSource)
 			if !ok {
@@ -171,8 +184,8 @@ func (jc *jobCheckpointing) attach(tasks []*task, ids []vertexIDs, env Env) {
 	for _, t := range tasks {
 		kgStart, kgEnd := KeyGroupRange(t.subtask, env.MaxParallelism, t.vertex.Parallelism)
 		t.cp = &taskCheckpointing{job: jc, id: checkpoint.TaskID{Vertex: t.vertexIndex, Subtask: t.subtask, Name: t.vertex.Name},
-			opIDs: ids[t.vertexIndex].chain, sourceID: ids[t.vertexIndex].source, kgStart: kgStart, kgEnd: kgEnd,
-			logger: env.Logger}
+			opIDs: ids[t.vertexIndex].chain, sourceID: ids[t.vertexIndex].source, finishedID: ids[t.vertexIndex].last,
+			kgStart: kgStart, kgEnd: kgEnd, logger: env.Logger}
 	}
 }
 
@@ -187,15 +200,17 @@ func (jc *jobCheckpointing) hooks(g *Graph, settings map[string]string) checkpoi
 		Tasks:    tasks,
 		Settings: settings,
 		Trigger: func(b checkpoint.Barrier) error {
-			for _, t := range jc.tasks {
-				if t.source != nil && t.finished.Load() {
-					return errSourceFinished
-				}
-			}
+			// Barriers start at the sources still running; tasks that
+			// have finished acknowledge at once. A task finishing right
+			// now may be asked twice (here and by its own
+			// ackFinishedPending); ackFinished acknowledges once.
 			info := BarrierInfo{ID: b.ID, Timestamp: b.Timestamp, Unaligned: b.Unaligned, Savepoint: b.Savepoint}
 			for _, t := range jc.tasks {
-				if t.source != nil {
-					t := t
+				t := t
+				switch {
+				case t.finished.Load():
+					t.mail.Put(func() error { return t.ackFinished(info) })
+				case t.source != nil:
 					t.mail.Put(func() error { return t.triggerSource(info) })
 				}
 			}

@@ -52,6 +52,15 @@ type SnapshotWriter interface {
 // the operator's live state.
 type AsyncSnapshot func(w SnapshotWriter) error
 
+// FinishedSnapshotter is a Stateful operator whose state must outlive the
+// end of its task's input: a two-phase-commit sink's staged last output.
+// A finished task acknowledges later checkpoints with these snapshots only
+// (FLIP-147); every other operator's state is of no use once its task has
+// sent all its output.
+type FinishedSnapshotter interface {
+	SnapshotFinished(sc SnapshotContext) (AsyncSnapshot, error)
+}
+
 // Stateful is implemented by operators that keep state across batches.
 type Stateful interface {
 	// SnapshotState is the synchronous phase: capture the state cheaply and

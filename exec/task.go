@@ -52,13 +52,18 @@ type task struct {
 	currentWM  int64
 
 	// Checkpointing (nil cp = off).
-	cp             *taskCheckpointing
-	align          *alignment
-	finished       atomic.Bool // a source that has ended takes no barriers
-	vertexIndex    int
-	fault          func(task string, subtask int) error
-	ids            vertexIDs
-	maxParallelism int
+	cp    *taskCheckpointing
+	align *alignment
+	// finished: the task has consumed all its input and sent end of
+	// input; it acknowledges checkpoints as finished from then on.
+	finished atomic.Bool
+	// restoredFinished: the restored checkpoint says the task had
+	// finished; it only sends end of input.
+	restoredFinished bool
+	vertexIndex      int
+	fault            func(task string, subtask int) error
+	ids              vertexIDs
+	maxParallelism   int
 }
 
 // namedLink is a chain link that labels errors with the operator's name.
@@ -142,6 +147,9 @@ func (t *task) every(d time.Duration, fn func() error) {
 				if queued.CompareAndSwap(false, true) {
 					t.mail.Put(func() error {
 						queued.Store(false)
+						if t.finished.Load() {
+							return nil // a finished task's mail loop runs no timers
+						}
 						return fn()
 					})
 				}
@@ -203,15 +211,59 @@ func (t *task) run(env *Env, restore *checkpoint.Metadata) (err error) {
 		}
 	}
 	t.head = t.link(0)
-	if t.source != nil {
+	switch {
+	case t.restoredFinished:
+		err = t.runFinished()
+	case t.source != nil:
 		err = t.runSource()
-	} else {
+	default:
 		err = t.runInputs()
 	}
 	if err != nil || t.cp == nil {
 		return err
 	}
+	t.finished.Store(true)
+	if err := t.ackFinishedPending(); err != nil {
+		return err
+	}
 	return t.commitAtEndOfJob()
+}
+
+// runFinished stands in for a task that had finished when the restored
+// checkpoint was taken: its upstream tasks had finished too, so only their
+// end of input arrives, and all its output is already in downstream state.
+func (t *task) runFinished() error {
+	if t.gate != nil {
+		for ended := 0; ended < t.gate.NumChannels(); {
+			ch, e, err := t.gate.Next(t.ctx, true, nil)
+			if err != nil {
+				return err
+			}
+			if ch == -1 {
+				if err := t.mail.Run(); err != nil {
+					return err
+				}
+				continue
+			}
+			if ch < 0 {
+				continue
+			}
+			switch e.Kind {
+			case EndOfInput:
+				ended++
+			case Data:
+				return &OperatorError{Operator: t.vertex.Name, Subtask: t.subtask, Parallelism: t.vertex.Parallelism,
+					Err: errors.New("restore: data reached a task that the checkpoint records as finished")}
+			}
+		}
+	}
+	if t.out == nil {
+		return nil
+	}
+	if err := t.out.Broadcast(WatermarkElement(MaxWatermark)); err != nil {
+		return err
+	}
+	return t.out.Broadcast(EndElement())
 }
 
 // commitAtEndOfJob waits, with checkpoints on, until every task of the job
@@ -223,10 +275,19 @@ func (t *task) commitAtEndOfJob() error {
 	if jc.unfinished.Add(-1) == 0 {
 		close(jc.allFinished)
 	}
-	select {
-	case <-jc.allFinished:
-	case <-t.ctx.Done():
-		return t.ctx.Err()
+	// Meanwhile the task still takes part in checkpoints (as finished)
+	// and hears of their completion: a sink commits its last output.
+	for waiting := true; waiting; {
+		select {
+		case <-jc.allFinished:
+			waiting = false
+		case <-t.mail.Notify():
+			if err := t.mail.Run(); err != nil {
+				return err
+			}
+		case <-t.ctx.Done():
+			return t.ctx.Err()
+		}
 	}
 	for i, op := range t.ops {
 		if c, ok := op.(EndOfJobCommitter); ok {
@@ -303,9 +364,6 @@ func (t *task) runSource() error {
 			}
 		}
 	}
-	// No checkpoint can start once a source has finished (Flink before
-	// 1.14 behaves the same): the coordinator skips triggers from now on.
-	t.finished.Store(true)
 	// A bounded source is complete: event time has reached its end.
 	if err := t.head.EmitWatermark(MaxWatermark); err != nil {
 		return err

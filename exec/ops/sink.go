@@ -27,6 +27,9 @@ type Sink struct {
 	// checkpointing: the job takes checkpoints, so the end of the input
 	// only stages the last output (see CommitAtEndOfJob).
 	checkpointing bool
+	// finalIn is the first checkpoint that recorded the staged last
+	// output (taken after the task finished); its completion commits it.
+	finalIn int64
 }
 
 // finalCheckpoint is the id the last output is pre-committed under at the
@@ -122,12 +125,32 @@ func (s *Sink) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error
 	}, nil
 }
 
+// SnapshotFinished is the snapshot of a sink whose input has ended, taken
+// by each checkpoint after its task finished: it records the staged last
+// output, so that a restore from it commits that output, and the first
+// such checkpoint to complete commits it (as Flink's final checkpoint).
+func (s *Sink) SnapshotFinished(sc exec.SnapshotContext) (exec.AsyncSnapshot, error) {
+	if _, ok := s.Sink.(connectors.TransactionalSink); !ok {
+		return nil, nil
+	}
+	if s.finished && s.finalIn == 0 {
+		s.finalIn = sc.CheckpointID
+	}
+	return s.SnapshotState(sc)
+}
+
 // NotifyCheckpointComplete commits what was pre-committed up to it.
 func (s *Sink) NotifyCheckpointComplete(checkpointID int64) error {
-	if ts, ok := s.Sink.(connectors.TransactionalSink); ok {
-		if err := ts.Commit(s.ctx, checkpointID); err != nil {
-			return fmt.Errorf("commit checkpoint %d: %w", checkpointID, err)
-		}
+	ts, ok := s.Sink.(connectors.TransactionalSink)
+	if !ok {
+		return nil
+	}
+	upTo := checkpointID
+	if s.finalIn != 0 && checkpointID >= s.finalIn {
+		upTo = finalCheckpoint // the staged last output too
+	}
+	if err := ts.Commit(s.ctx, upTo); err != nil {
+		return fmt.Errorf("commit checkpoint %d: %w", checkpointID, err)
 	}
 	return nil
 }
