@@ -12,12 +12,18 @@ import (
 var unsupportedTypes = map[string]bool{
 	"TINYINT": true, "SMALLINT": true, "FLOAT": true, "REAL": true, "TIME": true,
 	"BYTES": true, "BINARY": true, "VARBINARY": true, "ARRAY": true, "MAP": true,
-	"ROW": true, "MULTISET": true, "RAW": true, "INTERVAL": true, "DATETIME": true,
+	"MULTISET": true, "RAW": true, "INTERVAL": true, "DATETIME": true,
 }
 
 // dataType parses a Flink type name (without NOT NULL, which belongs to the
-// column).
-func (c *cursor) dataType() (types.Type, error) {
+// column). ROW is refused: it is only a column type (see columnType).
+func (c *cursor) dataType() (types.Type, error) { return c.anyType(false) }
+
+// columnType is dataType for a CREATE TABLE column, where ROW<...> and
+// ROW(...) are allowed (the planner flattens them into leaf columns).
+func (c *cursor) columnType() (types.Type, error) { return c.anyType(true) }
+
+func (c *cursor) anyType(rowOK bool) (types.Type, error) {
 	t := c.peek()
 	if t.Kind != tkWord {
 		return types.Type{}, c.errExpected("a type")
@@ -25,6 +31,11 @@ func (c *cursor) dataType() (types.Type, error) {
 	name := strings.ToUpper(t.Raw)
 	c.next()
 	switch name {
+	case "ROW":
+		if !rowOK {
+			return types.Type{}, notSupported(t.Pos, "type ROW outside a column of CREATE TABLE")
+		}
+		return c.rowType()
 	case "BOOLEAN", "BOOL":
 		return types.TypeBoolean, nil
 	case "INT", "INTEGER":
@@ -79,6 +90,80 @@ func (c *cursor) dataType() (types.Type, error) {
 		return types.Type{}, notSupported(t.Pos, "type %s", name)
 	}
 	return types.Type{}, ast.Errorf(t.Pos, "unknown type %s", t.describe())
+}
+
+// rowType parses the rest of ROW<name type, ...> or ROW(name type, ...)
+// (Flink accepts both) after the word ROW. A field may be NOT NULL;
+// field comments are refused.
+func (c *cursor) rowType() (types.Type, error) {
+	open := c.peek()
+	var closing string
+	switch {
+	case open.isOp("<"):
+		closing = ">"
+	case open.isOp("("):
+		closing = ")"
+	case open.isOp("<>"): // the lexer's not-equal operator
+		return types.Type{}, ast.Errorf(open.Pos, "a ROW needs at least one field")
+	default:
+		return types.Type{}, c.errExpected("'<' or '(' after ROW")
+	}
+	c.next()
+	var fields []types.Field
+	seen := map[string]bool{}
+	for {
+		if c.closesRow(closing) && len(fields) == 0 {
+			return types.Type{}, ast.Errorf(c.here(), "a ROW needs at least one field")
+		}
+		name, nt, err := c.ident("a field name in ROW")
+		if err != nil {
+			return types.Type{}, err
+		}
+		if seen[strings.ToLower(name)] {
+			return types.Type{}, ast.Errorf(nt.Pos, "duplicate field '%s' in ROW", name)
+		}
+		seen[strings.ToLower(name)] = true
+		ft, err := c.columnType()
+		if err != nil {
+			return types.Type{}, err
+		}
+		switch {
+		case c.accept("NOT", "NULL"):
+			ft.NotNull = true
+		case c.accept("NULL"):
+		}
+		if c.peek().Kind == tkString {
+			return types.Type{}, notSupported(c.here(), "a comment on ROW field '%s'", name)
+		}
+		fields = append(fields, types.Field{Name: name, Type: ft})
+		if c.acceptOp(",") {
+			continue
+		}
+		if !c.closesRow(closing) {
+			return types.Type{}, c.errExpected("',' or '" + closing + "' in ROW")
+		}
+		c.next()
+		return types.RowOf(fields...), nil
+	}
+}
+
+// closesRow reports whether the current token closes a ROW with closing.
+// A '>>' closing two nested ROW<...> is split: its first half is consumed
+// here and a '>' is left for the outer ROW.
+func (c *cursor) closesRow(closing string) bool {
+	t := c.peek()
+	if closing == ">" && t.isOp(">>") {
+		toks := append([]token(nil), c.toks...) // other parsers may still read the originals
+		half := t
+		half.Raw, half.Val, half.Off = ">", ">", t.Off+1
+		half.Pos.Col++
+		half.Pos.Offset++
+		t.Raw, t.Val, t.End = ">", ">", t.Off+1
+		toks[c.i] = t
+		c.toks = append(toks[:c.i+1], append([]token{half}, toks[c.i+1:]...)...)
+		return true
+	}
+	return t.isOp(closing)
 }
 
 func (c *cursor) decimalType(t token) (types.Type, error) {

@@ -149,7 +149,7 @@ func (c *cursor) column(ct *ast.CreateTable) error {
 		ct.Columns = append(ct.Columns, col)
 		return nil
 	}
-	if col.Type, err = c.dataType(); err != nil {
+	if col.Type, err = c.columnType(); err != nil {
 		return err
 	}
 	switch {

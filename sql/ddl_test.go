@@ -343,3 +343,38 @@ func TestComplete(t *testing.T) {
 		}
 	}
 }
+
+func TestRowTypes(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"ROW<id BIGINT, name VARCHAR, dateTime TIMESTAMP(3)>", "ROW<`id` BIGINT, `name` STRING, `dateTime` TIMESTAMP(3)>"},
+		{"ROW(id BIGINT, name VARCHAR(10))", "ROW<`id` BIGINT, `name` VARCHAR(10)>"},
+		{"ROW<`the id` BIGINT NOT NULL, `key` STRING NULL>", "ROW<`the id` BIGINT NOT NULL, `key` STRING>"},
+		{"ROW<a ROW<b INT, c ROW(d DATE)>>", "ROW<`a` ROW<`b` INT, `c` ROW<`d` DATE>>>"},
+		{"ROW<a ROW<b ROW<c INT>>> NOT NULL", "ROW<`a` ROW<`b` ROW<`c` INT>>> NOT NULL"},
+		{"row<x decimal(5, 2)>", "ROW<`x` DECIMAL(5, 2)>"},
+	}
+	for _, c := range cases {
+		ct, ok := parseOne(t, "CREATE TABLE t (r "+c.in+", z INT) WITH ('connector' = 'nexmark')").(*ast.CreateTable)
+		if !ok {
+			t.Fatalf("%s: not a CreateTable", c.in)
+		}
+		if len(ct.Columns) != 2 || ct.Columns[0].Type.String() != c.want || ct.Columns[1].Name != "z" {
+			t.Errorf("%s: got %v", c.in, ct.Columns)
+		}
+	}
+	// Flatten names the leaves after their path; a NULL row has NULL fields.
+	ct := parseOne(t, "CREATE TABLE t (r ROW<a BIGINT NOT NULL, s ROW<b STRING>> NOT NULL, q ROW<c INT NOT NULL>)").(*ast.CreateTable)
+	var leaves []string
+	for _, c := range ct.Columns {
+		for _, f := range types.Flatten(types.Field{Name: c.Name, Type: c.Type}) {
+			leaves = append(leaves, f.Name+" "+f.Type.String())
+		}
+	}
+	want := []string{"r.a BIGINT NOT NULL", "r.s.b STRING", "q.c INT"}
+	if !reflect.DeepEqual(leaves, want) {
+		t.Errorf("leaves %q, want %q", leaves, want)
+	}
+	if !ct.Columns[0].Type.Equal(ct.Columns[0].Type) || ct.Columns[0].Type.Equal(ct.Columns[1].Type) {
+		t.Errorf("ROW equality is wrong")
+	}
+}

@@ -14,6 +14,10 @@
 //	TIMESTAMP_LTZ(p)       -> arrow.Int64, microseconds since the epoch (UTC instant)
 //	DATE                   -> arrow.Int32, days since 1970-01-01
 //	INTERVAL               -> arrow.Int64, milliseconds (day-time intervals only)
+//	ROW<f t, ...>          -> no array of its own: a ROW column is flattened
+//	                          into one column per leaf field, named "col.f"
+//	                          (see Flatten), so kernels, hashing, state and
+//	                          formats only ever see the scalar types above
 //
 // Keeping decimals and timestamps as plain integers makes arithmetic,
 // comparison and hashing single tight loops; the logical type travels in the
@@ -42,6 +46,8 @@ const (
 	TimestampLTZ
 	Date
 	Interval
+	// Row is a ROW<name type, ...> (column types only; see Flatten).
+	Row
 )
 
 // MaxDecimalPrecision is the largest DECIMAL precision that fits the int64
@@ -60,7 +66,17 @@ type Type struct {
 	// NotNull marks a column declared NOT NULL (or an expression that can
 	// never be NULL).
 	NotNull bool
+	// Row holds a ROW's fields (a pointer keeps Type comparable).
+	Row *RowType
 }
+
+// RowType is the field list of a ROW type.
+type RowType struct {
+	Fields []Field
+}
+
+// RowOf returns ROW<fields...>.
+func RowOf(fields ...Field) Type { return Type{Kind: Row, Row: &RowType{Fields: fields}} }
 
 // Convenience constructors.
 var (
@@ -108,9 +124,29 @@ func (t Type) IsTemporal() bool {
 	return t.Kind == Timestamp || t.Kind == TimestampLTZ || t.Kind == Date
 }
 
-// Equal reports whether two types are the same, ignoring nullability.
+// Equal reports whether two types are the same, ignoring nullability
+// (of ROW fields too). ROW field names compare case-insensitively, as
+// column names do.
 func (t Type) Equal(o Type) bool {
-	return t.Kind == o.Kind && t.Precision == o.Precision && t.Scale == o.Scale && t.Length == o.Length
+	if t.Kind != o.Kind || t.Precision != o.Precision || t.Scale != o.Scale || t.Length != o.Length {
+		return false
+	}
+	if t.Kind != Row {
+		return true
+	}
+	if t.Row == nil || o.Row == nil {
+		return t.Row == o.Row
+	}
+	if len(t.Row.Fields) != len(o.Row.Fields) {
+		return false
+	}
+	for i, f := range t.Row.Fields {
+		g := o.Row.Fields[i]
+		if !strings.EqualFold(f.Name, g.Name) || !f.Type.Equal(g.Type) {
+			return false
+		}
+	}
+	return true
 }
 
 // String renders the type as Flink prints it (DESCRIBE, error messages).
@@ -143,6 +179,20 @@ func (t Type) String() string {
 		s = "DATE"
 	case Interval:
 		s = "INTERVAL DAY TO SECOND"
+	case Row:
+		// Flink's rendering: ROW<`id` BIGINT, `name` STRING>.
+		var b strings.Builder
+		b.WriteString("ROW<")
+		if t.Row != nil {
+			for i, f := range t.Row.Fields {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString("`" + strings.ReplaceAll(f.Name, "`", "``") + "` " + f.Type.String())
+			}
+		}
+		b.WriteString(">")
+		s = b.String()
 	default:
 		s = fmt.Sprintf("Kind(%d)", t.Kind)
 	}
@@ -167,6 +217,16 @@ func (t Type) Arrow() arrow.DataType {
 		return arrow.BinaryTypes.String
 	case Null:
 		return arrow.Null
+	case Row:
+		// Never materialized (ROW columns are flattened); a struct type
+		// keeps callers that ask from panicking.
+		var fs []arrow.Field
+		if t.Row != nil {
+			for _, f := range t.Row.Fields {
+				fs = append(fs, arrow.Field{Name: f.Name, Type: f.Type.Arrow(), Nullable: f.Type.Nullable()})
+			}
+		}
+		return arrow.StructOf(fs...)
 	}
 	panic(fmt.Sprintf("types: no Arrow type for %v", t.Kind))
 }
@@ -175,6 +235,23 @@ func (t Type) Arrow() arrow.DataType {
 type Field struct {
 	Name string
 	Type Type
+}
+
+// Flatten returns the leaf columns a field stands for: itself for a scalar
+// type; for a ROW, one column per leaf field (recursively), named
+// "col.field" and nullable unless both the row and the field are NOT NULL
+// (a NULL row has NULL fields).
+func Flatten(f Field) []Field {
+	if f.Type.Kind != Row || f.Type.Row == nil {
+		return []Field{f}
+	}
+	var out []Field
+	for _, sub := range f.Type.Row.Fields {
+		st := sub.Type
+		st.NotNull = st.NotNull && f.Type.NotNull
+		out = append(out, Flatten(Field{Name: f.Name + "." + sub.Name, Type: st})...)
+	}
+	return out
 }
 
 // Schema is an ordered list of fields.
