@@ -140,6 +140,10 @@ type txShared struct {
 	mu        sync.Mutex
 	committed [][2]int64
 	commits   int
+	// cpCommits counts commits by a completed checkpoint (not the end of
+	// input or a restore): failures wait for one, so a restart always has
+	// a checkpoint to restore.
+	cpCommits int
 	done      map[[2]int64]bool // (subtask, checkpoint) committed: commits are idempotent
 	restores  atomic.Int64
 }
@@ -147,7 +151,7 @@ type txShared struct {
 func (s *txShared) committedOnce() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.commits > 0
+	return s.cpCommits > 0
 }
 
 func (s *txSink) Open(ctx *OpContext) error {
@@ -219,6 +223,9 @@ func (s *txSink) NotifyCheckpointComplete(id int64) error {
 	defer s.shared.mu.Unlock()
 	if s.shared.done == nil {
 		s.shared.done = map[[2]int64]bool{}
+	}
+	if id < 1<<62 {
+		s.shared.cpCommits++
 	}
 	for pid, rows := range s.pending {
 		if pid <= id {
