@@ -109,6 +109,14 @@ func (p *Planner) planJoin(bc *bindCtx, j *ast.Join) (relation, error) {
 		fields[i] = types.Field{Name: c.Name, Type: c.Type}
 	}
 	node.Out = types.Schema{Fields: uniqueFields(fields)}
+	// Equal windows on both sides: a window join (final rows per window).
+	wj, err := planWindowJoin(node, j.Pos)
+	if err != nil {
+		return relation{}, err
+	}
+	if wj != nil {
+		return relation{node: wj, scope: sc}, nil
+	}
 	return relation{node: node, scope: sc}, nil
 }
 

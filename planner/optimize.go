@@ -26,6 +26,9 @@ func Optimize(n Node) Node {
 		if j, ok := in.(*JoinNode); ok {
 			return pruneJoin(&cp, j)
 		}
+		if j, ok := in.(*WindowJoinNode); ok {
+			return pruneWindowJoin(&cp, j)
+		}
 		if w, ok := in.(*WindowAssignNode); ok && w.Kind != ops.Session {
 			return pruneWindow(&cp, w)
 		}
@@ -41,6 +44,10 @@ func Optimize(n Node) Node {
 		cp.Input = Optimize(x.Input)
 		return &cp
 	case *JoinNode:
+		cp := *x
+		cp.Left, cp.Right = Optimize(x.Left), Optimize(x.Right)
+		return &cp
+	case *WindowJoinNode:
 		cp := *x
 		cp.Left, cp.Right = Optimize(x.Left), Optimize(x.Right)
 		return &cp

@@ -108,9 +108,7 @@ func (p *Planner) buildJob(name string, roots []Node, ordered bool, opts BuildOp
 	}
 	b := &builder{p: p, opts: opts, par: js.Int(KeyParallelism), rocks: js.Get(KeyStateBackend) == "rocksdb",
 		g: &exec.Graph{Name: name, MaxParallelism: js.Int(KeyMaxParallelism)}}
-	if len(opt) > 1 {
-		b.share = newSharing(opt)
-	}
+	b.share = newSharing(opt)
 	bounded := true
 	for _, r := range opt {
 		if _, err := b.build(r); err != nil {
@@ -303,6 +301,30 @@ func (b *builder) translate(n Node) (stream, error) {
 			lp, rp = exec.Partitioning{Kind: exec.Global}, exec.Partitioning{Kind: exec.Global}
 		}
 		v.Inputs = []exec.Input{{From: l.vi, Partitioning: lp, Side: 0}, {From: r.vi, Partitioning: rp, Side: 1}}
+		return b.addVertex(v), nil
+	case *WindowJoinNode:
+		l, err := b.build(x.Left)
+		if err != nil {
+			return stream{}, err
+		}
+		r, err := b.build(x.Right)
+		if err != nil {
+			return stream{}, err
+		}
+		kind := map[ast.JoinKind]ops.JoinKind{ast.JoinInner: ops.JoinInner, ast.JoinLeft: ops.JoinLeft,
+			ast.JoinRight: ops.JoinRight, ast.JoinFull: ops.JoinFull}[x.Kind]
+		lk, rk := x.LeftKeys, x.RightKeys
+		if len(lk) == 0 {
+			// Without other keys, the window keeps it parallel.
+			lk, rk = []int{x.LeftEnd}, []int{x.RightEnd}
+		}
+		lend, rend, ls, rs, out, residual, rocks := x.LeftEnd, x.RightEnd, x.Left.Schema(), x.Right.Schema(), x.Out, x.Residual, b.rocks
+		v := &exec.Vertex{Name: x.Describe(), Parallelism: b.par, Chain: []exec.OperatorFactory{{Name: x.Describe(), New: func(int) (exec.Operator, error) {
+			return &ops.WindowJoin{Kind: kind, LeftKeys: lk, RightKeys: rk, LeftEnd: lend, RightEnd: rend, Left: ls, Right: rs, Out: out,
+				Residual: residual, RocksDB: rocks}, nil
+		}}}}
+		v.Inputs = []exec.Input{{From: l.vi, Partitioning: exec.Partitioning{Kind: exec.Hash, Keys: lk}, Side: 0},
+			{From: r.vi, Partitioning: exec.Partitioning{Kind: exec.Hash, Keys: rk}, Side: 1}}
 		return b.addVertex(v), nil
 	case *RankNode:
 		b.stateInMemory("Top-N and deduplication")
