@@ -94,6 +94,11 @@ type Join struct {
 	TTL     time.Duration
 	now     func() time.Time
 	batchAt int64 // processing time of the batch being processed (TTL), Unix ns
+	// RocksDB keeps both sides' rows in the pebble backend ('state.backend'
+	// = 'rocksdb', join_rocks.go): the maps in sides then hold only the
+	// buckets the current batch touches.
+	RocksDB bool
+	store   *joinStore
 
 	maxPar int
 	// Sizes of the last snapshot, to size the next one's buffer.
@@ -183,7 +188,20 @@ func (j *Join) Open(ctx *exec.OpContext) error {
 		j.now = ctx.Now
 	}
 	if j.TTL > 0 && ctx != nil && ctx.Every != nil {
-		ctx.Every(max(j.TTL/4, time.Second), func(exec.Collector) error { j.expireTTL(); return nil })
+		ctx.Every(j.ttlSweepEvery(), func(exec.Collector) error { return j.expireTTL() })
+	}
+	if j.RocksDB {
+		if ctx == nil {
+			return fmt.Errorf("join: rocksdb state needs an operator context")
+		}
+		st, err := openJoinStore(ctx, j)
+		if err != nil {
+			return fmt.Errorf("join: %w", err)
+		}
+		j.store = st
+		for s := range j.sides {
+			j.sides[s].keepEmpty = true
+		}
 	}
 	if j.Residual != nil {
 		// The residual runs over a compact record of just the columns it
@@ -215,6 +233,11 @@ func (j *Join) Open(ctx *exec.OpContext) error {
 // Close drops the state.
 func (j *Join) Close() error {
 	j.sides = [2]joinSide{}
+	if j.store != nil {
+		st := j.store
+		j.store = nil
+		return st.close()
+	}
 	return nil
 }
 
@@ -247,6 +270,14 @@ func (j *Join) Process(input int, b batch.Batch, out exec.Collector) error {
 	// Drop what a failed earlier call may have left: it indexes that batch.
 	j.out.reset()
 	j.computeKeys(input, b)
+	if j.store != nil {
+		// The batch's buckets of both sides come from pebble first; they
+		// go back (or are dropped, after an error) before returning.
+		defer j.store.discard(j)
+		if err := j.store.loadBatch(j, input, b); err != nil {
+			return err
+		}
+	}
 	j.prepareReaders(b, j.sides[input].insertOnly)
 	for from := 0; from < n; {
 		to, err := j.probe(input, b, from)
@@ -258,7 +289,13 @@ func (j *Join) Process(input int, b batch.Batch, out exec.Collector) error {
 		}
 		from = to
 	}
-	return j.emit(input, b, out)
+	if err := j.emit(input, b, out); err != nil {
+		return err
+	}
+	if j.store != nil {
+		return j.store.writeBack(j)
+	}
+	return nil
 }
 
 func (j *Join) checkBatch(input int, b batch.Batch) error {
@@ -800,6 +837,9 @@ type joinSide struct {
 	// cells are then cut from slab, a chunk shared by many rows.
 	insertOnly bool
 	slab       []cell
+	// keepEmpty (rocksdb) keeps a bucket whose last row was retracted in
+	// the map until the batch ends, so its deletion is written back.
+	keepEmpty bool
 }
 
 // joinSlabCells is the size of an insert-only side's cell chunk.
@@ -817,6 +857,10 @@ type joinBucket struct {
 	// is not final.
 	index    map[uint64]int32
 	collided bool
+	// rocksdb only: the key group the bucket is stored under, whether
+	// pebble held it when loaded, and whether it changed since.
+	kg             int32
+	existed, dirty bool
 }
 
 // joinRow is one distinct stored row.
@@ -954,6 +998,9 @@ func (s *joinSide) retract(k *rowKeys, intKeyed bool, r int, row []cell) bool {
 	}
 	if len(bk.rows) == 0 {
 		bk.index = nil
+		if s.keepEmpty {
+			return true
+		}
 		if intKeyed {
 			delete(s.byInt, k.ints[r])
 		} else {

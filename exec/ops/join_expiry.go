@@ -1,6 +1,9 @@
 package ops
 
 import (
+	"fmt"
+	"time"
+
 	"github.com/streamsql/streamsql/exec"
 )
 
@@ -19,62 +22,102 @@ type TimeBounds struct {
 // expire drops the rows the watermark has made unmatchable. It sweeps the
 // state at most once per half interval (at least a second) of event time,
 // so a row outlives its last possible match by at most that much.
-func (j *Join) expire(wm int64) {
-	if j.Bounds == nil || j.Kind != JoinInner || wm == exec.MaxWatermark {
-		return
+func (j *Join) expire(wm int64) error {
+	if !j.expiring() || wm == exec.MaxWatermark {
+		return nil
 	}
-	if j.lastSweep != 0 && wm-j.lastSweep < max((j.Bounds.Hi-j.Bounds.Lo)/2, 1_000_000) {
-		return
+	if j.lastSweep != 0 && wm-j.lastSweep < j.sweepStep() {
+		return nil
 	}
 	j.lastSweep = wm
-	j.sides[0].dropIf(func(r *joinRow) bool {
-		t := r.cells[j.Bounds.LeftCol]
-		return !t.null && wm >= t.i-j.Bounds.Lo
-	})
-	j.sides[1].dropIf(func(r *joinRow) bool {
-		t := r.cells[j.Bounds.RightCol]
-		return !t.null && wm >= t.i+j.Bounds.Hi
-	})
+	if j.store != nil {
+		return j.store.expire(j, wm)
+	}
+	for side := range j.sides {
+		j.sides[side].dropIf(j.expiredAt(side, wm))
+	}
+	return nil
 }
 
-// expireTTL drops the rows not written for longer than the TTL.
-func (j *Join) expireTTL() {
+// expiring says the watermark frees state (an interval join).
+func (j *Join) expiring() bool { return j.Bounds != nil && j.Kind == JoinInner }
+
+// sweepStep is the event time between two sweeps (µs).
+func (j *Join) sweepStep() int64 { return max((j.Bounds.Hi-j.Bounds.Lo)/2, 1_000_000) }
+
+// expiryCol is the time column of a side and the offset that turns its
+// time into the watermark at which a row of it can no longer match: a
+// row at time t is dropped once wm >= t + offset.
+func (j *Join) expiryCol(side int) (col int, offset int64) {
+	if side == 0 {
+		return j.Bounds.LeftCol, -j.Bounds.Lo
+	}
+	return j.Bounds.RightCol, j.Bounds.Hi
+}
+
+// expiredAt is the test of a side's rows at watermark wm.
+func (j *Join) expiredAt(side int, wm int64) func(*joinRow) bool {
+	col, off := j.expiryCol(side)
+	return func(r *joinRow) bool {
+		t := r.cells[col]
+		return !t.null && wm >= t.i+off
+	}
+}
+
+// ttlSweepEvery is how often the TTL sweep runs.
+func (j *Join) ttlSweepEvery() time.Duration { return max(j.TTL/4, time.Second) }
+
+// expireTTL drops the rows not written for longer than the TTL. On
+// rocksdb it only moves the limit: rows older than it are dropped when
+// their bucket is next read (as if this sweep had dropped them), and the
+// backend's bulk cleanup frees buckets no batch reads any more.
+func (j *Join) expireTTL() error {
 	limit := j.now().UnixNano() - int64(j.TTL)
+	if j.store != nil {
+		return j.store.expireTTL(j, limit)
+	}
 	for s := range j.sides {
 		j.sides[s].dropIf(func(r *joinRow) bool { return r.written < limit })
 	}
+	return nil
 }
 
 // dropIf removes every stored row for which drop holds.
 func (s *joinSide) dropIf(drop func(*joinRow) bool) {
-	sweep := func(bk *joinBucket) bool {
-		kept := bk.rows[:0]
-		for i := range bk.rows {
-			r := bk.rows[i]
-			if !drop(&r) {
-				kept = append(kept, r)
-			}
-		}
-		clear(bk.rows[len(kept):])
-		bk.rows = kept
-		if bk.index != nil {
-			bk.index = nil // rebuilt on demand
-			if len(kept) >= bucketIndexAt {
-				bk.buildIndex(s.seed)
-			}
-		}
-		return len(kept) == 0
-	}
 	for k, bk := range s.byInt {
-		if sweep(bk) {
+		if s.dropRows(bk, drop) && len(bk.rows) == 0 {
 			delete(s.byInt, k)
 		}
 	}
 	for k, bk := range s.byBytes {
-		if sweep(bk) {
+		if s.dropRows(bk, drop) && len(bk.rows) == 0 {
 			delete(s.byBytes, k)
 		}
 	}
+}
+
+// dropRows removes a bucket's rows for which drop holds; it reports
+// whether any went.
+func (s *joinSide) dropRows(bk *joinBucket, drop func(*joinRow) bool) bool {
+	kept := bk.rows[:0]
+	for i := range bk.rows {
+		r := bk.rows[i]
+		if !drop(&r) {
+			kept = append(kept, r)
+		}
+	}
+	if len(kept) == len(bk.rows) {
+		return false
+	}
+	clear(bk.rows[len(kept):])
+	bk.rows = kept
+	if bk.index != nil {
+		bk.index = nil // rebuilt on demand
+		if len(kept) >= bucketIndexAt {
+			bk.buildIndex(s.seed)
+		}
+	}
+	return true
 }
 
 // stateRows counts stored rows (for tests and metrics).
@@ -92,6 +135,8 @@ func (s *joinSide) stateRows() int {
 // ProcessWatermark frees expired interval-join state, then forwards the
 // watermark.
 func (j *Join) ProcessWatermark(wm int64, out exec.Collector) error {
-	j.expire(wm)
+	if err := j.expire(wm); err != nil {
+		return fmt.Errorf("join: %w", err)
+	}
 	return out.EmitWatermark(wm)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/sql/types"
@@ -56,22 +57,32 @@ func (j *Join) keyTypes(side int) []types.Type {
 	return ts
 }
 
+// appendBucket encodes a bucket's rows: the record of join.snap, and the
+// value pebble holds per join key (rocksdb).
+func appendBucket(dst []byte, bk *joinBucket) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(bk.rows)))
+	for i := range bk.rows {
+		r := &bk.rows[i]
+		dst = binary.AppendVarint(dst, r.count)
+		dst = binary.AppendVarint(dst, r.assoc)
+		dst = binary.AppendVarint(dst, r.written)
+		for _, v := range r.cells {
+			dst = appendCellBytes(dst, v)
+		}
+	}
+	return dst
+}
+
 // SnapshotState implements exec.Stateful.
-func (j *Join) SnapshotState(exec.SnapshotContext) (exec.AsyncSnapshot, error) {
+func (j *Join) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error) {
+	if j.store != nil {
+		return j.store.snapshot(sc, j)
+	}
 	c := newSnapCapture(j.snapBytes, j.snapCount)
 	var split int // records [0, split) are the left side's
 	for side := range j.sides {
 		add := func(bk *joinBucket) {
-			c.buf = binary.AppendUvarint(c.buf, uint64(len(bk.rows)))
-			for i := range bk.rows {
-				r := &bk.rows[i]
-				c.buf = binary.AppendVarint(c.buf, r.count)
-				c.buf = binary.AppendVarint(c.buf, r.assoc)
-				c.buf = binary.AppendVarint(c.buf, r.written)
-				for _, v := range r.cells {
-					c.buf = appendCellBytes(c.buf, v)
-				}
-			}
+			c.buf = appendBucket(c.buf, bk)
 			c.end()
 		}
 		s := &j.sides[side]
@@ -148,6 +159,9 @@ func (j *Join) SnapshotState(exec.SnapshotContext) (exec.AsyncSnapshot, error) {
 
 // RestoreState implements exec.Stateful.
 func (j *Join) RestoreState(rc exec.RestoreContext) error {
+	if j.store != nil {
+		return j.store.restore(rc, j)
+	}
 	haveSweep := false
 	for _, snap := range rc.Snapshots {
 		f, err := readSnapFile(snap.Dir, joinSnapFile, joinMagic)
@@ -156,6 +170,9 @@ func (j *Join) RestoreState(rc exec.RestoreContext) error {
 			if f1, err1 := readSnapFile(snap.Dir, joinSnapFile, joinMagicV1); err1 == nil {
 				f, err, withTimes = f1, nil, false
 			}
+		}
+		if errors.Is(err, fs.ErrNotExist) && fileExists(snap.Dir, joinRocksMeta) {
+			return errors.New("not supported yet: restoring 'state.backend' = 'rocksdb' join state into 'hashmap'")
 		}
 		if err != nil {
 			return err

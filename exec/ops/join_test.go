@@ -19,6 +19,37 @@ import (
 	"github.com/streamsql/streamsql/sql/types"
 )
 
+// joinBackends are the state backends every join test runs on.
+var joinBackends = []string{"hashmap", "rocksdb"}
+
+// openJoin opens j on a backend ('rocksdb': pebble in a test directory,
+// closed when the test ends) with the given context (nil: a default one).
+func openJoin(t testing.TB, j *Join, backend string, ctx *exec.OpContext) *Join {
+	t.Helper()
+	if ctx == nil {
+		ctx = &exec.OpContext{}
+	}
+	if backend == "rocksdb" {
+		j.RocksDB = true
+		ctx.WorkDir = t.TempDir()
+	}
+	if err := j.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	return j
+}
+
+// storedRows is Join.storedRows, failing the test on an error.
+func storedRows(t testing.TB, j *Join, side int) int {
+	t.Helper()
+	n, err := j.storedRows(side)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // joinChangelog materializes an output changelog as a multiset of rendered
 // rows, failing on the retraction of a row it does not hold.
 type joinChangelog struct {
@@ -184,102 +215,108 @@ func TestJoinMatchesRecomputation(t *testing.T) {
 		expr.NewColumn(2, types.TypeBigInt, "v"), expr.NewColumn(4, types.TypeBigInt, "w")}}
 	ptr := func(v int64) *int64 { return &v }
 	str := func(s string) *string { return &s }
-	for _, ky := range keyings {
-		for _, kind := range []JoinKind{JoinInner, JoinLeft, JoinRight, JoinFull} {
-			for _, withResidual := range []bool{false, true} {
-				for seed := uint64(1); seed <= 25; seed++ {
-					name := fmt.Sprintf("%s join on %s, residual %v, seed %d", kind, ky.name, withResidual, seed)
-					rng := rand.New(rand.NewPCG(seed, 7))
-					op := &Join{Kind: kind, LeftKeys: ky.left, RightKeys: ky.right, NullEqual: ky.nullEq,
-						Left: joinLeftSchema, Right: joinRightSchema, Out: joinOutSchema()}
-					if withResidual {
-						op.Residual = residual
+	for _, backend := range joinBackends {
+		for _, ky := range keyings {
+			for _, kind := range []JoinKind{JoinInner, JoinLeft, JoinRight, JoinFull} {
+				for _, withResidual := range []bool{false, true} {
+					// Fewer seeds on rocksdb: each case opens a pebble DB.
+					seeds := uint64(25)
+					if backend == "rocksdb" {
+						seeds = 10
 					}
-					if err := op.Open(&exec.OpContext{}); err != nil {
-						t.Fatal(err)
-					}
-					matches := func(l, r jrow) bool {
-						for i := range ky.left {
-							lc, rc := l.cells(0)[ky.left[i]], r.cells(1)[ky.right[i]]
-							nullEq := len(ky.nullEq) > 0 && ky.nullEq[i]
-							if lc.null || rc.null {
-								if !(nullEq && lc.null && rc.null) {
+					for seed := uint64(1); seed <= seeds; seed++ {
+						name := fmt.Sprintf("%s: %s join on %s, residual %v, seed %d", backend, kind, ky.name, withResidual, seed)
+						rng := rand.New(rand.NewPCG(seed, 7))
+						op := &Join{Kind: kind, LeftKeys: ky.left, RightKeys: ky.right, NullEqual: ky.nullEq,
+							Left: joinLeftSchema, Right: joinRightSchema, Out: joinOutSchema()}
+						if withResidual {
+							op.Residual = residual
+						}
+						openJoin(t, op, backend, nil)
+						matches := func(l, r jrow) bool {
+							for i := range ky.left {
+								lc, rc := l.cells(0)[ky.left[i]], r.cells(1)[ky.right[i]]
+								nullEq := len(ky.nullEq) > 0 && ky.nullEq[i]
+								if lc.null || rc.null {
+									if !(nullEq && lc.null && rc.null) {
+										return false
+									}
+								} else if lc != rc {
 									return false
 								}
-							} else if lc != rc {
-								return false
 							}
-						}
-						if withResidual {
-							return l.v != nil && r.v != nil && *l.v < *r.v
-						}
-						return true
-					}
-					var live [2][]jrow
-					var c joinChangelog
-					for step := 0; step < 30; step++ {
-						side := rng.IntN(2)
-						n := 1 + rng.IntN(12)
-						var rows []jrow
-						var kinds []batch.RowKind
-						for i := 0; i < n; i++ {
-							if len(live[side]) > 0 && rng.IntN(5) < 2 {
-								j := rng.IntN(len(live[side]))
-								rows = append(rows, live[side][j])
-								live[side] = slices.Delete(live[side], j, j+1)
-								kinds = append(kinds, [2]batch.RowKind{batch.Delete, batch.UpdateBefore}[rng.IntN(2)])
-								continue
+							if withResidual {
+								return l.v != nil && r.v != nil && *l.v < *r.v
 							}
-							var r jrow
-							if len(live[side]) > 0 && rng.IntN(5) == 0 {
-								r = live[side][rng.IntN(len(live[side]))] // a duplicate
-							} else {
-								if rng.IntN(6) != 0 {
-									r.k = ptr(int64(rng.IntN(3)))
+							return true
+						}
+						var live [2][]jrow
+						var c joinChangelog
+						for step := 0; step < 30; step++ {
+							side := rng.IntN(2)
+							n := 1 + rng.IntN(12)
+							var rows []jrow
+							var kinds []batch.RowKind
+							for i := 0; i < n; i++ {
+								if len(live[side]) > 0 && rng.IntN(5) < 2 {
+									j := rng.IntN(len(live[side]))
+									rows = append(rows, live[side][j])
+									live[side] = slices.Delete(live[side], j, j+1)
+									kinds = append(kinds, [2]batch.RowKind{batch.Delete, batch.UpdateBefore}[rng.IntN(2)])
+									continue
 								}
-								if rng.IntN(5) != 0 {
-									r.t = str([]string{"a", "b"}[rng.IntN(2)])
+								var r jrow
+								if len(live[side]) > 0 && rng.IntN(5) == 0 {
+									r = live[side][rng.IntN(len(live[side]))] // a duplicate
+								} else {
+									if rng.IntN(6) != 0 {
+										r.k = ptr(int64(rng.IntN(3)))
+									}
+									if rng.IntN(5) != 0 {
+										r.t = str([]string{"a", "b"}[rng.IntN(2)])
+									}
+									if rng.IntN(8) != 0 {
+										r.v = ptr(int64(rng.IntN(6)))
+									}
 								}
-								if rng.IntN(8) != 0 {
-									r.v = ptr(int64(rng.IntN(6)))
+								rows = append(rows, r)
+								live[side] = append(live[side], r)
+								kinds = append(kinds, [2]batch.RowKind{batch.Insert, batch.UpdateAfter}[rng.IntN(2)])
+							}
+							if err := op.Process(side, sideBatch(side, rows, kinds), &c); err != nil {
+								t.Fatalf("%s, step %d: %v", name, step, err)
+							}
+							if c.err != nil {
+								t.Fatalf("%s, step %d: %v\n%s", name, step, c.err, strings.Join(c.log, "\n"))
+							}
+							want := map[string]int{}
+							rightMatched := make([]bool, len(live[1]))
+							for _, l := range live[0] {
+								matched := false
+								lt := l.text(0)
+								for ri, r := range live[1] {
+									if matches(l, r) {
+										want[lt+"|"+r.text(1)]++
+										matched, rightMatched[ri] = true, true
+									}
 								}
-							}
-							rows = append(rows, r)
-							live[side] = append(live[side], r)
-							kinds = append(kinds, [2]batch.RowKind{batch.Insert, batch.UpdateAfter}[rng.IntN(2)])
-						}
-						if err := op.Process(side, sideBatch(side, rows, kinds), &c); err != nil {
-							t.Fatalf("%s, step %d: %v", name, step, err)
-						}
-						if c.err != nil {
-							t.Fatalf("%s, step %d: %v\n%s", name, step, c.err, strings.Join(c.log, "\n"))
-						}
-						want := map[string]int{}
-						rightMatched := make([]bool, len(live[1]))
-						for _, l := range live[0] {
-							matched := false
-							lt := l.text(0)
-							for ri, r := range live[1] {
-								if matches(l, r) {
-									want[lt+"|"+r.text(1)]++
-									matched, rightMatched[ri] = true, true
-								}
-							}
-							if !matched && (kind == JoinLeft || kind == JoinFull) {
-								want[lt+"|"+(*jrow)(nil).text(1)]++
-							}
-						}
-						if kind == JoinRight || kind == JoinFull {
-							for ri, r := range live[1] {
-								if !rightMatched[ri] {
-									want[(*jrow)(nil).text(0)+"|"+r.text(1)]++
+								if !matched && (kind == JoinLeft || kind == JoinFull) {
+									want[lt+"|"+(*jrow)(nil).text(1)]++
 								}
 							}
+							if kind == JoinRight || kind == JoinFull {
+								for ri, r := range live[1] {
+									if !rightMatched[ri] {
+										want[(*jrow)(nil).text(0)+"|"+r.text(1)]++
+									}
+								}
+							}
+							if !maps.Equal(c.rows, want) {
+								wantRows := (&joinChangelog{rows: want}).materialized()
+								t.Fatalf("%s, step %d:\ngot  %v\nwant %v\nchangelog:\n%s", name, step, c.materialized(), wantRows, strings.Join(c.log, "\n"))
+							}
 						}
-						if !maps.Equal(c.rows, want) {
-							wantRows := (&joinChangelog{rows: want}).materialized()
-							t.Fatalf("%s, step %d:\ngot  %v\nwant %v\nchangelog:\n%s", name, step, c.materialized(), wantRows, strings.Join(c.log, "\n"))
-						}
+						op.Close()
 					}
 				}
 			}
@@ -310,16 +347,13 @@ func (d *debugLog) take() string {
 }
 
 // kvJoin is a join of (k BIGINT, v x) with (k BIGINT, w x) on k.
-func kvJoin(t *testing.T, kind JoinKind, vt types.Type, residual expr.Expr) *Join {
+func kvJoin(t *testing.T, backend string, kind JoinKind, vt types.Type, residual expr.Expr) *Join {
 	t.Helper()
 	l := types.NewSchema(types.Field{Name: "k", Type: types.TypeBigInt}, types.Field{Name: "v", Type: vt})
 	r := types.NewSchema(types.Field{Name: "k", Type: types.TypeBigInt}, types.Field{Name: "w", Type: vt})
 	op := &Join{Kind: kind, LeftKeys: []int{0}, RightKeys: []int{0}, Left: l, Right: r,
 		Out: types.NewSchema(append(slices.Clone(l.Fields), r.Fields...)...), Residual: residual}
-	if err := op.Open(&exec.OpContext{}); err != nil {
-		t.Fatal(err)
-	}
-	return op
+	return openJoin(t, op, backend, nil)
 }
 
 // kvBatch builds rows "k:v" ("_" for NULL) of kind kinds[i] (or +I).
@@ -384,7 +418,13 @@ func runJoinSteps(t *testing.T, op *Join, steps []joinStep) {
 // while a left row has no match, replaced when the first match arrives and
 // restored when the last one goes, with duplicates and NULL keys.
 func TestJoinLeftChangelog(t *testing.T) {
-	runJoinSteps(t, kvJoin(t, JoinLeft, types.TypeString, nil), []joinStep{
+	for _, backend := range joinBackends {
+		t.Run(backend, func(t *testing.T) { testJoinLeftChangelog(t, backend) })
+	}
+}
+
+func testJoinLeftChangelog(t *testing.T, backend string) {
+	runJoinSteps(t, kvJoin(t, backend, JoinLeft, types.TypeString, nil), []joinStep{
 		{0, batch.Insert, []string{"1:a"}, "+I[1, a, NULL, NULL]"},
 		{1, batch.Insert, []string{"1:x"}, "-D[1, a, NULL, NULL];+I[1, a, 1, x]"},
 		{1, batch.Insert, []string{"1:y"}, "+I[1, a, 1, y]"},
@@ -409,9 +449,15 @@ func TestJoinLeftChangelog(t *testing.T) {
 // match; a left row keeps its padding until a row passing it arrives, and
 // association counts are per left row.
 func TestJoinLeftResidualChangelog(t *testing.T) {
+	for _, backend := range joinBackends {
+		t.Run(backend, func(t *testing.T) { testJoinLeftResidualChangelog(t, backend) })
+	}
+}
+
+func testJoinLeftResidualChangelog(t *testing.T, backend string) {
 	lt := &expr.Call{Fn: "<", T: types.TypeBoolean, Args: []expr.Expr{
 		expr.NewColumn(1, types.TypeBigInt, "v"), expr.NewColumn(3, types.TypeBigInt, "w")}}
-	runJoinSteps(t, kvJoin(t, JoinLeft, types.TypeBigInt, lt), []joinStep{
+	runJoinSteps(t, kvJoin(t, backend, JoinLeft, types.TypeBigInt, lt), []joinStep{
 		{0, batch.Insert, []string{"1:5"}, "+I[1, 5, NULL, NULL]"},
 		{1, batch.Insert, []string{"1:3"}, ""},
 		{1, batch.Insert, []string{"1:7"}, "-D[1, 5, NULL, NULL];+I[1, 5, 1, 7]"},
@@ -424,7 +470,13 @@ func TestJoinLeftResidualChangelog(t *testing.T) {
 
 // TestJoinFullChangelog: both sides pad.
 func TestJoinFullChangelog(t *testing.T) {
-	runJoinSteps(t, kvJoin(t, JoinFull, types.TypeString, nil), []joinStep{
+	for _, backend := range joinBackends {
+		t.Run(backend, func(t *testing.T) { testJoinFullChangelog(t, backend) })
+	}
+}
+
+func testJoinFullChangelog(t *testing.T, backend string) {
+	runJoinSteps(t, kvJoin(t, backend, JoinFull, types.TypeString, nil), []joinStep{
 		{1, batch.Insert, []string{"1:x"}, "+I[NULL, NULL, 1, x]"},
 		{0, batch.Insert, []string{"1:a", "2:b"}, "-D[NULL, NULL, 1, x];+I[1, a, 1, x];+I[2, b, NULL, NULL]"},
 		{0, batch.Insert, []string{"1:c"}, "+I[1, c, 1, x]"},
@@ -436,7 +488,13 @@ func TestJoinFullChangelog(t *testing.T) {
 // TestJoinInnerKinds: an inner join passes row kinds through, and an
 // insert-only result carries no kinds at all.
 func TestJoinInnerKinds(t *testing.T) {
-	op := kvJoin(t, JoinInner, types.TypeString, nil)
+	for _, backend := range joinBackends {
+		t.Run(backend, func(t *testing.T) { testJoinInnerKinds(t, backend) })
+	}
+}
+
+func testJoinInnerKinds(t *testing.T, backend string) {
+	op := kvJoin(t, backend, JoinInner, types.TypeString, nil)
 	runJoinSteps(t, op, []joinStep{
 		{1, batch.Insert, []string{"1:x", "2:y"}, ""},
 		{0, batch.UpdateAfter, []string{"1:a"}, "+U[1, a, 1, x]"},
@@ -455,9 +513,15 @@ func TestJoinInnerKinds(t *testing.T) {
 // TestJoinHotKey: one key with 300 rows a side makes 90 thousand residual
 // candidates in one batch, more than one probe chunk and one output batch.
 func TestJoinHotKey(t *testing.T) {
+	for _, backend := range joinBackends {
+		t.Run(backend, func(t *testing.T) { testJoinHotKey(t, backend) })
+	}
+}
+
+func testJoinHotKey(t *testing.T, backend string) {
 	lt := &expr.Call{Fn: "<", T: types.TypeBoolean, Args: []expr.Expr{
 		expr.NewColumn(1, types.TypeBigInt, "v"), expr.NewColumn(3, types.TypeBigInt, "w")}}
-	op := kvJoin(t, JoinLeft, types.TypeBigInt, lt)
+	op := kvJoin(t, backend, JoinLeft, types.TypeBigInt, lt)
 	const n = 300
 	var rows []string
 	for i := 0; i < n; i++ {
@@ -509,12 +573,23 @@ func (f collectorFunc) EmitWatermark(int64) error   { return nil }
 // TestJoinErrors: bad plans fail at Open, bad input in Process, without
 // panicking.
 func TestJoinErrors(t *testing.T) {
-	op := kvJoin(t, JoinInner, types.TypeString, nil)
-	var d debugLog
-	if err := op.Process(0, kvBatch(op.Left, batch.Delete, "1:a"), &d); err == nil ||
-		!strings.Contains(err.Error(), "never added") {
-		t.Fatalf("retracting a missing row: %v", err)
+	for _, backend := range joinBackends {
+		op := kvJoin(t, backend, JoinInner, types.TypeString, nil)
+		var d debugLog
+		if err := op.Process(0, kvBatch(op.Left, batch.Delete, "1:a"), &d); err == nil ||
+			!strings.Contains(err.Error(), "never added") {
+			t.Fatalf("%s: retracting a missing row: %v", backend, err)
+		}
+		// The failed batch changed nothing: the row can be added, matched
+		// and retracted.
+		runJoinSteps(t, op, []joinStep{
+			{0, batch.Insert, []string{"1:a"}, ""},
+			{1, batch.Insert, []string{"1:x"}, "+I[1, a, 1, x]"},
+			{0, batch.Delete, []string{"1:a"}, "-D[1, a, 1, x]"},
+		})
 	}
+	op := kvJoin(t, "hashmap", JoinInner, types.TypeString, nil)
+	var d debugLog
 	if err := op.Process(2, kvBatch(op.Left, batch.Insert, "1:a"), &d); err == nil {
 		t.Fatal("input 2 accepted")
 	}
@@ -543,6 +618,12 @@ func TestJoinErrors(t *testing.T) {
 // and retracts the 2048 its side inserted four batches earlier, so state
 // stays at about 8 thousand rows a side (under one row per key).
 func BenchmarkJoinInner(b *testing.B) {
+	for _, backend := range joinBackends {
+		b.Run(backend, func(b *testing.B) { benchmarkJoinInner(b, backend) })
+	}
+}
+
+func benchmarkJoinInner(b *testing.B, backend string) {
 	l := types.NewSchema(types.Field{Name: "k", Type: types.TypeBigInt}, types.Field{Name: "v", Type: types.TypeBigInt})
 	r := types.NewSchema(types.Field{Name: "k", Type: types.TypeBigInt}, types.Field{Name: "w", Type: types.TypeBigInt})
 	const half, cycle, lag = 2048, 64, 8 // lag counts batches of both sides
@@ -577,11 +658,8 @@ func BenchmarkJoinInner(b *testing.B) {
 	for i := range batches {
 		batches[i] = mk(i, true)
 	}
-	op := &Join{Kind: JoinInner, LeftKeys: []int{0}, RightKeys: []int{0}, Left: l, Right: r,
-		Out: types.NewSchema(append(slices.Clone(l.Fields), r.Fields...)...)}
-	if err := op.Open(&exec.OpContext{}); err != nil {
-		b.Fatal(err)
-	}
+	op := openJoin(b, &Join{Kind: JoinInner, LeftKeys: []int{0}, RightKeys: []int{0}, Left: l, Right: r,
+		Out: types.NewSchema(append(slices.Clone(l.Fields), r.Fields...)...)}, backend, nil)
 	var c countingCollector
 	// Warm up: the inserts the first batches will retract.
 	for i := cycle - lag; i < cycle; i++ {
@@ -605,6 +683,12 @@ func BenchmarkJoinInner(b *testing.B) {
 // written again in time stays; a retraction of an expired row is ignored,
 // as with Flink's state TTL. The write times survive a snapshot.
 func TestJoinStateTTL(t *testing.T) {
+	for _, backend := range joinBackends {
+		t.Run(backend, func(t *testing.T) { testJoinStateTTL(t, backend) })
+	}
+}
+
+func testJoinStateTTL(t *testing.T, backend string) {
 	now := time.Unix(1000, 0)
 	var timers []func(exec.Collector) error
 	l := types.NewSchema(types.Field{Name: "k", Type: types.TypeBigInt}, types.Field{Name: "v", Type: types.TypeString})
@@ -614,10 +698,7 @@ func TestJoinStateTTL(t *testing.T) {
 			Out: types.NewSchema(append(slices.Clone(l.Fields), r.Fields...)...), TTL: time.Minute}
 		ctx := &exec.OpContext{Now: func() time.Time { return now },
 			Every: func(_ time.Duration, f func(exec.Collector) error) { timers = append(timers, f) }}
-		if err := op.Open(ctx); err != nil {
-			t.Fatal(err)
-		}
-		return op
+		return openJoin(t, op, backend, ctx)
 	}
 	op := mk()
 	tick := func() {
@@ -647,14 +728,33 @@ func TestJoinStateTTL(t *testing.T) {
 	if err := b.RestoreState(restoreOne(dir)); err != nil {
 		t.Fatal(err)
 	}
-	if n := b.sides[0].stateRows(); n != 1 {
+	if n := storedRows(t, b, 0); n != 1 {
 		t.Fatalf("restored left rows: %d, want 1 (2:b)", n)
 	}
 	now = now.Add(30 * time.Second) // 2:b was written 70 s ago, 1:x and 2:y 30 s
 	tick()
 	for i, j := range []*Join{op, b} {
-		if l, r := j.sides[0].stateRows(), j.sides[1].stateRows(); l != 0 || r != 2 {
+		if l, r := storedRows(t, j, 0), storedRows(t, j, 1); l != 0 || r != 2 {
 			t.Fatalf("join %d after the sweep: %d left and %d right rows, want 0 and 2", i, l, r)
+		}
+		// The expired 2:b no longer matches.
+		runJoinSteps(t, j, []joinStep{{1, batch.Insert, []string{"2:z"}, ""}})
+	}
+	// Long after, the backend's own TTL has deleted what no batch read.
+	now = now.Add(10 * time.Minute)
+	tick()
+	for i, j := range []*Join{op, b} {
+		if l, r := storedRows(t, j, 0), storedRows(t, j, 1); l != 0 || r != 0 {
+			t.Fatalf("join %d much later: %d left and %d right rows, want none", i, l, r)
+		}
+		if j.store != nil {
+			n := 0
+			if err := j.store.rows[1].Keys(nil, func(int, []byte) error { n++; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if n != 0 {
+				t.Fatalf("join %d: pebble still holds %d right keys", i, n)
+			}
 		}
 	}
 }
@@ -693,44 +793,96 @@ func insertOnlyBatch(rng *rand.Rand, side int) batch.Batch {
 func TestJoinInsertOnlySameChangelog(t *testing.T) {
 	residual := &expr.Call{Fn: "<", T: types.TypeBoolean, Args: []expr.Expr{
 		expr.NewColumn(2, types.TypeBigInt, "v"), expr.NewColumn(4, types.TypeBigInt, "w")}}
-	for _, kind := range []JoinKind{JoinInner, JoinLeft, JoinRight, JoinFull} {
-		for _, intKeyed := range []bool{true, false} {
-			for _, withResidual := range []bool{false, true} {
-				for _, flags := range [][2]bool{{true, true}, {true, false}, {false, true}} {
-					name := fmt.Sprintf("%v join, int-keyed %v, residual %v, insert-only %v", kind, intKeyed, withResidual, flags)
-					mk := func(insertOnly [2]bool) *Join {
-						j := testJoin(kind, intKeyed)
-						j.LeftInsertOnly, j.RightInsertOnly = insertOnly[0], insertOnly[1]
-						if withResidual {
-							j.Residual = residual
+	for _, backend := range joinBackends {
+		for _, kind := range []JoinKind{JoinInner, JoinLeft, JoinRight, JoinFull} {
+			for _, intKeyed := range []bool{true, false} {
+				for _, withResidual := range []bool{false, true} {
+					for _, flags := range [][2]bool{{true, true}, {true, false}, {false, true}} {
+						name := fmt.Sprintf("%s: %v join, int-keyed %v, residual %v, insert-only %v", backend, kind, intKeyed, withResidual, flags)
+						mk := func(insertOnly [2]bool, backend string) *Join {
+							j := testJoin(kind, intKeyed)
+							j.LeftInsertOnly, j.RightInsertOnly = insertOnly[0], insertOnly[1]
+							if withResidual {
+								j.Residual = residual
+							}
+							return openJoin(t, j, backend, nil)
 						}
-						if err := j.Open(&exec.OpContext{}); err != nil {
-							t.Fatal(err)
+						// The reference is the general in-memory join.
+						general, fast := mk([2]bool{}, "hashmap"), mk(flags, backend)
+						var want, got debugLog
+						rng := rand.New(rand.NewPCG(uint64(kind)+1, 3))
+						for step := 0; step < 40; step++ {
+							side := rng.IntN(2)
+							b := insertOnlyBatch(rng, side)
+							if err := general.Process(side, b, &want); err != nil {
+								t.Fatal(err)
+							}
+							if err := fast.Process(side, b, &got); err != nil {
+								t.Fatal(err)
+							}
+							if w, g := want.take(), got.take(); w != g {
+								t.Fatalf("%s, step %d:\ngot\n%s\nwant\n%s", name, step, g, w)
+							}
 						}
-						return j
-					}
-					general, fast := mk([2]bool{}), mk(flags)
-					var want, got debugLog
-					rng := rand.New(rand.NewPCG(uint64(kind)+1, 3))
-					for step := 0; step < 40; step++ {
-						side := rng.IntN(2)
-						b := insertOnlyBatch(rng, side)
-						if err := general.Process(side, b, &want); err != nil {
-							t.Fatal(err)
+						for s := range fast.sides {
+							if g, w := storedRows(t, fast, s), general.sides[s].stateRows(); g != w {
+								t.Fatalf("%s: side %d stores %d distinct rows, want %d", name, s, g, w)
+							}
 						}
-						if err := fast.Process(side, b, &got); err != nil {
-							t.Fatal(err)
-						}
-						if w, g := want.take(), got.take(); w != g {
-							t.Fatalf("%s, step %d:\ngot\n%s\nwant\n%s", name, step, g, w)
-						}
-					}
-					for s := range fast.sides {
-						if g, w := fast.sides[s].stateRows(), general.sides[s].stateRows(); g != w {
-							t.Fatalf("%s: side %d stores %d distinct rows, want %d", name, s, g, w)
-						}
+						general.Close()
+						fast.Close()
 					}
 				}
+			}
+		}
+	}
+}
+
+// TestJoinRocksSameChangelog: on rocksdb a join emits exactly the
+// changelog of the in-memory join, row for row and batch for batch, over
+// random changelogs with retractions, duplicates and NULLs, for every kind,
+// keyed by an integer, by two columns (one NULL-safe) or by nothing, with
+// and without a residual; and both store the same number of rows.
+func TestJoinRocksSameChangelog(t *testing.T) {
+	residual := &expr.Call{Fn: "<", T: types.TypeBoolean, Args: []expr.Expr{
+		expr.NewColumn(2, types.TypeBigInt, "v"), expr.NewColumn(4, types.TypeBigInt, "w")}}
+	for _, kind := range []JoinKind{JoinInner, JoinLeft, JoinRight, JoinFull} {
+		for _, keying := range []string{"int", "two", "none"} {
+			for _, withResidual := range []bool{false, true} {
+				name := fmt.Sprintf("%v join keyed by %s, residual %v", kind, keying, withResidual)
+				mk := func(backend string) *Join {
+					j := testJoin(kind, keying == "int")
+					if keying == "none" {
+						j.LeftKeys, j.RightKeys, j.NullEqual = nil, nil, nil
+					}
+					if withResidual {
+						j.Residual = residual
+					}
+					return openJoin(t, j, backend, nil)
+				}
+				mem, rocks := mk("hashmap"), mk("rocksdb")
+				g := &joinGen{rng: rand.New(rand.NewPCG(uint64(kind)*7+uint64(len(keying)), 13))}
+				var want, got debugLog
+				for step := 0; step < 60; step++ {
+					side := g.rng.IntN(2)
+					b := g.batch(side)
+					if err := mem.Process(side, b, &want); err != nil {
+						t.Fatal(err)
+					}
+					if err := rocks.Process(side, b, &got); err != nil {
+						t.Fatalf("%s, step %d: %v", name, step, err)
+					}
+					if w, g := want.take(), got.take(); w != g {
+						t.Fatalf("%s, step %d:\ngot\n%s\nwant\n%s", name, step, g, w)
+					}
+				}
+				for s := range mem.sides {
+					if g, w := storedRows(t, rocks, s), storedRows(t, mem, s); g != w {
+						t.Fatalf("%s: side %d stores %d distinct rows, want %d", name, s, g, w)
+					}
+				}
+				mem.Close()
+				rocks.Close()
 			}
 		}
 	}
