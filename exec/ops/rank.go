@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
 
@@ -42,6 +43,20 @@ type Rank struct {
 	// InputUpdating: the input may retract rows (the planner's Updating);
 	// an insert-only input never needs a row that has left the top N.
 	InputUpdating bool
+	// RocksDB keeps the partitions in pebble ('state.backend' = 'rocksdb',
+	// rank_rocks.go) instead of in memory.
+	RocksDB bool
+	// TTL, when > 0, forgets state not written for that long
+	// ('table.exec.state.ttl'), silently as Flink does: in memory a whole
+	// partition, in pebble each entry (the backend's TTL).
+	TTL time.Duration
+
+	now   func() time.Time
+	nowNs int64 // the clock at the start of the current batch (TTL)
+	store *rankStore
+	// rocksdb: the partitions the current batch touched, in touch order.
+	rparts   map[string]*rocksPart
+	rtouched []*rocksPart
 
 	parts   map[string]*rankPartition
 	touched []*rankPartition
@@ -80,6 +95,8 @@ type rankPartition struct {
 	emitted []rankRow // the top N as last emitted
 	touched bool
 	changed bool // rows changed since the last emit (append-only path)
+	// lastWrite is when rows last changed (Unix ns; TTL only).
+	lastWrite int64
 	// Storage for a first row and its emission, so that a new partition
 	// of an append-only Top-N (most often holding one row: deduplication,
 	// Top-1) costs no slice allocations.
@@ -101,7 +118,48 @@ func (r *Rank) Open(ctx *exec.OpContext) error {
 	r.schema = r.Out.Arrow()
 	r.cells = newCellRows(r.Out.Len())
 	r.probe = make([]cell, r.In.Len())
+	r.now = ctx.Now
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.TTL > 0 && !r.RocksDB && ctx.Every != nil {
+		// Expired partitions are reset on their next row; this sweep
+		// frees the memory of those that never come back.
+		ctx.Every(max(r.TTL/4, time.Second), func(exec.Collector) error { r.sweepExpired(); return nil })
+	}
+	if r.RocksDB {
+		st, err := openRankStore(ctx, r.TTL)
+		if err != nil {
+			return err
+		}
+		r.store = st
+		r.rparts = map[string]*rocksPart{}
+	}
 	return nil
+}
+
+// Close releases the state backend.
+func (r *Rank) Close() error {
+	if r.store != nil {
+		return r.store.close()
+	}
+	return nil
+}
+
+// expired reports whether an in-memory partition was not written for
+// longer than the TTL; it is then forgotten without any retraction.
+func (r *Rank) expired(p *rankPartition) bool {
+	return r.TTL > 0 && r.nowNs-p.lastWrite > int64(r.TTL)
+}
+
+// sweepExpired drops the in-memory partitions whose state expired.
+func (r *Rank) sweepExpired() {
+	r.nowNs = r.now().UnixNano()
+	for k, p := range r.parts {
+		if !p.touched && r.expired(p) {
+			delete(r.parts, k)
+		}
+	}
 }
 
 func (r *Rank) less(a, b rankRow) int {
@@ -141,6 +199,12 @@ func (r *Rank) Process(_ int, b batch.Batch, out exec.Collector) error {
 }
 
 func (r *Rank) process(b batch.Batch, out exec.Collector) error {
+	if r.TTL > 0 {
+		r.nowNs = r.now().UnixNano()
+	}
+	if r.store != nil {
+		return r.processRocks(b, out)
+	}
 	if !r.InputUpdating {
 		if err := r.processAppend(b); err != nil {
 			return err
@@ -155,7 +219,7 @@ func (r *Rank) process(b batch.Batch, out exec.Collector) error {
 	for row := 0; row < b.Len(); row++ {
 		r.keyBuf = appendKey(r.keyBuf[:0], keyCols, row)
 		p := r.parts[string(r.keyBuf)]
-		if p == nil {
+		if p == nil || (!p.touched && r.expired(p)) {
 			p = &rankPartition{}
 			r.parts[string(r.keyBuf)] = p
 		}
@@ -168,11 +232,15 @@ func (r *Rank) process(b batch.Batch, out exec.Collector) error {
 			rr.cells[c] = readCell(b.Column(c), row)
 		}
 		if b.Kind(row).IsRetract() {
-			i := slices.IndexFunc(p.rows, func(x rankRow) bool { return sameCells(x.cells, rr.cells) })
+			i := slices.IndexFunc(p.rows, func(x rankRow) bool { return sameRankRow(x.cells, rr.cells) })
 			if i < 0 {
+				if r.TTL > 0 {
+					continue // its state may have expired
+				}
 				return fmt.Errorf("retraction of a row that was never added")
 			}
 			p.rows = slices.Delete(p.rows, i, i+1)
+			p.lastWrite = r.nowNs
 			continue
 		}
 		r.seq++
@@ -185,6 +253,7 @@ func (r *Rank) process(b batch.Batch, out exec.Collector) error {
 			return -1 // equal keys: x arrived earlier, stays first
 		})
 		p.rows = slices.Insert(p.rows, i, rr)
+		p.lastWrite = r.nowNs
 	}
 	return r.emit(out)
 }
@@ -200,32 +269,8 @@ func (r *Rank) emit(out exec.Collector) error {
 			}
 			p.changed = false
 		}
-		n := min(int64(len(p.rows)), r.Limit)
-		top := p.rows[:n]
-		if r.RankColumn {
-			for i := 0; i < max(len(top), len(p.emitted)); i++ {
-				switch {
-				case i >= len(top):
-					r.add(p.emitted[i], i, batch.Delete)
-				case i >= len(p.emitted):
-					r.add(top[i], i, batch.Insert)
-				case top[i].seq != p.emitted[i].seq:
-					r.add(p.emitted[i], i, batch.UpdateBefore)
-					r.add(top[i], i, batch.UpdateAfter)
-				}
-			}
-		} else {
-			for _, old := range p.emitted {
-				if !slices.ContainsFunc(top, func(x rankRow) bool { return x.seq == old.seq }) {
-					r.add(old, 0, batch.Delete)
-				}
-			}
-			for _, nw := range top {
-				if !slices.ContainsFunc(p.emitted, func(x rankRow) bool { return x.seq == nw.seq }) {
-					r.add(nw, 0, batch.Insert)
-				}
-			}
-		}
+		top := p.rows[:min(int64(len(p.rows)), r.Limit)]
+		r.emitChanges(p.emitted, top)
 		p.emitted = append(p.emitted[:0], top...)
 	}
 	r.touched = r.touched[:0]
@@ -235,6 +280,40 @@ func (r *Rank) emit(out exec.Collector) error {
 		r.dead[i] = nil
 	}
 	r.dead = r.dead[:0]
+	return r.collect(out)
+}
+
+// emitChanges adds the changes from a partition's top N as last emitted
+// to its top N now (rows told apart by arrival number).
+func (r *Rank) emitChanges(emitted, top []rankRow) {
+	if r.RankColumn {
+		for i := 0; i < max(len(top), len(emitted)); i++ {
+			switch {
+			case i >= len(top):
+				r.add(emitted[i], i, batch.Delete)
+			case i >= len(emitted):
+				r.add(top[i], i, batch.Insert)
+			case top[i].seq != emitted[i].seq:
+				r.add(emitted[i], i, batch.UpdateBefore)
+				r.add(top[i], i, batch.UpdateAfter)
+			}
+		}
+	} else {
+		for _, old := range emitted {
+			if !slices.ContainsFunc(top, func(x rankRow) bool { return x.seq == old.seq }) {
+				r.add(old, 0, batch.Delete)
+			}
+		}
+		for _, nw := range top {
+			if !slices.ContainsFunc(emitted, func(x rankRow) bool { return x.seq == nw.seq }) {
+				r.add(nw, 0, batch.Insert)
+			}
+		}
+	}
+}
+
+// collect emits the changes added since the last reset.
+func (r *Rank) collect(out exec.Collector) error {
 	if len(r.kinds) == 0 {
 		return nil
 	}
@@ -279,7 +358,9 @@ func (r *Rank) processAppend(b batch.Batch) error {
 		}
 		r.keyBuf = appendKey(r.keyBuf[:0], keyCols, row)
 		p := r.parts[string(r.keyBuf)]
-		if p == nil {
+		if p == nil || (!p.touched && r.expired(p)) {
+			// An expired partition's rows are left to the garbage
+			// collector.
 			p = newAppendPartition()
 			r.parts[string(r.keyBuf)] = p
 		}
@@ -323,11 +404,24 @@ func (r *Rank) processAppend(b batch.Batch) error {
 			p.rows = slices.Insert(p.rows, i, rr)
 		}
 		p.changed = true
+		p.lastWrite = r.nowNs
 	}
 	for _, k := range r.OrderKeys {
 		r.probe[k.Col] = cell{} // do not pin the batch
 	}
 	return nil
+}
+
+// sameRankRow reports whether two rows are equal, as a retraction matches
+// the row it retracts: like sameCells, but NaN equals NaN (else a row
+// holding NaN could never be retracted).
+func sameRankRow(a, b []cell) bool {
+	for i := range a {
+		if x, y := a[i], b[i]; x != y && !(x.f != x.f && y.f != y.f && x.i == y.i && x.s == y.s && x.null == y.null) {
+			return false
+		}
+	}
+	return true
 }
 
 // ownRow copies row of b into a reused or new cell slice, its strings into

@@ -34,13 +34,18 @@ func (c rankCase) String() string {
 	return fmt.Sprintf("N=%d rank=%v order=%v mini=%d", c.limit, c.rankCol, c.order, c.mini)
 }
 
-func (c rankCase) op(updating bool) *Rank {
+// rankBackends are the state backends every Top-N test runs on.
+var rankBackends = []string{"hashmap", "rocksdb"}
+
+func (c rankCase) op(updating bool) *Rank { return c.opOn(updating, "hashmap") }
+
+func (c rankCase) opOn(updating bool, backend string) *Rank {
 	out := appendInput
 	if c.rankCol {
 		out = types.NewSchema(append(slices.Clone(appendInput.Fields), types.Field{Name: "rn", Type: types.TypeBigInt})...)
 	}
 	return &Rank{PartitionKeys: []int{0}, OrderKeys: c.order, Limit: c.limit, RankColumn: c.rankCol,
-		In: appendInput, Out: out, MiniBatch: c.mini, InputUpdating: updating}
+		In: appendInput, Out: out, MiniBatch: c.mini, InputUpdating: updating, RocksDB: backend == "rocksdb"}
 }
 
 // appendGen makes insert-only batches with many ties and NULLs.
@@ -87,40 +92,84 @@ func rankCases() []rankCase {
 	return cases
 }
 
-func maxPartitionRows(r *Rank) int {
+// maxPartitionRows is the most rows a partition holds in the state: in
+// memory, or in pebble (head and tail).
+func maxPartitionRows(t testing.TB, r *Rank) int {
+	t.Helper()
 	m := 0
-	for _, p := range r.parts {
-		m = max(m, len(p.rows))
+	if r.store == nil {
+		for _, p := range r.parts {
+			m = max(m, len(p.rows))
+		}
+		return m
+	}
+	if err := r.store.states(); err != nil {
+		t.Fatal(err)
+	}
+	err := r.store.top.Entries(nil, func(_ int, _, v []byte) error {
+		d := &decoder{b: v}
+		tail := int(d.uvarint())
+		head := decodeRankRows(d, r.In.Len())
+		if err := d.finish(); err != nil {
+			return err
+		}
+		m = max(m, tail+len(head))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return m
 }
 
+// TestRankAppendOnlyMatchesAllRows: on both backends, the append-only
+// Top-N and the one keeping every row emit what the in-memory one keeping
+// every row emits.
 func TestRankAppendOnlyMatchesAllRows(t *testing.T) {
 	for i, c := range rankCases() {
 		t.Run(c.String(), func(t *testing.T) {
 			g := &appendGen{rng: rand.New(rand.NewPCG(uint64(i), 11)), parts: 1 + i%9}
-			all := openOp(t, c.op(true), 0, 1).(*Rank)
-			top := openOp(t, c.op(false), 0, 1).(*Rank)
-			var want, got collectRows
+			ref := openOp(t, c.op(true), 0, 1).(*Rank)
+			type subject struct {
+				what string
+				op   *Rank
+				out  collectRows
+			}
+			var subjects []*subject
+			for _, be := range rankBackends {
+				for _, updating := range []bool{false, true} {
+					if be == "hashmap" && updating {
+						continue // the reference
+					}
+					op := openOp(t, c.opOn(updating, be), 0, 1).(*Rank)
+					defer op.Close()
+					subjects = append(subjects, &subject{what: fmt.Sprintf("%s updating=%v", be, updating), op: op})
+				}
+			}
+			var want collectRows
 			for step := 0; step < 40; step++ {
 				b := g.batch(1 + g.rng.IntN(50))
-				if err := all.Process(0, b, &want); err != nil {
+				if err := ref.Process(0, b, &want); err != nil {
 					t.Fatal(err)
 				}
-				if err := top.Process(0, b, &got); err != nil {
-					t.Fatal(err)
-				}
-				if !slices.Equal(got.rows, want.rows) || !slices.Equal(got.kind, want.kind) {
-					t.Fatalf("batch %d: changelog differs\ngot  %v %v\nwant %v %v", step, got.kind, got.rows, want.kind, want.rows)
-				}
-				if m := maxPartitionRows(top); int64(m) > c.limit {
-					t.Fatalf("batch %d: a partition holds %d rows, N = %d", step, m, c.limit)
+				for _, s := range subjects {
+					if err := s.op.Process(0, b, &s.out); err != nil {
+						t.Fatalf("%s: %v", s.what, err)
+					}
+					if !slices.Equal(s.out.rows, want.rows) || !slices.Equal(s.out.kind, want.kind) {
+						t.Fatalf("%s, batch %d: changelog differs\ngot  %v %v\nwant %v %v", s.what, step, s.out.kind, s.out.rows, want.kind, want.rows)
+					}
+					if !s.op.InputUpdating {
+						if m := maxPartitionRows(t, s.op); int64(m) > c.limit {
+							t.Fatalf("%s, batch %d: a partition holds %d rows, N = %d", s.what, step, m, c.limit)
+						}
+					}
 				}
 			}
 			if c.limit > 0 && len(want.rows) == 0 {
 				t.Fatal("no output: the test proves nothing")
 			}
-			if c.limit > 0 && maxPartitionRows(all) <= int(c.limit) {
+			if c.limit > 0 && maxPartitionRows(t, ref) <= int(c.limit) {
 				t.Fatal("no partition outgrew N: the test proves nothing")
 			}
 		})
@@ -131,36 +180,42 @@ func TestRankAppendOnlyMatchesAllRows(t *testing.T) {
 // row (as before append-only Top-N existed) restores into an append-only
 // one, which trims it to N and continues with the same changes.
 func TestRankAppendOnlyRestoresAllRows(t *testing.T) {
-	for i, c := range []rankCase{
-		{limit: 1, order: []SortKey{{Col: 1, Desc: true}}},
-		{limit: 3, rankCol: true, order: []SortKey{{Col: 2}, {Col: 1, Desc: true}}},
-	} {
-		g := &appendGen{rng: rand.New(rand.NewPCG(uint64(i), 3)), parts: 5}
-		var pre, more []step
-		for range 10 {
-			pre = append(pre, proc(0, g.batch(1+g.rng.IntN(40))))
-			more = append(more, proc(0, g.batch(1+g.rng.IntN(40))))
-		}
-		old := openOp(t, c.op(true), 0, 1).(*Rank)
-		var ignore, want collectRows
-		run(t, old, &ignore, pre)
-		dir := snapshotSync(t, old, &ignore, false)()
-		if maxPartitionRows(old) <= int(c.limit) {
-			t.Fatalf("%v: no partition outgrew N: the test proves nothing", c)
-		}
-		run(t, old, &want, more)
+	for _, be := range rankBackends {
+		for i, c := range []rankCase{
+			{limit: 1, order: []SortKey{{Col: 1, Desc: true}}},
+			{limit: 3, rankCol: true, order: []SortKey{{Col: 2}, {Col: 1, Desc: true}}},
+		} {
+			g := &appendGen{rng: rand.New(rand.NewPCG(uint64(i), 3)), parts: 5}
+			var pre, more []step
+			for range 10 {
+				pre = append(pre, proc(0, g.batch(1+g.rng.IntN(40))))
+				more = append(more, proc(0, g.batch(1+g.rng.IntN(40))))
+			}
+			old := openOp(t, c.opOn(true, be), 0, 1).(*Rank)
+			var ignore, want collectRows
+			run(t, old, &ignore, pre)
+			dir := snapshotSync(t, old, &ignore, false)()
+			if maxPartitionRows(t, old) <= int(c.limit) {
+				t.Fatalf("%s %v: no partition outgrew N: the test proves nothing", be, c)
+			}
+			run(t, old, &want, more)
+			old.Close()
 
-		top := openOp(t, c.op(false), 0, 1).(*Rank)
-		if err := top.RestoreState(restoreOne(dir)); err != nil {
-			t.Fatal(err)
-		}
-		if m := maxPartitionRows(top); int64(m) > c.limit {
-			t.Fatalf("%v: restored partition holds %d rows", c, m)
-		}
-		var got collectRows
-		run(t, top, &got, more)
-		if !slices.Equal(got.rows, want.rows) || !slices.Equal(got.kind, want.kind) {
-			t.Fatalf("%v: changelog differs after restore\ngot  %v %v\nwant %v %v", c, got.kind, got.rows, want.kind, want.rows)
+			top := openOp(t, c.opOn(false, be), 0, 1).(*Rank)
+			if err := top.RestoreState(restoreOne(dir)); err != nil {
+				t.Fatal(err)
+			}
+			var got collectRows
+			run(t, top, &got, more)
+			if !slices.Equal(got.rows, want.rows) || !slices.Equal(got.kind, want.kind) {
+				t.Fatalf("%s %v: changelog differs after restore\ngot  %v %v\nwant %v %v", be, c, got.kind, got.rows, want.kind, want.rows)
+			}
+			// Every partition got rows after the restore: none holds more
+			// than N (in pebble, the tail of the old run is gone).
+			if m := maxPartitionRows(t, top); int64(m) > c.limit {
+				t.Fatalf("%s %v: a restored partition holds %d rows", be, c, m)
+			}
+			top.Close()
 		}
 	}
 }
@@ -178,8 +233,11 @@ func TestRankAppendOnlySnapshotRestore(t *testing.T) {
 		b := g.batch(1 + g.rng.IntN(40))
 		more, kmore = append(more, proc(0, b)), append(kmore, keyedInput{b: b, keys: []int{0}})
 	}
-	snapshotRoundTrip(t, "append-only Top-N", func() exec.Operator { return openOp(t, c.op(false), 0, 1) }, pre, more)
-	rescaleRoundTrip(t, "append-only Top-N", func(s, p int) exec.Operator { return openOp(t, c.op(false), s, p) }, kpre, kmore)
+	for _, be := range rankBackends {
+		what := "append-only Top-N on " + be
+		snapshotRoundTrip(t, what, func() exec.Operator { return openOp(t, c.opOn(false, be), 0, 1) }, pre, more)
+		rescaleRoundTrip(t, what, func(s, p int) exec.Operator { return openOp(t, c.opOn(false, be), s, p) }, kpre, kmore)
+	}
 }
 
 // TestRankAppendOnlyOwnsStrings: kept rows do not alias the input batch's
@@ -218,18 +276,22 @@ func TestRankAppendOnlyOwnsStrings(t *testing.T) {
 
 func TestRankAppendOnlyRefusesRetraction(t *testing.T) {
 	c := rankCase{limit: 1, order: []SortKey{{Col: 1}}}
-	top := openOp(t, c.op(false), 0, 1)
-	g := &appendGen{rng: rand.New(rand.NewPCG(1, 2)), parts: 3}
-	b := g.batch(5)
-	b.Kinds[3] = batch.Delete
-	if err := top.Process(0, b, &collectRows{}); err == nil {
-		t.Fatal("a retraction into an append-only Top-N was accepted")
+	for _, be := range rankBackends {
+		top := openOp(t, c.opOn(false, be), 0, 1)
+		g := &appendGen{rng: rand.New(rand.NewPCG(1, 2)), parts: 3}
+		b := g.batch(5)
+		b.Kinds[3] = batch.Delete
+		if err := top.Process(0, b, &collectRows{}); err == nil {
+			t.Fatalf("%s: a retraction into an append-only Top-N was accepted", be)
+		}
+		top.Close()
 	}
 }
 
-// BenchmarkRankAppendOnly feeds bid-like rows (auction, price, a string)
-// to a Top-N with all rows kept (updating) and with the top N only.
-func BenchmarkRankAppendOnly(b *testing.B) {
+// BenchmarkRank feeds bid-like rows (auction, price, a string) to a
+// Top-N with all rows kept (updating) and with the top N only, on both
+// backends: go test -run '^$' -bench Rank -benchtime 3x ./exec/ops
+func BenchmarkRank(b *testing.B) {
 	schema := types.NewSchema(types.Field{Name: "auction", Type: types.TypeBigInt},
 		types.Field{Name: "price", Type: types.TypeBigInt}, types.Field{Name: "url", Type: types.TypeString},
 		types.Field{Name: "extra", Type: types.TypeString})
@@ -246,24 +308,30 @@ func BenchmarkRankAppendOnly(b *testing.B) {
 			batch.StringArray(us, nil), batch.StringArray(es, nil)}, 1024)
 		batches = append(batches, batch.Batch{Rec: rec, Kinds: make([]batch.RowKind, 1024)})
 	}
-	for _, n := range []int64{1, 10} {
-		for _, updating := range []bool{true, false} {
-			b.Run(fmt.Sprintf("N=%d/updating=%v", n, updating), func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
-					r := &Rank{PartitionKeys: []int{0}, OrderKeys: []SortKey{{Col: 1, Desc: true}}, Limit: n,
-						In: schema, Out: schema, InputUpdating: updating}
-					if err := r.Open(&exec.OpContext{Parallelism: 1, MaxParallelism: testMaxPar}); err != nil {
-						b.Fatal(err)
-					}
-					var out countingCollector
-					for _, bt := range batches {
-						if err := r.Process(0, bt, &out); err != nil {
+	for _, be := range rankBackends {
+		for _, n := range []int64{1, 10} {
+			for _, updating := range []bool{true, false} {
+				b.Run(fmt.Sprintf("%s/N=%d/updating=%v", be, n, updating), func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						r := &Rank{PartitionKeys: []int{0}, OrderKeys: []SortKey{{Col: 1, Desc: true}}, Limit: n,
+							In: schema, Out: schema, InputUpdating: updating, RocksDB: be == "rocksdb"}
+						if err := r.Open(&exec.OpContext{WorkDir: b.TempDir(), Parallelism: 1, MaxParallelism: testMaxPar}); err != nil {
+							b.Fatal(err)
+						}
+						var out countingCollector
+						for _, bt := range batches {
+							if err := r.Process(0, bt, &out); err != nil {
+								b.Fatal(err)
+							}
+						}
+						if err := r.Close(); err != nil {
 							b.Fatal(err)
 						}
 					}
-				}
-			})
+					b.ReportMetric(float64(b.N*rows)/b.Elapsed().Seconds(), "rows/s")
+				})
+			}
 		}
 	}
 }

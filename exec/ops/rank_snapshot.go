@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/sql/types"
@@ -16,12 +17,17 @@ import (
 // its key group and writes rank.snap. What was emitted last is not stored:
 // after every batch it is the partition's top N, so a restore recomputes
 // it. Rank emits after each batch, so it has no buffer to flush before a
-// barrier. With an insert-only input a partition holds at most N rows; a
+// barrier. Each partition's record ends with its last write time (TTL).
+// On rocksdb the snapshot is the pebble checkpoint (rocksStore) and a
+// metadata file; rescaling filters pebble entries by key group. With an insert-only input a partition holds at most N rows; a
 // restore into it keeps the first N of a snapshot that holds more.
 
 const (
 	rankSnapFile = "rank.snap"
 	rankMagic    = "SSQLRNK1"
+	// rocksdb: the metadata file next to the pebble checkpoint.
+	rankRocksMeta  = "rank.rocks"
+	rankRocksMagic = "SSQLRNR1"
 )
 
 func (r *Rank) shape() []byte {
@@ -45,8 +51,39 @@ func (r *Rank) shape() []byte {
 	return binary.AppendVarint(b, r.Limit)
 }
 
+// snapMeta is a snapshot's metadata: the operator's shape and the last
+// arrival number.
+func (r *Rank) snapMeta() []byte {
+	shape := r.shape()
+	meta := binary.AppendUvarint(nil, uint64(len(shape)))
+	meta = append(meta, shape...)
+	return binary.AppendVarint(meta, r.seq)
+}
+
+// checkSnapMeta refuses another Top-N's snapshot and continues the
+// arrival numbers after the snapshot's.
+func (r *Rank) checkSnapMeta(meta []byte) error {
+	d := &decoder{b: meta}
+	shape := d.bytes()
+	seq := d.varint()
+	if err := d.finish(); err != nil {
+		return fmt.Errorf("rank snapshot metadata: %w", errCorrupt)
+	}
+	if !bytes.Equal(shape, r.shape()) {
+		return errors.New("the snapshot is of a different Top-N (its columns, partition, order or N changed)")
+	}
+	r.seq = max(r.seq, seq)
+	return nil
+}
+
 // SnapshotState implements exec.Stateful.
-func (r *Rank) SnapshotState(exec.SnapshotContext) (exec.AsyncSnapshot, error) {
+func (r *Rank) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error) {
+	if r.store != nil {
+		if err := r.store.states(); err != nil { // a restore needs their metadata
+			return nil, err
+		}
+		return r.store.snapshot(sc, rankRocksMeta, rankRocksMagic, r.snapMeta())
+	}
 	c := newSnapCapture(r.snapBytes, r.snapCount)
 	parts := make([]*rankPartition, 0, len(r.parts))
 	for _, p := range r.parts {
@@ -63,13 +100,13 @@ func (r *Rank) SnapshotState(exec.SnapshotContext) (exec.AsyncSnapshot, error) {
 				c.buf = appendCellBytes(c.buf, v)
 			}
 		}
+		// The last write (TTL), after the rows: snapshots written before
+		// it existed end there.
+		c.buf = binary.AppendVarint(c.buf, p.lastWrite)
 		c.end()
 	}
 	r.snapBytes, r.snapCount = len(c.buf), c.len()
-	shape := r.shape()
-	meta := binary.AppendUvarint(nil, uint64(len(shape)))
-	meta = append(meta, shape...)
-	meta = binary.AppendVarint(meta, r.seq)
+	meta := r.snapMeta()
 	ncol, keys, maxPar := r.In.Len(), r.PartitionKeys, r.maxPar
 	keyTypes := make([]types.Type, len(keys))
 	for i, k := range keys {
@@ -112,6 +149,12 @@ func (r *Rank) SnapshotState(exec.SnapshotContext) (exec.AsyncSnapshot, error) {
 
 // RestoreState implements exec.Stateful.
 func (r *Rank) RestoreState(rc exec.RestoreContext) error {
+	if r.store != nil {
+		if r.store.top != nil {
+			return errors.New("restore into rocksdb state that is already in use")
+		}
+		return r.store.restore(rc, rankRocksMeta, rankRocksMagic, rankSnapFile, r.checkSnapMeta)
+	}
 	ncol := r.In.Len()
 	keyTypes := make([]types.Type, len(r.PartitionKeys))
 	for i, k := range r.PartitionKeys {
@@ -119,6 +162,8 @@ func (r *Rank) RestoreState(rc exec.RestoreContext) error {
 	}
 	kc := newKeyChunk(keyTypes)
 	var chunk []*rankPartition
+	// Snapshots without write times restart the TTL clock.
+	now := r.now().UnixNano()
 	skip := make([]cell, ncol)
 	add := func() error {
 		keyCols := kc.arrays()
@@ -137,19 +182,15 @@ func (r *Rank) RestoreState(rc exec.RestoreContext) error {
 	}
 	for _, snap := range rc.Snapshots {
 		f, err := readSnapFile(snap.Dir, rankSnapFile, rankMagic)
+		if errors.Is(err, fs.ErrNotExist) && fileExists(snap.Dir, rankRocksMeta) {
+			return errors.New("not supported yet: restoring 'state.backend' = 'rocksdb' Top-N state into 'hashmap'")
+		}
 		if err != nil {
 			return err
 		}
-		d := &decoder{b: f.meta}
-		shape := d.bytes()
-		seq := d.varint()
-		if err := d.finish(); err != nil {
-			return fmt.Errorf("rank snapshot metadata: %w", errCorrupt)
+		if err := r.checkSnapMeta(f.meta); err != nil {
+			return err
 		}
-		if !bytes.Equal(shape, r.shape()) {
-			return errors.New("the snapshot is of a different Top-N (its columns, partition, order or N changed)")
-		}
-		r.seq = max(r.seq, seq)
 		for {
 			kg, payload, ok, err := f.next()
 			if err != nil {
@@ -186,6 +227,10 @@ func (r *Rank) RestoreState(rc exec.RestoreContext) error {
 					row[j] = d.cell()
 				}
 				r.seq = max(r.seq, seq)
+			}
+			p.lastWrite = now
+			if len(d.b) > 0 {
+				p.lastWrite = d.varint()
 			}
 			if err := d.finish(); err != nil {
 				return fmt.Errorf("rank snapshot: %w", err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -17,10 +18,13 @@ import (
 var rankInput = types.NewSchema(types.Field{Name: "p", Type: types.TypeString},
 	types.Field{Name: "o", Type: types.TypeBigInt}, types.Field{Name: "x", Type: types.TypeBigInt})
 
-func testRank() *Rank {
+func testRank() *Rank { return testRankOn("hashmap") }
+
+func testRankOn(backend string) *Rank {
 	out := types.NewSchema(append(slices.Clone(rankInput.Fields), types.Field{Name: "rn", Type: types.TypeBigInt})...)
 	return &Rank{PartitionKeys: []int{0}, OrderKeys: []SortKey{{Col: 1, Desc: true}}, Limit: 2, RankColumn: true,
-		In: rankInput, Out: out, InputUpdating: true} // rankGen retracts
+		In: rankInput, Out: out, InputUpdating: true, // rankGen retracts
+		RocksDB: backend == "rocksdb"}
 }
 
 // rankGen makes random changelogs for testRank: ties on o, retractions.
@@ -64,6 +68,39 @@ func TestRankSnapshotRestore(t *testing.T) {
 		b := g.batch(1 + g.rng.IntN(40))
 		more, kmore = append(more, proc(0, b)), append(kmore, keyedInput{b: b, keys: []int{0}})
 	}
-	snapshotRoundTrip(t, "Top-N", func() exec.Operator { return openOp(t, testRank(), 0, 1) }, pre, more)
-	rescaleRoundTrip(t, "Top-N", func(s, p int) exec.Operator { return openOp(t, testRank(), s, p) }, kpre, kmore)
+	for _, be := range rankBackends {
+		snapshotRoundTrip(t, "Top-N on "+be, func() exec.Operator { return openOp(t, testRankOn(be), 0, 1) }, pre, more)
+		rescaleRoundTrip(t, "Top-N on "+be, func(s, p int) exec.Operator { return openOp(t, testRankOn(be), s, p) }, kpre, kmore)
+	}
+}
+
+// TestRankSnapshotOtherBackend: a snapshot of one backend is refused by
+// the other with a clear error, not misread.
+func TestRankSnapshotOtherBackend(t *testing.T) {
+	g := &rankGen{rng: rand.New(rand.NewPCG(2, 7))}
+	b := g.batch(30)
+	dirs := map[string]string{}
+	for _, be := range rankBackends {
+		op := openOp(t, testRankOn(be), 0, 1)
+		var c collectRows
+		run(t, op, &c, []step{proc(0, b)})
+		dirs[be] = snapshotSync(t, op, &c, false)()
+		op.Close()
+	}
+	for be, other := range map[string]string{"hashmap": "rocksdb", "rocksdb": "hashmap"} {
+		op := openOp(t, testRankOn(be), 0, 1).(*Rank)
+		err := op.RestoreState(restoreOne(dirs[other]))
+		if err == nil || !strings.Contains(err.Error(), "not supported yet") {
+			t.Fatalf("%s restoring %s state: %v", be, other, err)
+		}
+		op.Close()
+		// And another Top-N's state of the same backend.
+		o := testRankOn(be)
+		o.Limit = 3
+		openOp(t, o, 0, 1)
+		if err := o.RestoreState(restoreOne(dirs[be])); err == nil || !strings.Contains(err.Error(), "different Top-N") {
+			t.Fatalf("%s restoring another Top-N's state: %v", be, err)
+		}
+		o.Close()
+	}
 }
