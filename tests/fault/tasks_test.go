@@ -91,6 +91,15 @@ var queryCases = []queryCase{
 		covers: coversBy("kkk"),
 	},
 	{
+		name: "window-join", sources: strings.ReplaceAll(twoSources, "%[3]d", "50"), rows: 1500,
+		sinkCols: "aid BIGINT, bid BIGINT, k INT, ws TIMESTAMP(3)",
+		query: `SELECT aid, bid, A.ak, A.window_start FROM
+		  (SELECT * FROM TABLE(TUMBLE(TABLE a, DESCRIPTOR(ats), INTERVAL '2' SECOND))) A
+		  LEFT JOIN (SELECT * FROM TABLE(TUMBLE(TABLE b, DESCRIPTOR(bts), INTERVAL '2' SECOND))) B
+		  ON ak = bk AND A.window_start = B.window_start AND A.window_end = B.window_end`,
+		covers: coversBy("kkkk"),
+	},
+	{
 		name: "top-n", sources: oneSource, rows: 3000,
 		sinkCols: "k INT, id BIGINT, v INT",
 		query: `SELECT k, id, v FROM (
