@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -33,15 +34,21 @@ type scope struct {
 	cols []scopeCol
 }
 
+// Resolve finds the column an identifier names. A ROW column is carried as
+// its leaf columns, named "row.field" (types.Flatten), so a field access
+// `bid.price` — which the parser reads as table bid, column price — binds
+// to leaf "bid.price" when no relation named bid is in scope; a relation of
+// that name wins, as in Flink. Likewise t.bid.price and nexmark.bid.price
+// (qualifier, then the leaf) and row.sub.field for nested ROWs.
 func (s *scope) Resolve(id *ast.Ident) (int, types.Type, error) {
 	var qual, name string
-	switch len(id.Parts) {
-	case 1:
+	switch {
+	case len(id.Parts) == 1:
 		name = id.Parts[0]
-	case 2:
-		qual, name = id.Parts[0], id.Parts[1]
+	case s.hasQualifier(id.Parts[0]):
+		qual, name = id.Parts[0], strings.Join(id.Parts[1:], ".")
 	default:
-		return 0, types.Type{}, ast.Errorf(id.Pos, "not supported yet: column reference '%s'", strings.Join(id.Parts, "."))
+		name = strings.Join(id.Parts, ".")
 	}
 	found := -1
 	for i, c := range s.cols {
@@ -53,13 +60,43 @@ func (s *scope) Resolve(id *ast.Ident) (int, types.Type, error) {
 		}
 		found = i
 	}
-	if found < 0 {
-		if qual != "" {
-			return 0, types.Type{}, ast.Errorf(id.Pos, "unknown column '%s.%s'", qual, name)
-		}
-		return 0, types.Type{}, ast.Errorf(id.Pos, "unknown column '%s'", name)
+	if found >= 0 {
+		return found, s.cols[found].Type, nil
 	}
-	return found, s.cols[found].Type, nil
+	if leaf := s.rowLeaf(qual, name); leaf != "" {
+		return 0, types.Type{}, ast.Errorf(id.Pos, "not supported yet: ROW column '%s' as a whole value; read its fields, e.g. %s", name, leaf)
+	}
+	switch {
+	case qual != "":
+		return 0, types.Type{}, ast.Errorf(id.Pos, "unknown column '%s.%s'", qual, name)
+	case len(id.Parts) > 1 && len(id.Parts) <= 2:
+		return 0, types.Type{}, ast.Errorf(id.Pos, "unknown column '%s'", strings.Join(id.Parts, "."))
+	case len(id.Parts) > 2:
+		return 0, types.Type{}, ast.Errorf(id.Pos, "unknown column '%s' (no table '%s' in scope, and no ROW column of that path)", name, id.Parts[0])
+	}
+	return 0, types.Type{}, ast.Errorf(id.Pos, "unknown column '%s'", name)
+}
+
+// hasQualifier reports whether a relation named q is in scope.
+func (s *scope) hasQualifier(q string) bool {
+	for _, c := range s.cols {
+		if strings.EqualFold(c.Qualifier, q) {
+			return true
+		}
+	}
+	return false
+}
+
+// rowLeaf returns the first leaf column under ROW (or nested ROW) path
+// name, if name is one: an identifier naming a whole ROW.
+func (s *scope) rowLeaf(qual, name string) string {
+	prefix := strings.ToLower(name) + "."
+	for _, c := range s.cols {
+		if strings.HasPrefix(strings.ToLower(c.Name), prefix) && (qual == "" || strings.EqualFold(c.Qualifier, qual)) {
+			return c.Name
+		}
+	}
+	return ""
 }
 
 func scopeOf(qualifier string, s types.Schema) *scope {
@@ -83,16 +120,18 @@ type queryPlan struct {
 	ordered bool
 }
 
-// ctx carries query-local names (CTEs).
+// ctx carries query-local names (CTEs) and the names the current query
+// block mentions (for reading only the ROW leaves it uses).
 type bindCtx struct {
 	ctes map[string]*ast.Select
+	refs *nameRefs
 }
 
 func (b *bindCtx) with(ctes []ast.CTE) *bindCtx {
 	if len(ctes) == 0 {
 		return b
 	}
-	n := &bindCtx{ctes: map[string]*ast.Select{}}
+	n := &bindCtx{ctes: map[string]*ast.Select{}, refs: b.refs}
 	for k, v := range b.ctes {
 		n.ctes[k] = v
 	}
@@ -178,6 +217,7 @@ func (p *Planner) planSelect(bc *bindCtx, sel *ast.Select) (queryPlan, error) {
 // planBlock plans one SELECT ... FROM ... WHERE ... GROUP BY ... HAVING ...
 // ORDER BY ... LIMIT.
 func (p *Planner) planBlock(bc *bindCtx, sel *ast.Select) (queryPlan, error) {
+	bc = &bindCtx{ctes: bc.ctes, refs: blockRefs(sel)}
 	var rel relation
 	if sel.From == nil {
 		rel = relation{node: &Values{}, scope: &scope{}}
@@ -695,7 +735,7 @@ func (p *Planner) planTableName(bc *bindCtx, r *ast.TableName) (relation, error)
 	if !ok {
 		return relation{}, ast.Errorf(r.Pos, "unknown table '%s'", r.Name)
 	}
-	node, err := p.scanTable(t)
+	node, err := p.scanTable(t.narrowRows(bc.refs.keeps(t)))
 	if err != nil {
 		return relation{}, ast.Errorf(r.Pos, "%v", err)
 	}
@@ -756,16 +796,129 @@ func computedColumns(t *Table, node Node) (Node, error) {
 	phys := 0
 	for _, c := range t.Columns {
 		if c.Computed == nil {
-			exprs = append(exprs, expr.NewColumn(phys, c.Type, c.Name))
-			phys++
-		} else {
-			e, err := expr.Bind(c.Computed, sc, noAggregates("a computed column"))
-			if err != nil {
-				return nil, err
+			for _, leaf := range types.Flatten(types.Field{Name: c.Name, Type: c.Type}) {
+				exprs = append(exprs, expr.NewColumn(phys, leaf.Type, leaf.Name))
+				fields = append(fields, leaf)
+				phys++
 			}
-			exprs = append(exprs, e)
+			continue
 		}
-		fields = append(fields, types.Field{Name: c.Name, Type: exprs[len(exprs)-1].Type()})
+		e, err := expr.Bind(c.Computed, sc, noAggregates("a computed column"))
+		if err != nil {
+			return nil, err
+		}
+		exprs = append(exprs, e)
+		fields = append(fields, types.Field{Name: c.Name, Type: e.Type()})
 	}
 	return &Calc{Input: node, Exprs: exprs, Out: types.Schema{Fields: fields}}, nil
+}
+
+// nameRefs is what a query block may read of a table's ROW columns: the
+// lower-case column paths its identifiers may name (`b.bid.price` gives
+// "bid.price" when b names a relation of the block, and "b.bid.price"),
+// or everything after a *. It over-approximates on purpose (subqueries'
+// names count too): a leaf nobody names is never read, and reading one
+// too many only costs its generation.
+type nameRefs struct {
+	all   bool
+	paths map[string]bool
+}
+
+// blockRefs collects the names of a query block, subqueries included
+// (found by walking the syntax tree, so no node type is missed).
+func blockRefs(sel *ast.Select) *nameRefs {
+	r := &nameRefs{paths: map[string]bool{}}
+	for _, it := range sel.Items {
+		r.all = r.all || it.Star
+	}
+	quals := map[string]bool{}
+	var ids []*ast.Ident
+	walkAST(reflect.ValueOf(sel), func(n any) {
+		switch x := n.(type) {
+		case *ast.Ident:
+			ids = append(ids, x)
+		case *ast.TableName:
+			quals[strings.ToLower(x.Name)], quals[strings.ToLower(x.Alias)] = true, true
+		case *ast.DerivedTable:
+			quals[strings.ToLower(x.Alias)] = true
+		case *ast.WindowTVF:
+			quals[strings.ToLower(x.Alias)] = true
+		}
+	})
+	for _, id := range ids {
+		r.add(id, quals)
+	}
+	return r
+}
+
+// add records the paths id may name: all of it, and without its first
+// part when that is a relation name.
+func (r *nameRefs) add(id *ast.Ident, quals map[string]bool) {
+	r.paths[strings.ToLower(strings.Join(id.Parts, "."))] = true
+	if len(id.Parts) > 1 && quals[strings.ToLower(id.Parts[0])] {
+		r.paths[strings.ToLower(strings.Join(id.Parts[1:], "."))] = true
+	}
+}
+
+// walkAST calls f for every non-nil pointer reachable from v through
+// exported fields (the syntax tree is a tree: no cycles).
+func walkAST(v reflect.Value, f func(any)) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return
+		}
+		if v.Kind() == reflect.Pointer {
+			f(v.Interface())
+		}
+		walkAST(v.Elem(), f)
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() {
+				walkAST(v.Field(i), f)
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			walkAST(v.Index(i), f)
+		}
+	}
+}
+
+// keeps returns which ROW leaves of t a scan in this block reads: those
+// named (the leaf or a ROW above it) in the block, in a computed column or
+// in the watermark; all of them with no block (nil refs) or after a *.
+func (r *nameRefs) keeps(t *Table) func(path string) bool {
+	if r == nil || r.all || t.rowColumn() == nil {
+		return func(string) bool { return true }
+	}
+	paths := r.paths
+	extra := &nameRefs{paths: map[string]bool{}}
+	quals := map[string]bool{strings.ToLower(t.Name): true}
+	collect := func(n any) {
+		if id, ok := n.(*ast.Ident); ok {
+			extra.add(id, quals)
+		}
+	}
+	for _, c := range t.Columns {
+		if c.Computed != nil {
+			walkAST(reflect.ValueOf(c.Computed), collect)
+		}
+	}
+	if t.Watermark != nil {
+		walkAST(reflect.ValueOf(t.Watermark.Expr), collect)
+	}
+	return func(path string) bool {
+		// path is "bid.price" or "r.s.b": kept if it or a ROW above it is named.
+		for p := path; ; {
+			if paths[p] || extra.paths[p] {
+				return true
+			}
+			i := strings.LastIndexByte(p, '.')
+			if i < 0 {
+				return false
+			}
+			p = p[:i]
+		}
+	}
 }

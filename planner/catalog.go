@@ -58,13 +58,92 @@ type Table struct {
 	Pos       ast.Pos
 }
 
-// Schema is every column (physical and computed), as SELECT * sees it.
+// Schema is every column (physical and computed), as SELECT * sees it:
+// ROW columns as their leaf columns (types.Flatten).
 func (t *Table) Schema() types.Schema {
-	fs := make([]types.Field, len(t.Columns))
-	for i, c := range t.Columns {
-		fs[i] = types.Field{Name: c.Name, Type: c.Type}
+	fs := make([]types.Field, 0, len(t.Columns))
+	for _, c := range t.Columns {
+		fs = append(fs, types.Flatten(types.Field{Name: c.Name, Type: c.Type})...)
 	}
 	return types.Schema{Fields: fs}
+}
+
+// physicalSchema is the schema the connector reads: the non-computed
+// columns in order, ROW columns as their leaves.
+func (t *Table) physicalSchema() types.Schema {
+	var fs []types.Field
+	for _, c := range t.Columns {
+		if c.Computed == nil {
+			fs = append(fs, types.Flatten(types.Field{Name: c.Name, Type: c.Type})...)
+		}
+	}
+	return types.Schema{Fields: fs}
+}
+
+// rowColumn returns the table's first ROW column, or nil.
+func (t *Table) rowColumn() *Column {
+	for i := range t.Columns {
+		if t.Columns[i].Type.Kind == types.Row {
+			return &t.Columns[i]
+		}
+	}
+	return nil
+}
+
+// narrowRows returns t reading only the ROW leaves keep accepts (by
+// lower-case path, "bid.price"), or t itself when it has no ROW column or
+// keeps them all. The copy shares everything else with t: a scan of it asks
+// the connector for fewer columns, which is the point (the nexmark table's
+// ROW columns are 25 leaves, a view of one kind reads 7 of them).
+func (t *Table) narrowRows(keep func(path string) bool) *Table {
+	if t.rowColumn() == nil {
+		return t
+	}
+	n := *t
+	n.Columns = append([]Column(nil), t.Columns...)
+	changed := false
+	for i, c := range n.Columns {
+		if c.Type.Kind != types.Row {
+			continue
+		}
+		nt, dropped := narrowRow(c.Type, strings.ToLower(c.Name), keep)
+		if dropped {
+			n.Columns[i].Type = nt
+			changed = true
+		}
+	}
+	if !changed {
+		return t
+	}
+	n.Physical = n.physicalSchema()
+	return &n
+}
+
+// narrowRow drops the leaves of ROW type rt (at path) that keep refuses;
+// dropped reports whether any went. A ROW may end up with no fields: it
+// then contributes no leaf columns.
+func narrowRow(rt types.Type, path string, keep func(string) bool) (types.Type, bool) {
+	var fields []types.Field
+	dropped := false
+	for _, f := range rt.Row.Fields {
+		p := path + "." + strings.ToLower(f.Name)
+		if f.Type.Kind == types.Row {
+			nt, d := narrowRow(f.Type, p, keep)
+			dropped = dropped || d
+			if len(nt.Row.Fields) > 0 {
+				fields = append(fields, types.Field{Name: f.Name, Type: nt})
+			}
+			continue
+		}
+		if keep(p) {
+			fields = append(fields, f)
+		} else {
+			dropped = true
+		}
+	}
+	out := types.RowOf(fields...)
+	out.NotNull = rt.NotNull
+	return out, dropped
 }
 
 // ConnectorTable is the table as its connector sees it to read it.

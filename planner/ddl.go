@@ -22,20 +22,29 @@ type Connectors interface {
 func (p *Planner) BuildTable(ct *ast.CreateTable, reg Connectors) (*Table, error) {
 	t := &Table{Name: ct.Name, Pos: ct.Pos, Options: map[string]string{}, ConnectorOptions: map[string]string{},
 		OptionPos: map[string]ast.Pos{}, PrimaryKey: ct.PrimaryKey}
-	seen := map[string]bool{}
-	var phys []types.Field
+	seen := map[string]string{} // lower-case column or leaf name -> its column
 	for _, c := range ct.Columns {
-		if seen[strings.ToLower(c.Name)] {
+		if _, dup := seen[strings.ToLower(c.Name)]; dup {
 			return nil, ast.Errorf(c.Pos, "duplicate column '%s'", c.Name)
 		}
-		seen[strings.ToLower(c.Name)] = true
+		seen[strings.ToLower(c.Name)] = c.Name
+		if c.Type.Kind == types.Row {
+			if c.Metadata {
+				return nil, ast.Errorf(c.Pos, "not supported yet: METADATA column '%s' of type ROW", c.Name)
+			}
+			// The leaves become columns named "row.field": one may not
+			// shadow a column of that name.
+			for _, leaf := range types.Flatten(types.Field{Name: c.Name, Type: c.Type}) {
+				if other, dup := seen[strings.ToLower(leaf.Name)]; dup {
+					return nil, ast.Errorf(c.Pos, "field '%s' of ROW column '%s' clashes with column '%s'", leaf.Name, c.Name, other)
+				}
+				seen[strings.ToLower(leaf.Name)] = c.Name
+			}
+		}
 		col := Column{Name: c.Name, Type: c.Type, Computed: c.Computed, ComputedText: c.ComputedText,
 			Metadata: c.Metadata, MetadataKey: c.MetadataKey, Virtual: c.Virtual, Pos: c.Pos}
 		if c.Metadata && col.MetadataKey == "" {
 			col.MetadataKey = c.Name
-		}
-		if c.Computed == nil {
-			phys = append(phys, types.Field{Name: c.Name, Type: c.Type})
 		}
 		t.Columns = append(t.Columns, col)
 	}
@@ -53,6 +62,9 @@ func (p *Planner) BuildTable(ct *ast.CreateTable, reg Connectors) (*Table, error
 				if t.Columns[i].Metadata {
 					return nil, ast.Errorf(ct.Pos, "primary key column '%s' cannot be a METADATA column", k)
 				}
+				if t.Columns[i].Type.Kind == types.Row {
+					return nil, ast.Errorf(ct.Pos, "not supported yet: primary key column '%s' of type ROW", k)
+				}
 				t.Columns[i].Type.NotNull = true
 				found = true
 			}
@@ -61,14 +73,7 @@ func (p *Planner) BuildTable(ct *ast.CreateTable, reg Connectors) (*Table, error
 			return nil, ast.Errorf(ct.Pos, "primary key column '%s' is not a column of the table", k)
 		}
 	}
-	for i := range phys {
-		for _, c := range t.Columns {
-			if strings.EqualFold(c.Name, phys[i].Name) {
-				phys[i].Type = c.Type
-			}
-		}
-	}
-	t.Physical = types.Schema{Fields: phys}
+	t.Physical = t.physicalSchema()
 	// Computed columns see the physical columns only.
 	sc := scopeOf(t.Name, t.Physical)
 	for i, c := range t.Columns {
@@ -116,6 +121,11 @@ func (p *Planner) BuildTable(ct *ast.CreateTable, reg Connectors) (*Table, error
 		return nil, ast.Errorf(t.OptionPos["connector"], "table '%s': %v", ct.Name, err)
 	}
 	t.Factory = f
+	if rc := t.rowColumn(); rc != nil {
+		if rf, ok := f.(RowColumnsFactory); !ok || !rf.FlattenedRowColumns() {
+			return nil, ast.Errorf(rc.Pos, "not supported yet: ROW column '%s' in a table of connector '%s' (only the nexmark connector reads ROW columns)", rc.Name, t.Connector)
+		}
+	}
 	if err := checkMetadata(t); err != nil {
 		return nil, err
 	}
@@ -132,6 +142,16 @@ func (p *Planner) BuildTable(ct *ast.CreateTable, reg Connectors) (*Table, error
 		t.Changelog = cf.ProducesUpdates(t.ConnectorTable(p.Env))
 	}
 	return t, nil
+}
+
+// RowColumnsFactory is implemented by connector factories whose sources
+// read ROW columns flattened: the table's physical schema (what the
+// connector sees) holds one column per ROW leaf, named "col.field"
+// (types.Flatten), and may hold only some of them (a scan asks for the
+// leaves its query reads). Other connectors are refused ROW columns at
+// CREATE TABLE, so no format or sink ever meets one.
+type RowColumnsFactory interface {
+	FlattenedRowColumns() bool
 }
 
 // checkMetadata checks the table's METADATA columns against the keys its
@@ -222,6 +242,9 @@ func (p *Planner) PlanInsert(ins *ast.Insert) (Node, error) {
 			return nil, ast.Errorf(ins.Pos, "cannot INSERT INTO view '%s'", ins.Table)
 		}
 		return nil, ast.Errorf(ins.Pos, "unknown table '%s'", ins.Table)
+	}
+	if rc := t.rowColumn(); rc != nil {
+		return nil, ast.Errorf(ins.Pos, "not supported yet: INSERT INTO %s: ROW column '%s'", t.Name, rc.Name)
 	}
 	if err := checkWritableMetadata(t, ins.Pos); err != nil {
 		return nil, err
