@@ -93,7 +93,7 @@ func newGenerator(c *config, stride int, f *Factory) *generator {
 	if c.kind == kindBid {
 		// The block size depends on the stream options only (not on the
 		// declared columns or the parallelism): values may not either.
-		g.blockE = max(1, min(blockRows/(g.hi-g.lo), blockEvents/g.prop))
+		g.blockE = c.bidBlockEpochs()
 		chans, extra := f.bidSeqs(t, g.bidExtra)
 		g.seq[bChannel], g.seq[bURL], g.seq[bExtra] = chans.names, chans.urls, extra
 		g.seqExtra = extra != nil

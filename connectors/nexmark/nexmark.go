@@ -7,7 +7,9 @@
 // from it), and event time advances by 1/rate per event from a fixed base
 // time, so every run, every split of the stream over parallel subtasks and
 // every restore from a checkpoint produces exactly the same events. A table
-// reads one kind of event ('nexmark.table' = 'person' | 'auction' | 'bid').
+// reads one kind of event ('nexmark.table' = 'person' | 'auction' | 'bid'),
+// or all of them as Flink's single table (event_type and person, auction
+// and bid ROW columns; the default when the schema is that one, see all.go).
 package nexmark
 
 import (
@@ -78,6 +80,9 @@ func (f *Factory) NewSource(t connectors.Table) (connectors.Source, error) {
 	c, err := parse(t)
 	if err != nil {
 		return nil, err
+	}
+	if c.all {
+		return newAllSource(t, c, f), nil
 	}
 	return newSource(t, c, f), nil
 }

@@ -367,7 +367,7 @@ func TestValidation(t *testing.T) {
 		option string
 		msg    string
 	}{
-		{map[string]string{"nexmark.table": "bids"}, "nexmark.table", "expected person, auction or bid"},
+		{map[string]string{"nexmark.table": "bids"}, "nexmark.table", "expected person, auction, bid or nexmark"},
 		{map[string]string{"nexmark.table": "bid", "foo": "1"}, "foo", "unknown option"},
 		{map[string]string{"nexmark.table": "bid", "events.num": "-1"}, "events.num", "must not be negative"},
 		{map[string]string{"nexmark.table": "bid", "events.num": "x"}, "events.num", "invalid integer"},
@@ -383,7 +383,7 @@ func TestValidation(t *testing.T) {
 		{map[string]string{"nexmark.table": "bid", "base-time": "yesterday"}, "base-time", "invalid base time"},
 		{map[string]string{"nexmark.table": "bid", "stop-at": "10"}, "stop-at", "not supported yet"},
 		{map[string]string{"nexmark.table": "bid", "extended-bid-mode": "true"}, "extended-bid-mode", "not supported yet"},
-		{map[string]string{}, "nexmark.table", "not supported yet: the single nexmark table with ROW columns; declare one table per kind with 'nexmark.table' = 'person' | 'auction' | 'bid'"},
+		{map[string]string{}, "nexmark.table", "the table must be Flink's nexmark table (event_type INT, person ROW<...>, auction ROW<...>, bid ROW<...>) or name its kind with 'nexmark.table' = 'person' | 'auction' | 'bid'"},
 	}
 	for _, c := range cases {
 		err := New().Validate(connectors.Table{Name: "t", Schema: fullSchema("bid"), Options: c.opts})

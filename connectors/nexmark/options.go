@@ -1,6 +1,7 @@
 package nexmark
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -133,6 +134,13 @@ type config struct {
 	hotAuction, hotBidders, hotSellers int64
 	personSize, auctionSize, bidSize   int
 
+	// all: Flink's single nexmark table (event_type and one ROW column per
+	// kind, flattened into leaf columns "bid.price"); allCols then maps
+	// each declared column to its kind and field id (-1: event_type), and
+	// kind and cols are unused.
+	all     bool
+	allCols []allCol
+
 	// throttle emits events in real time (max-emit-speed false or
 	// rate.limited true); otherwise as fast as the consumer takes them.
 	throttle  bool
@@ -171,6 +179,8 @@ func parse(t connectors.Table) (*config, error) {
 		switch key {
 		case "nexmark.table":
 			switch strings.ToLower(strings.TrimSpace(v)) {
+			case "nexmark":
+				c.all = true
 			case "person":
 				c.kind = kindPerson
 			case "auction":
@@ -178,7 +188,7 @@ func parse(t connectors.Table) (*config, error) {
 			case "bid":
 				c.kind = kindBid
 			default:
-				return nil, opts.Errorf(name, key, "invalid value '%s' (expected person, auction or bid)", v)
+				return nil, opts.Errorf(name, key, "invalid value '%s' (expected person, auction, bid or nexmark)", v)
 			}
 			tableSet = true
 		case "events.num":
@@ -254,13 +264,120 @@ func parse(t connectors.Table) (*config, error) {
 	}
 	c.throttle = !maxEmitSpeed || rateLimited
 	if !tableSet {
-		return nil, opts.Errorf(name, "nexmark.table",
-			"not supported yet: the single nexmark table with ROW columns; declare one table per kind with 'nexmark.table' = 'person' | 'auction' | 'bid'")
+		// Flink's connector has no such option: it always generates the
+		// single table, which is the default here when the schema is its.
+		if !flinkSchema(t.Schema) {
+			return nil, opts.Errorf(name, "nexmark.table",
+				"the table must be Flink's nexmark table (event_type INT, person ROW<...>, auction ROW<...>, bid ROW<...>) or name its kind with 'nexmark.table' = 'person' | 'auction' | 'bid'")
+		}
+		c.all = true
+	}
+	if c.all {
+		if err := c.bindAllColumns(t); err != nil {
+			return nil, err
+		}
+		return c, nil
 	}
 	if err := c.bindColumns(t); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// allCol is a column of the single table: a field of a kind's ROW, or
+// event_type (field -1).
+type allCol struct {
+	kind  kind
+	field int
+}
+
+const eventTypeCol = "event_type"
+
+// flinkSchema reports whether a schema looks like Flink's single nexmark
+// table: event_type or a leaf of a person, auction or bid ROW.
+func flinkSchema(s types.Schema) bool {
+	for _, f := range s.Fields {
+		if strings.EqualFold(f.Name, eventTypeCol) {
+			return true
+		}
+		if k, _, ok := strings.Cut(f.Name, "."); ok {
+			if _, known := kindOf(k); known {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func kindOf(name string) (kind, bool) {
+	switch strings.ToLower(name) {
+	case "person":
+		return kindPerson, true
+	case "auction":
+		return kindAuction, true
+	case "bid":
+		return kindBid, true
+	}
+	return 0, false
+}
+
+// bindAllColumns checks the declared columns of the single table: event_type
+// INT and the leaves "kind.field" of the person, auction and bid ROWs (the
+// planner flattens ROW columns and may pass only the leaves a query reads),
+// any subset, names case-insensitive, types exactly Flink's.
+func (c *config) bindAllColumns(t connectors.Table) error {
+	c.allCols = make([]allCol, len(t.Schema.Fields))
+	for i, f := range t.Schema.Fields {
+		if strings.EqualFold(f.Name, eventTypeCol) {
+			if !f.Type.Equal(types.TypeInt) {
+				return fmt.Errorf("table '%s': column '%s' is declared %s, but the nexmark event_type is INT", t.Name, f.Name, f.Type.WithNotNull(false))
+			}
+			c.allCols[i] = allCol{field: -1}
+			continue
+		}
+		row, field, dotted := strings.Cut(f.Name, ".")
+		k, ok := kindOf(row)
+		if !dotted || !ok {
+			return fmt.Errorf("table '%s': column '%s' is not a column of the nexmark table (%s)", t.Name, f.Name, describeAll())
+		}
+		defs := kindFields(k)
+		id := -1
+		for j, d := range defs {
+			if strings.EqualFold(d.name, field) {
+				id = j
+				break
+			}
+		}
+		if id < 0 {
+			return fmt.Errorf("table '%s': field '%s' is not a field of the nexmark %s ROW (%s)", t.Name, field, k, describe(defs))
+		}
+		if !f.Type.Equal(defs[id].t) {
+			return fmt.Errorf("table '%s': field %s is declared %s, but nexmark %s.%s is %s",
+				t.Name, f.Name, f.Type.WithNotNull(false), k, defs[id].name, defs[id].t)
+		}
+		c.allCols[i] = allCol{kind: k, field: id}
+	}
+	return nil
+}
+
+// describeAll renders the single table's schema for error messages.
+func describeAll() string {
+	parts := []string{"event_type INT"}
+	for _, k := range []kind{kindPerson, kindAuction, kindBid} {
+		var fs []types.Field
+		for _, d := range kindFields(k) {
+			fs = append(fs, types.Field{Name: d.name, Type: d.t})
+		}
+		parts = append(parts, k.String()+" "+types.RowOf(fs...).String())
+	}
+	return strings.Join(parts, ", ")
+}
+
+// bidBlockEpochs is the number of epochs of a bid block (see seq.go): it
+// depends on the stream options only, so that bid values do not depend on
+// the declared columns, the parallelism or the table (per-kind or single).
+func (c *config) bidBlockEpochs() int64 {
+	return max(1, min(blockRows/c.bidProp, blockEvents/c.proportion()))
 }
 
 // bindColumns checks the declared columns against the kind's: any subset in

@@ -93,18 +93,6 @@ SELECT 'category', COUNT(*), MIN(category) + MAX(category) * 100 FROM auction WH
 	}
 }
 
-func TestSQLRefusesTheRowTable(t *testing.T) {
-	s, err := session.New(session.Options{Dir: t.TempDir(), Connectors: []connectors.Factory{nexmark.New()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	err = s.ExecuteScript(context.Background(), `CREATE TABLE nexmark (event_type INT) WITH ('connector' = 'nexmark');`, &lastRows{rows: map[string]string{}})
-	if err == nil || !strings.Contains(err.Error(), "not supported yet: the single nexmark table with ROW columns") {
-		t.Fatalf("the single nexmark table: %v", err)
-	}
-}
-
 // A job reading a throttled nexmark table is stopped with a savepoint and
 // resumed from it: the sink ends up with exactly the rows of an
 // uninterrupted run.
