@@ -271,7 +271,6 @@ func (b *builder) translate(n Node) (stream, error) {
 		}
 		return b.addVertex(v), nil
 	case *JoinNode:
-		b.stateInMemory("joins")
 		l, err := b.build(x.Left)
 		if err != nil {
 			return stream{}, err
@@ -284,7 +283,7 @@ func (b *builder) translate(n Node) (stream, error) {
 			ast.JoinRight: ops.JoinRight, ast.JoinFull: ops.JoinFull}[x.Kind]
 		lk, rk, ls, rs, out, residual, bounds := x.LeftKeys, x.RightKeys, x.Left.Schema(), x.Right.Schema(), x.Out, x.Residual, x.Bounds
 		ttl, _ := ParseDuration(b.p.Settings.Get(KeyStateTTL))
-		leftInsertOnly, rightInsertOnly := !Updating(x.Left), !Updating(x.Right)
+		leftInsertOnly, rightInsertOnly, rocksState := !Updating(x.Left), !Updating(x.Right), b.rocks
 		v := &exec.Vertex{Name: x.Describe(), Parallelism: b.par, Chain: []exec.OperatorFactory{{Name: x.Describe(), New: func(int) (exec.Operator, error) {
 			var bd *ops.TimeBounds
 			if bounds != nil {
@@ -292,7 +291,7 @@ func (b *builder) translate(n Node) (stream, error) {
 				bd = &cp
 			}
 			return &ops.Join{Kind: kind, LeftKeys: lk, RightKeys: rk, Left: ls, Right: rs, Out: out, Residual: residual, Bounds: bd, TTL: ttl,
-				LeftInsertOnly: leftInsertOnly, RightInsertOnly: rightInsertOnly}, nil
+				LeftInsertOnly: leftInsertOnly, RightInsertOnly: rightInsertOnly, RocksDB: rocksState}, nil
 		}}}}
 		lp, rp := exec.Partitioning{Kind: exec.Hash, Keys: lk}, exec.Partitioning{Kind: exec.Hash, Keys: rk}
 		if len(lk) == 0 {
@@ -327,7 +326,6 @@ func (b *builder) translate(n Node) (stream, error) {
 			{From: r.vi, Partitioning: exec.Partitioning{Kind: exec.Hash, Keys: rk}, Side: 1}}
 		return b.addVertex(v), nil
 	case *RankNode:
-		b.stateInMemory("Top-N and deduplication")
 		if x.Limit < 0 {
 			return stream{}, fmt.Errorf("not supported yet: ROW_NUMBER() OVER (...) without a filter rn <= N on it (Top-N)")
 		}
@@ -344,9 +342,11 @@ func (b *builder) translate(n Node) (stream, error) {
 		if b.p.Settings.IsSet(KeyMiniBatchSize) {
 			mini, _ = strconv.Atoi(b.p.Settings.Get(KeyMiniBatchSize))
 		}
+		ttl, _ := ParseDuration(b.p.Settings.Get(KeyStateTTL))
+		rocks := b.rocks
 		f := exec.OperatorFactory{Name: x.Describe(), New: func(int) (exec.Operator, error) {
 			return &ops.Rank{PartitionKeys: part, OrderKeys: order, Limit: limit, RankColumn: rankCol, In: inSchema, Out: out, MiniBatch: mini,
-				InputUpdating: inUpdating}, nil
+				InputUpdating: inUpdating, RocksDB: rocks, TTL: ttl}, nil
 		}}
 		if len(part) == 0 || (b.par == 1 && in.parallelism == 1) {
 			return b.chain(in, 1, f), nil

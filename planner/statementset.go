@@ -63,28 +63,34 @@ func (p *Planner) BuildStatementSet(name string, roots []Node, opts BuildOptions
 	return p.buildJob(name, roots, false, opts)
 }
 
-// sharing finds the sub-plans that several roots of one job read alike, so
-// they are translated once. Only chains that start at a Scan and continue
-// with Calcs and watermark assigners count: they are stateless and run at
-// the source's parallelism, so one instance serves every reader exactly as
-// separate copies would.
+// sharing finds the sub-plans that a job computes more than once — a
+// table several INSERTs of a statement set read alike, or a sub-query one
+// query repeats (Nexmark q5 reads bid twice into the same HOP count) — so
+// they are translated once, as Flink's sub-plan reuse does. Two nodes are
+// the same when they are of one type, their inputs are the same and all
+// their other fields are equal (bound expressions, keys, schemas are plain
+// data, so structural equality is exact); a scan is the same as another of
+// the same table. Sinks, the client's collector, ORDER BY and LIMIT are
+// never shared. Every other operator is deterministic given its input, so
+// one instance serves every reader exactly as separate copies would.
 //
-// A shared sub-plan ends at a "point": the highest node that more roots
-// read than read the node above it. Its stream is sealed, so each reader
+// A shared sub-plan ends at a "point": the highest node that is used more
+// often than the node above it. Its stream is sealed, so each reader
 // starts its own vertex fed by a forward edge (or its own exchange) and
-// nothing a single root does is chained into the shared vertex.
+// nothing a single reader does is chained into the shared vertex.
 type sharing struct {
-	class  map[Node]int   // node of a shareable chain → its class of equal nodes
+	class  map[Node]int   // shareable node → its class of equal nodes
 	reps   []Node         // class → its first node, compared with new ones
-	roots  []map[int]bool // class → the roots that read it
+	uses   []int          // class → how many nodes of the plans are in it
 	points map[int]bool   // classes translated once
 	built  map[int]stream // point class → its sealed stream
 }
 
 func newSharing(roots []Node) *sharing {
 	sh := &sharing{class: map[Node]int{}, points: map[int]bool{}, built: map[int]stream{}}
-	for ri, r := range roots {
-		sh.classify(r, ri)
+	seen := map[Node]bool{}
+	for _, r := range roots {
+		sh.classify(r, seen)
 	}
 	for _, r := range roots {
 		sh.mark(r, nil)
@@ -94,9 +100,13 @@ func newSharing(roots []Node) *sharing {
 
 // classify assigns classes bottom-up, so inputs are classified before the
 // nodes over them are compared.
-func (sh *sharing) classify(n Node, root int) {
+func (sh *sharing) classify(n Node, seen map[Node]bool) {
+	if seen[n] {
+		return
+	}
+	seen[n] = true
 	for _, in := range n.Inputs() {
-		sh.classify(in, root)
+		sh.classify(in, seen)
 	}
 	if !sh.shareable(n) {
 		return
@@ -104,56 +114,90 @@ func (sh *sharing) classify(n Node, root int) {
 	for ci, rep := range sh.reps {
 		if sh.same(n, rep) {
 			sh.class[n] = ci
-			sh.roots[ci][root] = true
+			sh.uses[ci]++
 			return
 		}
 	}
 	sh.class[n] = len(sh.reps)
 	sh.reps = append(sh.reps, n)
-	sh.roots = append(sh.roots, map[int]bool{root: true})
+	sh.uses = append(sh.uses, 1)
 }
 
 func (sh *sharing) shareable(n Node) bool {
-	switch x := n.(type) {
-	case *Scan:
-		return true
-	case *Calc:
-		_, ok := sh.class[x.Input]
-		return ok
-	case *WatermarkNode:
-		_, ok := sh.class[x.Input]
-		return ok
+	switch n.(type) {
+	case *SinkNode, *CollectNode, *SortNode, *LimitNode:
+		return false
 	}
-	return false
+	for _, in := range n.Inputs() {
+		if _, ok := sh.class[in]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
-// same reports whether a and b produce the same rows (and watermarks):
-// equal inputs and equal bound expressions. Expressions are plain data
-// (columns, literals, calls), so structural equality is exact.
+var (
+	nodeType  = reflect.TypeFor[Node]()
+	nodesType = reflect.TypeFor[[]Node]()
+)
+
+// same reports whether a and b produce the same rows (and watermarks).
 func (sh *sharing) same(a, b Node) bool {
-	switch x := a.(type) {
-	case *Scan:
+	if x, ok := a.(*Scan); ok {
 		y, ok := b.(*Scan)
 		return ok && x.Table == y.Table && x.bounded == y.bounded
-	case *Calc:
-		y, ok := b.(*Calc)
-		return ok && sh.class[x.Input] == sh.class[y.Input] && reflect.DeepEqual(x.Filter, y.Filter) &&
-			reflect.DeepEqual(x.Exprs, y.Exprs) && reflect.DeepEqual(x.Out, y.Out)
-	case *WatermarkNode:
-		y, ok := b.(*WatermarkNode)
-		return ok && sh.class[x.Input] == sh.class[y.Input] && x.Column == y.Column && x.PerRow == y.PerRow &&
-			x.Idle == y.Idle && reflect.DeepEqual(x.Expr, y.Expr)
 	}
-	return false
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	if va.Type() != vb.Type() || va.Kind() != reflect.Pointer || va.Elem().Kind() != reflect.Struct {
+		return false
+	}
+	// Compare copies whose inputs are cleared, the inputs by class.
+	ca, cb := reflect.New(va.Elem().Type()).Elem(), reflect.New(vb.Elem().Type()).Elem()
+	ca.Set(va.Elem())
+	cb.Set(vb.Elem())
+	for i := 0; i < ca.NumField(); i++ {
+		fa, fb := ca.Field(i), cb.Field(i)
+		switch fa.Type() {
+		case nodeType:
+			if !fa.CanSet() || !sh.sameClass(fa.Interface(), fb.Interface()) {
+				return false
+			}
+		case nodesType:
+			if !fa.CanSet() || fa.Len() != fb.Len() {
+				return false
+			}
+			for j := 0; j < fa.Len(); j++ {
+				if !sh.sameClass(fa.Index(j).Interface(), fb.Index(j).Interface()) {
+					return false
+				}
+			}
+		default:
+			continue
+		}
+		fa.SetZero()
+		fb.SetZero()
+	}
+	return reflect.DeepEqual(ca.Interface(), cb.Interface())
 }
 
-// mark finds the points: a class read by several roots whose node here has
-// a parent read by fewer roots (or none that is shareable). A parent's
-// roots are a subset of its input's, so comparing counts suffices.
+func (sh *sharing) sameClass(a, b any) bool {
+	na, ok1 := a.(Node)
+	nb, ok2 := b.(Node)
+	if !ok1 || !ok2 {
+		return false
+	}
+	ca, ok1 := sh.class[na]
+	cb, ok2 := sh.class[nb]
+	return ok1 && ok2 && ca == cb
+}
+
+// mark finds the points: a class used more than once whose node here has
+// a parent used less often (or none that is shareable). A parent's uses
+// are at most its input's, so comparing counts suffices.
 func (sh *sharing) mark(n, parent Node) {
-	if c, ok := sh.class[n]; ok && len(sh.roots[c]) > 1 {
+	if c, ok := sh.class[n]; ok && sh.uses[c] > 1 {
 		pc, pok := sh.class[parent]
-		if parent == nil || !pok || len(sh.roots[pc]) < len(sh.roots[c]) {
+		if parent == nil || !pok || sh.uses[pc] < sh.uses[c] {
 			sh.points[c] = true
 		}
 	}

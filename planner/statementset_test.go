@@ -478,3 +478,45 @@ func checkLines(t *testing.T, dir string, want []string) {
 		t.Errorf("%s: got %d lines %v, want %d lines %v", dir, len(got), got, len(w), w)
 	}
 }
+
+// TestQuerySharesRepeatedSubPlan: one query that computes the same
+// aggregate twice (as Nexmark q5 does) translates it once; a different
+// aggregate over the same table shares only the scan.
+func TestQuerySharesRepeatedSubPlan(t *testing.T) {
+	p := newTestPlanner(t, sharedDDL)
+	count := func(job *Job, prefix string) int {
+		n := 0
+		for _, v := range job.Graph.Vertices {
+			for _, name := range chainNames(v) {
+				if strings.HasPrefix(name, prefix) {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	for _, c := range []struct {
+		query string
+		aggs  int
+	}{
+		{`SELECT a.id FROM (SELECT id, COUNT(*) AS n FROM src GROUP BY id) a
+		  JOIN (SELECT id, COUNT(*) AS n FROM src GROUP BY id) b ON a.id = b.id AND a.n >= b.n`, 1},
+		{`SELECT a.id FROM (SELECT id, COUNT(*) AS n FROM src GROUP BY id) a
+		  JOIN (SELECT id, SUM(id) AS n FROM src GROUP BY id) b ON a.id = b.id AND a.n >= b.n`, 2},
+	} {
+		roots := planSet(t, p, "EXECUTE STATEMENT SET BEGIN INSERT INTO s2 "+c.query+"; END;")
+		job, err := p.Build("q", roots[0], false, BuildOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := job.Graph.Validate(); err != nil {
+			t.Fatalf("invalid graph: %v\n%s", err, job.Explain())
+		}
+		if n := len(sourceVertices(job.Graph)); n != 1 {
+			t.Fatalf("want one source vertex, got %d\n%s", n, job.Explain())
+		}
+		if n := count(job, "GroupAggregate"); n != c.aggs {
+			t.Fatalf("want %d aggregates, got %d\n%s", c.aggs, n, job.Explain())
+		}
+	}
+}

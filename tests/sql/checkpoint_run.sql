@@ -52,9 +52,8 @@ STOP JOB 'nope';
 
 SHOW CHECKPOINTS FOR JOB 'nope';
 
--- A table read twice in one job, each read chained to its own rocksdb
--- aggregate: the two source tasks have the same name and must not share
--- a state or checkpoint directory.
+-- A table read twice in one job: the scan is shared (sub-plan reuse) and
+-- each rocksdb aggregate keeps its own state and checkpoint directory.
 SET 'parallelism.default' = '1';
 
 SET 'state.backend' = 'rocksdb';
