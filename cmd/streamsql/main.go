@@ -5,6 +5,7 @@ package main
 import "os"
 
 func main() {
+	tuneGC()
 	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 	os.Exit(c.main(os.Args[1:]))
 }
