@@ -28,6 +28,10 @@ import (
 // out is forgotten (its cell slice reused for a later row). Kept rows own
 // their strings (one allocation per row), so state does not pin the input
 // batches. The emitted changes are the same as with all rows kept.
+//
+// With RocksDB the partitions live in pebble and only those of the
+// current batch are in memory (rank_rocks.go); the changes emitted are the
+// same.
 type Rank struct {
 	exec.BaseOperator
 	PartitionKeys []int

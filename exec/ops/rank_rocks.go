@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/apache/arrow/go/v17/arrow"
 
@@ -455,9 +456,12 @@ func appendRankRows(dst []byte, rows []rankRow) []byte {
 	return dst
 }
 
-// decodeRankRows reads what appendRankRows wrote; the rows own their
-// strings.
+// decodeRankRows reads what appendRankRows wrote. The rows' strings are
+// substrings of one copy of the input: one allocation, not one per
+// string (decoding heads is most of a batch's work).
 func decodeRankRows(d *decoder, ncol int) []rankRow {
+	all := string(d.b)
+	d.b = unsafe.Slice(unsafe.StringData(all), len(all)) // read only
 	n := d.count()
 	rows := make([]rankRow, n)
 	cells := make([]cell, n*ncol)
@@ -465,13 +469,39 @@ func decodeRankRows(d *decoder, ncol int) []rankRow {
 		rows[i].seq = d.varint()
 		rows[i].cells = cells[i*ncol : (i+1)*ncol : (i+1)*ncol]
 		for j := range ncol {
-			rows[i].cells[j] = d.cell()
+			rows[i].cells[j] = d.cellIn(all)
 		}
 		if d.err != nil {
 			return nil
 		}
 	}
 	return rows
+}
+
+// cellIn is d.cell for a d.b that views all: a string is a substring of
+// all instead of a copy.
+func (d *decoder) cellIn(all string) cell {
+	if len(d.b) < 1 || d.b[0]&4 == 0 {
+		return d.cell() // no string
+	}
+	tag := d.b[0]
+	if tag&^0x87 != 0 || tag&0x80 == 0 {
+		d.fail()
+		return cell{}
+	}
+	d.b = d.b[1:]
+	var c cell
+	if tag&1 != 0 {
+		c.i = d.varint()
+	}
+	if tag&2 != 0 {
+		c.f = math.Float64frombits(d.uint64())
+	}
+	if b := d.bytes(); d.err == nil {
+		off := len(all) - len(d.b) - len(b)
+		c.s = all[off : off+len(b)]
+	}
+	return c
 }
 
 // appendOrderKey encodes a row's ORDER BY values so that byte order is
