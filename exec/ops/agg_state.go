@@ -256,9 +256,13 @@ func encodeGroup(dst []byte, g *group) []byte {
 		dst = binary.AppendVarint(dst, a.i)
 		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(a.f))
 		dst = appendCellBytes(dst, a.ext)
-		dst = binary.AppendUvarint(dst, uint64(len(a.set)))
+		dst = binary.AppendUvarint(dst, uint64(len(a.set)+len(a.iset)))
 		for v, cnt := range a.set {
 			dst = appendCellBytes(dst, v)
+			dst = binary.AppendVarint(dst, cnt)
+		}
+		for v, cnt := range a.iset { // as cells: one format for both
+			dst = appendCellBytes(dst, cell{i: v})
 			dst = binary.AppendVarint(dst, cnt)
 		}
 	}
@@ -277,7 +281,7 @@ func decodeGroup(d *decoder, g *group) {
 		a.n, a.i = d.varint(), d.varint()
 		a.f = math.Float64frombits(d.uint64())
 		a.ext = d.cell()
-		a.set = nil
+		a.set, a.iset = nil, nil
 		if n := d.count(); n > 0 {
 			a.set = make(map[cell]int64, n)
 			for j := 0; j < n && d.err == nil; j++ {

@@ -127,6 +127,18 @@ func (a *GroupAgg) mergeGroups(dst, src *group) {
 			}
 			d.set[v] += c
 		}
+		for v, c := range s.iset {
+			if d.iset == nil {
+				d.iset = map[int64]int64{}
+			}
+			d.iset[v] += c
+		}
+		if d.iset != nil && d.set != nil { // one restored, one folded since
+			for v, c := range d.set {
+				d.iset[v.i] += c
+			}
+			d.set = nil
+		}
 	}
 }
 
