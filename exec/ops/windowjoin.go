@@ -130,7 +130,7 @@ func (w *WindowJoin) Open(ctx *exec.OpContext) error {
 	w.maxPar = maxParOf(ctx)
 	w.watermark = exec.MinWatermark
 	w.windows = map[int64]*wjWindow{}
-	w.emit = wjEmitter{op: w, rows: newCellRows(w.Out.Len()), row: make([]cell, w.Out.Len())}
+	w.emit = wjEmitter{op: w}
 	if ctx != nil {
 		w.late = lateRows{logger: ctx.Logger, name: ctx.Name}
 	}
@@ -529,9 +529,8 @@ type wjEmitter struct {
 	cl, cr []int32 // ... left row and right row
 	sel    []int32
 	cells  []cell
-	rows   cellRows
-	n      int
-	row    []cell
+	// The output rows so far: a left and a right row each, nil for NULLs.
+	ls, rs [][]cell
 }
 
 type wjGroup struct {
@@ -649,45 +648,108 @@ func (e *wjEmitter) evaluate() error {
 
 // pair adds the joined row l + r.
 func (e *wjEmitter) pair(l, r []cell) error {
-	copy(e.row, l)
-	copy(e.row[len(l):], r)
-	return e.add()
-}
-
-// pad adds a row of one side with NULLs for the other.
-func (e *wjEmitter) pad(side int, r []cell) error {
-	nl := e.op.Left.Len()
-	if side == 0 {
-		copy(e.row, r)
-		for c := nl; c < len(e.row); c++ {
-			e.row[c] = cell{null: true}
-		}
-	} else {
-		for c := 0; c < nl; c++ {
-			e.row[c] = cell{null: true}
-		}
-		copy(e.row[nl:], r)
-	}
-	return e.add()
-}
-
-func (e *wjEmitter) add() error {
-	e.rows.add(e.row)
-	if e.n++; e.n >= joinOutRows {
+	e.ls, e.rs = append(e.ls, l), append(e.rs, r)
+	if len(e.ls) >= joinOutRows {
 		return e.flush()
 	}
 	return nil
 }
 
-// flush emits the accumulated rows.
+// pad adds a row of one side with NULLs for the other.
+func (e *wjEmitter) pad(side int, r []cell) error {
+	if side == 0 {
+		return e.pair(r, nil)
+	}
+	return e.pair(nil, r)
+}
+
+// flush emits the accumulated rows, gathering each output column straight
+// from the stored rows.
 func (e *wjEmitter) flush() error {
-	if e.n == 0 {
+	n := len(e.ls)
+	if n == 0 {
 		return nil
 	}
-	b := e.rows.batch(e.op.schema, e.op.Out, e.n, nil)
-	e.rows.reset()
-	e.n = 0
-	return e.out.Collect(b)
+	w := e.op
+	nl := w.Left.Len()
+	cols := make([]arrow.Array, w.Out.Len())
+	for c := range cols {
+		rows, col := e.ls, c
+		if c >= nl {
+			rows, col = e.rs, c-nl
+		}
+		cols[c] = gatherCells(w.Out.Fields[c].Type, rows, col)
+	}
+	clear(e.ls)
+	clear(e.rs)
+	e.ls, e.rs = e.ls[:0], e.rs[:0]
+	return e.out.Collect(batch.Batch{Rec: batch.NewRecordArrow(w.schema, cols, n)})
+}
+
+// gatherCells builds column c of rows (nil = NULL) as an array of t's
+// physical type.
+func gatherCells(t types.Type, rows [][]cell, c int) arrow.Array {
+	n := len(rows)
+	var valid []bool
+	for p, row := range rows {
+		if row == nil || row[c].null {
+			if valid == nil {
+				valid = make([]bool, n)
+				for q := range valid {
+					valid[q] = true
+				}
+			}
+			valid[p] = false
+		}
+	}
+	switch t.Kind {
+	case types.Boolean:
+		v := make([]bool, n)
+		for p, row := range rows {
+			v[p] = row != nil && row[c].i != 0
+		}
+		return batch.BooleanArray(v, valid)
+	case types.Int, types.Date:
+		v := make([]int32, n)
+		for p, row := range rows {
+			if row != nil {
+				v[p] = int32(row[c].i)
+			}
+		}
+		return batch.Int32Array(v, valid)
+	case types.Double:
+		v := make([]float64, n)
+		for p, row := range rows {
+			if row != nil {
+				v[p] = row[c].f
+			}
+		}
+		return batch.Float64Array(v, valid)
+	case types.String:
+		total := 0
+		for _, row := range rows {
+			if row != nil {
+				total += len(row[c].s)
+			}
+		}
+		offsets, buf := make([]int32, n+1), make([]byte, 0, total)
+		for p, row := range rows {
+			if row != nil {
+				buf = append(buf, row[c].s...)
+			}
+			offsets[p+1] = int32(len(buf))
+		}
+		return stringArray(offsets, buf, valid)
+	case types.Null:
+		return batch.NullArray(t, n)
+	}
+	v := make([]int64, n)
+	for p, row := range rows {
+		if row != nil {
+			v[p] = row[c].i
+		}
+	}
+	return batch.Int64Array(v, valid)
 }
 
 // finish evaluates what is pending and emits everything.
