@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"strconv"
 	"strings"
@@ -125,6 +126,59 @@ type queryPlan struct {
 type bindCtx struct {
 	ctes map[string]*ast.Select
 	refs *nameRefs
+	// eqs are the block's WHERE conjuncts `column = integer` when the
+	// block reads one table alone (see EqualityFilterFactory).
+	eqs []colEquals
+}
+
+// colEquals is a WHERE conjunct [qualifier.]column = value.
+type colEquals struct {
+	qual, col string
+	value     int64
+}
+
+// blockEquals returns the conjuncts `col = n` / `n = col` of a block's
+// WHERE when its FROM is a single table name.
+func blockEquals(sel *ast.Select) []colEquals {
+	if _, ok := sel.From.(*ast.TableName); !ok || sel.Where == nil {
+		return nil
+	}
+	var out []colEquals
+	var walk func(e ast.Expr)
+	walk = func(e ast.Expr) {
+		b, ok := e.(*ast.Binary)
+		if !ok {
+			return
+		}
+		if strings.EqualFold(b.Op, "AND") {
+			walk(b.L)
+			walk(b.R)
+			return
+		}
+		if b.Op != "=" {
+			return
+		}
+		id, ok := b.L.(*ast.Ident)
+		lit, ok2 := b.R.(*ast.Literal)
+		if !ok || !ok2 {
+			id, ok = b.R.(*ast.Ident)
+			lit, ok2 = b.L.(*ast.Literal)
+		}
+		if !ok || !ok2 || lit.Kind != ast.LitInt || len(id.Parts) > 2 {
+			return
+		}
+		v, err := strconv.ParseInt(lit.Value, 10, 64)
+		if err != nil {
+			return
+		}
+		ce := colEquals{col: id.Parts[len(id.Parts)-1], value: v}
+		if len(id.Parts) == 2 {
+			ce.qual = id.Parts[0]
+		}
+		out = append(out, ce)
+	}
+	walk(sel.Where)
+	return out
 }
 
 func (b *bindCtx) with(ctes []ast.CTE) *bindCtx {
@@ -217,7 +271,7 @@ func (p *Planner) planSelect(bc *bindCtx, sel *ast.Select) (queryPlan, error) {
 // planBlock plans one SELECT ... FROM ... WHERE ... GROUP BY ... HAVING ...
 // ORDER BY ... LIMIT.
 func (p *Planner) planBlock(bc *bindCtx, sel *ast.Select) (queryPlan, error) {
-	bc = &bindCtx{ctes: bc.ctes, refs: blockRefs(sel)}
+	bc = &bindCtx{ctes: bc.ctes, refs: blockRefs(sel), eqs: blockEquals(sel)}
 	var rel relation
 	if sel.From == nil {
 		rel = relation{node: &Values{}, scope: &scope{}}
@@ -735,11 +789,39 @@ func (p *Planner) planTableName(bc *bindCtx, r *ast.TableName) (relation, error)
 	if !ok {
 		return relation{}, ast.Errorf(r.Pos, "unknown table '%s'", r.Name)
 	}
-	node, err := p.scanTable(t.narrowRows(bc.refs.keeps(t)))
+	node, err := p.scanTable(p.pushEquals(t.narrowRows(bc.refs.keeps(t)), qual, bc.eqs))
 	if err != nil {
 		return relation{}, ast.Errorf(r.Pos, "%v", err)
 	}
 	return relation{node: node, scope: scopeOf(qual, node.Schema())}, nil
+}
+
+// pushEquals offers a block's `column = n` conjuncts on t's physical
+// columns to its connector (EqualityFilterFactory) and returns t with the
+// options the connector asks for added, or t itself.
+func (p *Planner) pushEquals(t *Table, qual string, eqs []colEquals) *Table {
+	ef, ok := t.Factory.(EqualityFilterFactory)
+	if !ok || len(eqs) == 0 {
+		return t
+	}
+	out := t
+	for _, e := range eqs {
+		if (e.qual != "" && !strings.EqualFold(e.qual, qual)) || t.Physical.Index(e.col) < 0 {
+			continue
+		}
+		col := t.Physical.Fields[t.Physical.Index(e.col)].Name
+		opts, ok := ef.FilterEquals(out.ConnectorTable(p.Env), col, e.value)
+		if !ok {
+			continue
+		}
+		if out == t {
+			n := *t
+			n.ConnectorOptions = maps.Clone(t.ConnectorOptions)
+			out = &n
+		}
+		maps.Copy(out.ConnectorOptions, opts)
+	}
+	return out
 }
 
 // renameColumns puts a projection with new names over node.

@@ -154,6 +154,17 @@ type RowColumnsFactory interface {
 	FlattenedRowColumns() bool
 }
 
+// EqualityFilterFactory is implemented by connectors whose sources can
+// emit only the rows where a physical column equals an integer. For a
+// query block that reads the table alone, the planner offers each WHERE
+// conjunct `column = n`; the options returned are added to that scan's
+// connector options. The filter stays in the plan, so the pushdown only
+// saves work (Flink's Nexmark views filter the single nexmark table by
+// event_type: the source then generates one kind only).
+type EqualityFilterFactory interface {
+	FilterEquals(t connectors.Table, column string, value int64) (map[string]string, bool)
+}
+
 // checkMetadata checks the table's METADATA columns against the keys its
 // connector offers (connectors.MetadataFactory).
 func checkMetadata(t *Table) error {

@@ -137,3 +137,35 @@ func TestRowTableErrors(t *testing.T) {
 		}
 	}
 }
+
+// WHERE event_type = n of a block reading the nexmark table alone reaches
+// the connector (EqualityFilterFactory); the filter stays in the plan.
+func TestRowEventTypePushed(t *testing.T) {
+	p := newTestPlanner(t, rowTables)
+	scanOpt := func(query string) string {
+		n, msg := planErr(t, p, query)
+		if msg != "" {
+			t.Fatalf("%s: %s", query, msg)
+		}
+		for len(n.Inputs()) > 0 {
+			n = n.Inputs()[0]
+		}
+		return n.(*Scan).Table.ConnectorOptions["nexmark.event-type"]
+	}
+	for q, want := range map[string]string{
+		"SELECT bid.price FROM nexmark WHERE event_type = 2":                   "2",
+		"SELECT person.id FROM nexmark AS n WHERE 0 = n.event_type AND 1 = 1":  "0",
+		"SELECT bid.price FROM nexmark WHERE event_type = 2 OR event_type = 1": "",
+		"SELECT bid.price FROM nexmark WHERE event_type > 1":                   "",
+		"SELECT bid.price FROM nexmark":                                        "",
+	} {
+		if got := scanOpt(q); got != want {
+			t.Errorf("%s: pushed %q, want %q", q, got, want)
+		}
+	}
+	tree := optimizedTree(t, p, "SELECT bid.price FROM nexmark WHERE event_type = 2")
+	wantLines(t, tree, "where=[event_type = 2]")
+	if p.Catalog.tables["nexmark"].ConnectorOptions["nexmark.event-type"] != "" {
+		t.Errorf("the catalog's table was changed")
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/streamsql/streamsql/connectors"
 	"github.com/streamsql/streamsql/exec/batch"
+	"github.com/streamsql/streamsql/sql/types"
 )
 
 // Flink's single nexmark table: every event, in event-number order, with
@@ -36,6 +39,19 @@ import (
 // FlattenedRowColumns implements planner.RowColumnsFactory: the single
 // table's ROW columns are read as their leaf columns.
 func (*Factory) FlattenedRowColumns() bool { return true }
+
+// FilterEquals implements planner.EqualityFilterFactory: event_type = n
+// makes the single table generate kind n only.
+func (*Factory) FilterEquals(t connectors.Table, column string, value int64) (map[string]string, bool) {
+	if !strings.EqualFold(column, eventTypeCol) || value < 0 || value > 2 {
+		return nil, false
+	}
+	c, err := parse(t)
+	if err != nil || !c.all || (c.only >= 0 && c.only != int(value)) {
+		return nil, false
+	}
+	return map[string]string{eventTypeOption: strconv.FormatInt(value, 10)}, true
+}
 
 // allSource is one parallel subtask of the single nexmark table.
 type allSource struct {
@@ -97,8 +113,8 @@ func (s *allSource) Open(_ context.Context, subtask, parallelism int) error {
 	}
 	s.maxEv = maxBatchRows
 	for k := range fields {
-		if len(fields[k]) == 0 {
-			continue
+		if len(fields[k]) == 0 || (c.only >= 0 && k != c.only) {
+			continue // not read, or all NULL under 'nexmark.event-type'
 		}
 		sub := *c
 		sub.all, sub.allCols = false, nil
@@ -250,7 +266,15 @@ func (s *allSource) make(n0, n1 int64, made *[3]*cols) batch.Batch {
 	m := int(n1 - n0)
 	var runs [3][]run
 	var subN [3]int
-	for e := n0 / s.prop; m > 0 && e*s.prop < n1; e++ {
+	if only := s.cfg.only; only >= 0 {
+		// One kind: its rows are the batch.
+		if n := int(s.count(kind(only), n1) - s.count(kind(only), n0)); n > 0 {
+			runs[only] = []run{{n: n}}
+			subN[only] = n
+		}
+		m = subN[only]
+	}
+	for e := n0 / s.prop; s.cfg.only < 0 && m > 0 && e*s.prop < n1; e++ {
 		for k := range runs {
 			a, b := max(e*s.prop+s.lo[k], n0), min(e*s.prop+s.hi[k], n1)
 			if a < b {
@@ -290,7 +314,7 @@ func (s *allSource) make(n0, n1 int64, made *[3]*cols) batch.Batch {
 			cs = made[k]
 		}
 		f := ac.field
-		if g.isStr[f] {
+		if kindFields(k)[f].t.Kind == types.String {
 			var subOffs []int32
 			var data []byte
 			switch {

@@ -222,3 +222,37 @@ func TestAllValidation(t *testing.T) {
 		}
 	}
 }
+
+// 'nexmark.event-type' (set by the planner for WHERE event_type = n)
+// gives exactly the rows of that kind of the whole table.
+func TestAllOneKind(t *testing.T) {
+	for k := range 3 {
+		opts := map[string]string{"events.num": "20000"}
+		var want [][]string
+		for sub := range 2 {
+			for _, r := range readCells(t, openSource(t, connectors.Table{Name: "n", Schema: allSchema(), Options: opts}, sub, 2)) {
+				if r[0] == fmt.Sprint(k) {
+					want = append(want, r)
+				}
+			}
+		}
+		one := map[string]string{"events.num": "20000", "nexmark.event-type": fmt.Sprint(k)}
+		var got [][]string
+		for sub := range 2 {
+			got = append(got, readCells(t, openSource(t, connectors.Table{Name: "n", Schema: allSchema(), Options: one}, sub, 2))...)
+		}
+		if len(want) == 0 || !slices.EqualFunc(got, want, slices.Equal) {
+			t.Errorf("kind %d: %d rows, want the %d rows of that kind", k, len(got), len(want))
+		}
+	}
+	err := New().Validate(connectors.Table{Name: "t", Schema: fullSchema("bid"), Options: map[string]string{"nexmark.table": "bid", "nexmark.event-type": "2"}})
+	if err == nil || !strings.Contains(err.Error(), "only the single nexmark table") {
+		t.Errorf("event type on a per-kind table: %v", err)
+	}
+	if _, ok := New().FilterEquals(connectors.Table{Name: "t", Schema: allSchema()}, "EVENT_TYPE", 1); !ok {
+		t.Errorf("event_type = 1 not pushed")
+	}
+	if _, ok := New().FilterEquals(connectors.Table{Name: "t", Schema: allSchema()}, "event_type", 3); ok {
+		t.Errorf("event_type = 3 pushed")
+	}
+}

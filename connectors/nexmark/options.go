@@ -140,6 +140,9 @@ type config struct {
 	// kind and cols are unused.
 	all     bool
 	allCols []allCol
+	// only: 'nexmark.event-type', the single table generates the events
+	// of this kind alone (-1: every kind).
+	only int
 
 	// throttle emits events in real time (max-emit-speed false or
 	// rate.limited true); otherwise as fast as the consumer takes them.
@@ -164,7 +167,7 @@ func (c *config) span() (lo, hi int64) {
 // parse validates t's options and schema into a config.
 func parse(t connectors.Table) (*config, error) {
 	c := &config{
-		total: -1, rate: defaultRate, baseMilli: defaultBaseTime,
+		only: -1, total: -1, rate: defaultRate, baseMilli: defaultBaseTime,
 		personProp: defaultPersonProp, auctionProp: defaultAuctionPro, bidProp: defaultBidProp,
 		hotAuction: defaultHotAuction, hotBidders: defaultHotBidders, hotSellers: defaultHotSellers,
 		personSize: defaultPersonSize, auctionSize: defaultAuctionSz, bidSize: defaultBidSize,
@@ -191,6 +194,13 @@ func parse(t connectors.Table) (*config, error) {
 				return nil, opts.Errorf(name, key, "invalid value '%s' (expected person, auction, bid or nexmark)", v)
 			}
 			tableSet = true
+		case eventTypeOption:
+			switch strings.TrimSpace(v) {
+			case "0", "1", "2":
+				c.only = int(v[0] - '0')
+			default:
+				err = opts.Errorf(name, key, "invalid value '%s' (expected 0 person, 1 auction or 2 bid)", v)
+			}
 		case "events.num":
 			var n int64
 			if n, err = opts.Int64(name, key, v); err == nil {
@@ -272,6 +282,9 @@ func parse(t connectors.Table) (*config, error) {
 		}
 		c.all = true
 	}
+	if c.only >= 0 && !c.all {
+		return nil, opts.Errorf(name, eventTypeOption, "only the single nexmark table (event_type and ROW columns) has event types")
+	}
 	if c.all {
 		if err := c.bindAllColumns(t); err != nil {
 			return nil, err
@@ -292,6 +305,12 @@ type allCol struct {
 }
 
 const eventTypeCol = "event_type"
+
+// eventTypeOption makes the single table generate one kind of event only:
+// the planner sets it for a query block filtering on event_type = n (as
+// Flink's person, auction and bid views do), so that a view of bids does
+// not generate and then drop the people and auctions.
+const eventTypeOption = "nexmark.event-type"
 
 // flinkSchema reports whether a schema looks like Flink's single nexmark
 // table: event_type or a leaf of a person, auction or bid ROW.
