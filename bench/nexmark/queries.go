@@ -9,3 +9,11 @@ import "embed"
 //
 //go:embed q*.sql
 var Queries embed.FS
+
+// FlinkDDL is flink_ddl.sql: Flink's single nexmark table and its person,
+// auction and bid views, which `streamsql bench nexmark --ddl flink` puts
+// in place of each query's own per-kind tables. ${EVENTS} is a template
+// field, as in the query files.
+//
+//go:embed flink_ddl.sql
+var FlinkDDL string

@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -29,6 +30,7 @@ import (
 
 	"github.com/streamsql/streamsql/bench/nexmark"
 	"github.com/streamsql/streamsql/checkpoint"
+	"github.com/streamsql/streamsql/cmd/streamsql/script"
 	"github.com/streamsql/streamsql/connectors"
 	"github.com/streamsql/streamsql/connectors/registry"
 	"github.com/streamsql/streamsql/exec"
@@ -42,7 +44,7 @@ const benchUsage = `Usage: streamsql bench nexmark [--queries q0,q5,...] [--even
                      [--parallelism P] [--backend hashmap|rocksdb]
                      [--checkpoint-interval D] [--json|--markdown]
                      [--cpuprofile FILE]
-                     [--timeout D] [--dir DIR]
+                     [--timeout D] [--dir DIR] [--ddl per-kind|flink]
 
 Runs the Nexmark benchmark queries (bench/nexmark/q0.sql ... q22.sql, built
 into the binary; --dir reads q*.sql from a directory instead) one after the
@@ -60,6 +62,11 @@ checkpoint.interval.ms and restart-strategy 'none' (a failing query fails
 instead of restarting). A query the engine cannot run yet ("not supported
 yet: ...") is reported as skipped with the engine's reason; the other
 queries still run.
+
+With --ddl flink each query reads Flink's Nexmark DDL (bench/nexmark/
+flink_ddl.sql: one nexmark table with ROW columns, and person, auction and
+bid views over it) in place of its own per-kind nexmark tables; the events
+are the same.
 
 With --timeout D a query still running after D is stopped and reported
 with the figures of the events it processed until then (status timeout).
@@ -86,6 +93,7 @@ type benchConfig struct {
 	interval    time.Duration
 	timeout     time.Duration // per query; 0 = none
 	files       fs.FS         // the q*.sql templates
+	ddl         string        // "per-kind" (the files' tables) or "flink"
 }
 
 // benchReport is the result of a run (--json prints it).
@@ -94,6 +102,7 @@ type benchReport struct {
 	Events               int64         `json:"events"`
 	Parallelism          int           `json:"parallelism"`
 	Backend              string        `json:"backend"`
+	DDL                  string        `json:"ddl"`
 	CheckpointIntervalMS int64         `json:"checkpoint_interval_ms"`
 	GoVersion            string        `json:"go_version"`
 	CPUs                 int           `json:"cpus"`
@@ -140,6 +149,7 @@ func (c *cli) bench(args []string, level string) int {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to FILE (go tool pprof)")
 	timeout := fs.Duration("timeout", 0, "stop a query after this long and report what it processed (0 = no limit)")
 	dir := fs.String("dir", "", "read the q*.sql templates from DIR instead of the built-in ones")
+	ddl := fs.String("ddl", "per-kind", "source tables: per-kind (the query files' own) or flink (Flink's single nexmark table and views)")
 	fs.StringVar(&level, "log-level", level, "log level on stderr: debug, info, warn or error")
 	rest, code, ok := c.parse(fs, args, true)
 	if !ok {
@@ -155,7 +165,7 @@ func (c *cli) bench(args []string, level string) int {
 	if err != nil {
 		return c.usageError(fs, err)
 	}
-	cfg := benchConfig{events: *events, parallelism: *parallelism, backend: *backend, interval: *interval, timeout: *timeout, files: nexmark.Queries}
+	cfg := benchConfig{events: *events, parallelism: *parallelism, backend: *backend, interval: *interval, timeout: *timeout, files: nexmark.Queries, ddl: *ddl}
 	if *dir != "" {
 		cfg.files = os.DirFS(*dir)
 	}
@@ -241,6 +251,8 @@ func (cfg *benchConfig) validate(queries string) error {
 		return fmt.Errorf("--checkpoint-interval: must be at least 10ms, got %v", cfg.interval)
 	case cfg.timeout < 0:
 		return fmt.Errorf("--timeout: must not be negative, got %v", cfg.timeout)
+	case cfg.ddl != "per-kind" && cfg.ddl != "flink":
+		return fmt.Errorf("--ddl: want per-kind or flink, got %q", cfg.ddl)
 	}
 	return nil
 }
@@ -276,12 +288,15 @@ func (c *cli) runNexmark(ctx context.Context, log *slog.Logger, cfg benchConfig)
 		return nil, err
 	}
 	report := &benchReport{Suite: "nexmark", Events: cfg.events, Parallelism: cfg.parallelism,
-		Backend: cfg.backend, CheckpointIntervalMS: cfg.interval.Milliseconds(), GoVersion: runtime.Version(), CPUs: runtime.NumCPU()}
+		Backend: cfg.backend, DDL: cfg.ddl, CheckpointIntervalMS: cfg.interval.Milliseconds(), GoVersion: runtime.Version(), CPUs: runtime.NumCPU()}
 	showBar := isTerminal(c.stderr)
 	for _, q := range cfg.queries {
 		text, err := fs.ReadFile(cfg.files, q+".sql")
 		if err != nil {
 			return nil, fmt.Errorf("read %s.sql: %w", q, err)
+		}
+		if cfg.ddl == "flink" {
+			text = []byte(withFlinkDDL(string(text)))
 		}
 		res, err := runBenchQuery(ctx, log, cfg, source, q, string(text), c.stderr, progressWriter(c.stderr, showBar))
 		if err != nil {
@@ -293,6 +308,31 @@ func (c *cli) runNexmark(ctx context.Context, log *slog.Logger, cfg benchConfig)
 		report.Queries = append(report.Queries, res)
 	}
 	return report, nil
+}
+
+// perKindTable matches a statement creating one of the per-kind nexmark
+// tables (comments before it included).
+var perKindTable = regexp.MustCompile(`(?is)^(\s*--[^\n]*\n)*\s*CREATE\s+(TEMPORARY\s+)?TABLE\s+(IF\s+NOT\s+EXISTS\s+)?(person|auction|bid)\s*\(.*'connector'\s*=\s*'nexmark'`)
+
+// withFlinkDDL replaces a query template's per-kind nexmark tables by
+// Flink's DDL (bench/nexmark/flink_ddl.sql), put where the first of them
+// was. Error positions then point into the combined text.
+func withFlinkDDL(text string) string {
+	var b strings.Builder
+	placed := false
+	for _, st := range script.Split(text) {
+		if perKindTable.MatchString(st.Text) {
+			if !placed {
+				b.WriteString(nexmark.FlinkDDL)
+				b.WriteString("\n")
+				placed = true
+			}
+			continue
+		}
+		b.WriteString(st.Text)
+		b.WriteString("\n\n")
+	}
+	return b.String()
 }
 
 // runBenchQuery runs one query template in a fresh session and temporary
@@ -458,8 +498,8 @@ func writeSideInput(path string) error {
 // writeBenchTable prints the report as an aligned table; a skipped or
 // failed query says why in the last column.
 func writeBenchTable(w io.Writer, r *benchReport) {
-	fmt.Fprintf(w, "Nexmark: %d events per query, parallelism %d, state backend %s, checkpoint every %v, %s, %d CPUs\n\n",
-		r.Events, r.Parallelism, r.Backend, time.Duration(r.CheckpointIntervalMS)*time.Millisecond, r.GoVersion, r.CPUs)
+	fmt.Fprintf(w, "Nexmark: %d events per query, parallelism %d, state backend %s, checkpoint every %v, %s tables, %s, %d CPUs\n\n",
+		r.Events, r.Parallelism, r.Backend, time.Duration(r.CheckpointIntervalMS)*time.Millisecond, r.DDL, r.GoVersion, r.CPUs)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "query\tevents\tseconds\tevents/s\tevents/s/core\tcheckpoints\tcp median\tcp max\tstate size\t\tnote")
 	for _, q := range r.Queries {
@@ -581,19 +621,20 @@ func startProgress(w io.Writer, name string, total int64, counter *sourceCounter
 // Nexmark's event mix: of every 50 events, 1 person, 3 auctions, 46 bids.
 const nexmarkShareTotal = 50
 
-// nexmarkKinds are the event kinds (tables), in sourceCounter's order.
-func nexmarkKinds() [3]string { return [3]string{"person", "auction", "bid"} }
+// nexmarkKinds are the event kinds (tables), in sourceCounter's order;
+// "nexmark" is Flink's single table of every event (--ddl flink).
+func nexmarkKinds() [4]string { return [4]string{"person", "auction", "bid", "nexmark"} }
 
 // nexmarkShare is kind i's share of every nexmarkShareTotal events.
-func nexmarkShare(i int) int64 { return [3]int64{1, 3, 46}[i] }
+func nexmarkShare(i int) int64 { return [4]int64{1, 3, 46, nexmarkShareTotal}[i] }
 
 // sourceCounter counts the rows each Nexmark table produced so far, for
 // the progress bar and for queries stopped by --timeout (the figures of a
 // finished query come from the job's statistics).
 type sourceCounter struct {
 	parallelism int64           // subtasks per scan
-	rows        [3]atomic.Int64 // by kind, over all scans of it
-	opened      [3]atomic.Int64 // subtasks reading the kind (opened sources)
+	rows        [4]atomic.Int64 // by kind, over all scans of it
+	opened      [4]atomic.Int64 // subtasks reading the kind (opened sources)
 }
 
 // kind returns the index of table t's event kind ('nexmark.table', else
@@ -650,6 +691,26 @@ func processCPU() time.Duration {
 type countingFactory struct {
 	connectors.Factory
 	counter *sourceCounter
+}
+
+// FlattenedRowColumns passes on whether the wrapped connector reads ROW
+// columns (planner.RowColumnsFactory): Flink's nexmark table has them.
+func (f countingFactory) FlattenedRowColumns() bool {
+	rf, ok := f.Factory.(interface{ FlattenedRowColumns() bool })
+	return ok && rf.FlattenedRowColumns()
+}
+
+// FilterEquals passes on the wrapped connector's filter pushdown
+// (planner.EqualityFilterFactory), so that the views of Flink's nexmark
+// table generate their kind only, as without the wrapper.
+func (f countingFactory) FilterEquals(t connectors.Table, column string, value int64) (map[string]string, bool) {
+	ef, ok := f.Factory.(interface {
+		FilterEquals(connectors.Table, string, int64) (map[string]string, bool)
+	})
+	if !ok {
+		return nil, false
+	}
+	return ef.FilterEquals(t, column, value)
 }
 
 func (f countingFactory) NewSource(t connectors.Table) (connectors.Source, error) {

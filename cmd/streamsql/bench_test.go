@@ -101,6 +101,31 @@ func TestBenchNexmarkJSONColumns(t *testing.T) {
 	}
 }
 
+// --ddl flink runs the queries over Flink's single nexmark table and its
+// views: the same events, so the same rows reach the join of q3 and the
+// aggregate of q5.
+func TestBenchNexmarkFlinkDDL(t *testing.T) {
+	stdout, stderr, code, _ := benchCLI(t, "nexmark", "--queries", "q0,q3,q5", "--events", "5000", "--ddl", "flink", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	r := decodeReport(t, stdout)
+	if r.DDL != "flink" || len(r.Queries) != 3 {
+		t.Fatalf("report %+v", r)
+	}
+	for _, q := range r.Queries {
+		// The views' scans generate their kind only (WHERE event_type = n).
+		if q.Status != statusOK || q.Events != 5000 || q.RowsRead == 0 {
+			t.Errorf("%s: %+v", q.Query, q)
+		}
+	}
+	text := withFlinkDDL("-- q\nCREATE TABLE bid (\n a BIGINT\n) WITH (\n  'connector' = 'nexmark');\nCREATE TABLE out (a BIGINT) WITH ('connector' = 'blackhole');\nINSERT INTO out SELECT auction FROM bid;\n")
+	if strings.Contains(text, "CREATE TABLE bid") || !strings.Contains(text, "CREATE VIEW bid AS") ||
+		strings.Index(text, "CREATE VIEW bid") > strings.Index(text, "CREATE TABLE out") {
+		t.Errorf("withFlinkDDL:\n%s", text)
+	}
+}
+
 func TestBenchNexmarkTable(t *testing.T) {
 	stdout, stderr, code, _ := benchCLI(t, "nexmark", "--queries", "q2,q13", "--events", "1000")
 	if code != exitOK {
@@ -201,6 +226,7 @@ func TestBenchUsage(t *testing.T) {
 		{[]string{"nexmark", "--checkpoint-interval", "1ms"}, "--checkpoint-interval"},
 		{[]string{"nexmark", "--timeout", "-1s"}, "--timeout"},
 		{[]string{"nexmark", "--json", "--markdown"}, "exclude each other"},
+		{[]string{"nexmark", "--ddl", "beam"}, `--ddl: want per-kind or flink, got "beam"`},
 	} {
 		_, stderr, code, _ := benchCLI(t, tc.args...)
 		if code != exitSQLError || !strings.Contains(stderr, tc.want) {
