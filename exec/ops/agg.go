@@ -91,6 +91,8 @@ type GroupAgg struct {
 	RocksDB bool
 
 	store *aggStore
+	// share: COUNT(DISTINCT) aggregates sharing a multiset (agg_distinct.go).
+	share []distinctShare
 
 	groups    map[string]*group       // keys of any shape, by encoded bytes
 	intGroups map[int64]*group        // a single non-NULL integer key
@@ -177,6 +179,9 @@ type accum struct {
 	// key hashes several times faster than a cell (Nexmark q16). A
 	// restored group brings its values in set; the first fold moves them.
 	iset map[int64]int64
+	// mset: on the owner of distinct aggregates sharing a column, value →
+	// multiplicity per member (agg_distinct.go).
+	mset map[int64][maxSharedDistinct]int64
 }
 
 // Open prepares the state and the flush timer.
@@ -190,6 +195,7 @@ func (a *GroupAgg) Open(ctx *exec.OpContext) error {
 	}
 	a.outCells = newCellRows(a.Out.Len())
 	a.schema = a.Out.Arrow()
+	a.planDistinctSharing()
 	a.watermark = exec.MinWatermark
 	a.byEnd = map[int64][]*group{}
 	a.sessions = map[string][]*session{}
@@ -228,6 +234,7 @@ func (a *GroupAgg) Open(ctx *exec.OpContext) error {
 			return err
 		}
 		a.store = st
+		st.agg = a
 	}
 	return nil
 }
@@ -726,6 +733,9 @@ func (a *GroupAgg) copyGroup(g *group) *group {
 		if c.accs[i].iset != nil {
 			c.accs[i].iset = maps.Clone(c.accs[i].iset)
 		}
+		if c.accs[i].mset != nil {
+			c.accs[i].mset = maps.Clone(c.accs[i].mset)
+		}
 	}
 	if a.intGroups[g.ik] == g { // (k is empty there, and also for a global aggregate's group)
 		a.intGroups[g.ik] = c
@@ -918,6 +928,12 @@ func (a *GroupAgg) foldAgg(i int, b batch.Batch, groups []*group) error {
 		}
 		return nil
 	}
+	if s.Kind == AggCountDistinct && a.share[i].owner >= 0 {
+		if a.share[i].owner != i {
+			return nil // folded with its owner
+		}
+		return a.foldSharedDistinct(i, b, groups, sign)
+	}
 	col := b.Column(s.Arg)
 	nulls := col.NullN() > 0
 	valid := func(r int) bool { return !nulls || col.IsValid(r) }
@@ -1087,7 +1103,8 @@ func aggResult(s *AggSpec, acc *accum) cell {
 	case AggCountStar, AggCount:
 		return cell{i: acc.n}
 	case AggCountDistinct:
-		return cell{i: int64(len(acc.set) + len(acc.iset))}
+		// n counts a shared member's values (agg_distinct.go); 0 otherwise.
+		return cell{i: acc.n + int64(len(acc.set)+len(acc.iset))}
 	case AggSum:
 		if acc.n == 0 {
 			return cell{null: true}

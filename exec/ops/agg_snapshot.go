@@ -141,7 +141,7 @@ func (a *GroupAgg) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, e
 			c.buf = binary.AppendVarint(c.buf, start)
 			c.buf = binary.AppendVarint(c.buf, end)
 		}
-		c.buf = encodeGroup(c.buf, g)
+		c.buf = a.encodeGroup(c.buf, g)
 		c.end()
 	}
 	switch {
@@ -196,7 +196,7 @@ func (a *GroupAgg) snapshotCOW() exec.AsyncSnapshot {
 		c := newSnapCapture(sizeHint, len(gs))
 		for _, g := range gs {
 			c.buf = binary.AppendVarint(c.buf, g.lastWrite)
-			c.buf = encodeGroup(c.buf, g)
+			c.buf = a.encodeGroup(c.buf, g)
 			c.end()
 		}
 		return writeAggSnapshot(w, c, meta, cfg)

@@ -82,7 +82,7 @@ func testAgg(in types.Schema, rocksdb bool, mini int) *GroupAgg {
 		types.Field{Name: "c", Type: types.TypeBigInt}, types.Field{Name: "cv", Type: types.TypeBigInt},
 		types.Field{Name: "s", Type: types.TypeBigInt}, types.Field{Name: "mn", Type: types.TypeBigInt},
 		types.Field{Name: "mx", Type: types.TypeBigInt}, types.Field{Name: "cd", Type: types.TypeBigInt},
-		types.Field{Name: "cf", Type: types.TypeBigInt})
+		types.Field{Name: "cf", Type: types.TypeBigInt}, types.Field{Name: "cdf", Type: types.TypeBigInt})
 	return &GroupAgg{Keys: []int{0}, Out: out, InputUpdating: true, MiniBatch: mini, RocksDB: rocksdb, Aggs: []AggSpec{
 		{Kind: AggCountStar, Arg: -1, Filter: -1, Type: types.TypeBigInt},
 		{Kind: AggCount, Arg: 1, Filter: -1, ArgType: types.TypeBigInt, Type: types.TypeBigInt},
@@ -91,6 +91,7 @@ func testAgg(in types.Schema, rocksdb bool, mini int) *GroupAgg {
 		{Kind: AggMax, Arg: 1, Filter: -1, ArgType: types.TypeBigInt, Type: types.TypeBigInt},
 		{Kind: AggCountDistinct, Arg: 1, Filter: -1, ArgType: types.TypeBigInt, Type: types.TypeBigInt},
 		{Kind: AggCountStar, Arg: -1, Filter: 2, Type: types.TypeBigInt},
+		{Kind: AggCountDistinct, Arg: 1, Filter: 2, ArgType: types.TypeBigInt, Type: types.TypeBigInt}, // shares cd's multiset
 	}}
 }
 

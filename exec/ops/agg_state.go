@@ -19,6 +19,7 @@ import (
 // mini-batch.
 type aggStore struct {
 	*rocksStore
+	agg *GroupAgg // encodes groups
 	vs  state.ValueState // nil until first used (see value)
 	buf []byte
 	// kbuf and nsbuf pass a group's key and window to the backend without
@@ -56,7 +57,7 @@ func (s *aggStore) save(g *group, ns []byte) error {
 	if err != nil {
 		return err
 	}
-	s.buf = encodeGroup(s.buf[:0], g)
+	s.buf = s.agg.encodeGroup(s.buf[:0], g)
 	return vs.Put(g.kg, s.keyBytes(g.k), ns, s.buf)
 }
 
@@ -245,26 +246,48 @@ func (d *decoder) finish() error {
 	return d.err
 }
 
-func encodeGroup(dst []byte, g *group) []byte {
+// encodeGroup encodes g; a COUNT(DISTINCT) that shares its owner's map
+// (agg_distinct.go) is written as its own multiset with n = 0, so the
+// format does not depend on the sharing.
+func (a *GroupAgg) encodeGroup(dst []byte, g *group) []byte {
 	dst = binary.AppendVarint(dst, g.rows)
 	for _, c := range g.prev {
 		dst = appendCellBytes(dst, c)
 	}
 	for i := range g.accs {
-		a := &g.accs[i]
-		dst = binary.AppendVarint(dst, a.n)
-		dst = binary.AppendVarint(dst, a.i)
-		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(a.f))
-		dst = appendCellBytes(dst, a.ext)
-		dst = binary.AppendUvarint(dst, uint64(len(a.set)+len(a.iset)))
-		for v, cnt := range a.set {
-			dst = appendCellBytes(dst, v)
-			dst = binary.AppendVarint(dst, cnt)
+		acc := &g.accs[i]
+		if a.share != nil && a.share[i].owner >= 0 && g.accs[a.share[i].owner].mset != nil {
+			dst = binary.AppendVarint(dst, 0)
+			dst = binary.AppendVarint(dst, acc.i)
+			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(acc.f))
+			dst = appendCellBytes(dst, acc.ext)
+			n := 0
+			a.sharedEntries(g, i, func(int64, int64) { n++ })
+			dst = binary.AppendUvarint(dst, uint64(n))
+			a.sharedEntries(g, i, func(v, c int64) {
+				dst = appendCellBytes(dst, cell{i: v})
+				dst = binary.AppendVarint(dst, c)
+			})
+			continue
 		}
-		for v, cnt := range a.iset { // as cells: one format for both
-			dst = appendCellBytes(dst, cell{i: v})
-			dst = binary.AppendVarint(dst, cnt)
-		}
+		dst = encodeAccum(dst, acc)
+	}
+	return dst
+}
+
+func encodeAccum(dst []byte, a *accum) []byte {
+	dst = binary.AppendVarint(dst, a.n)
+	dst = binary.AppendVarint(dst, a.i)
+	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(a.f))
+	dst = appendCellBytes(dst, a.ext)
+	dst = binary.AppendUvarint(dst, uint64(len(a.set)+len(a.iset)))
+	for v, cnt := range a.set {
+		dst = appendCellBytes(dst, v)
+		dst = binary.AppendVarint(dst, cnt)
+	}
+	for v, cnt := range a.iset { // as cells: one format for both
+		dst = appendCellBytes(dst, cell{i: v})
+		dst = binary.AppendVarint(dst, cnt)
 	}
 	return dst
 }

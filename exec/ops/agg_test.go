@@ -65,7 +65,8 @@ func TestGroupAggMatchesRecomputation(t *testing.T) {
 		types.Field{Name: "c", Type: types.TypeBigInt}, types.Field{Name: "cv", Type: types.TypeBigInt},
 		types.Field{Name: "s", Type: types.TypeBigInt}, types.Field{Name: "mn", Type: types.TypeBigInt},
 		types.Field{Name: "mx", Type: types.TypeBigInt}, types.Field{Name: "cd", Type: types.TypeBigInt},
-		types.Field{Name: "cf", Type: types.TypeBigInt})
+		types.Field{Name: "cf", Type: types.TypeBigInt}, types.Field{Name: "cdf", Type: types.TypeBigInt})
+	// cd and cdf share one multiset (COUNT DISTINCT over one column).
 	aggs := []AggSpec{
 		{Kind: AggCountStar, Arg: -1, Filter: -1, Type: types.TypeBigInt},
 		{Kind: AggCount, Arg: 1, Filter: -1, ArgType: types.TypeBigInt, Type: types.TypeBigInt},
@@ -74,6 +75,7 @@ func TestGroupAggMatchesRecomputation(t *testing.T) {
 		{Kind: AggMax, Arg: 1, Filter: -1, ArgType: types.TypeBigInt, Type: types.TypeBigInt},
 		{Kind: AggCountDistinct, Arg: 1, Filter: -1, ArgType: types.TypeBigInt, Type: types.TypeBigInt},
 		{Kind: AggCountStar, Arg: -1, Filter: 2, Type: types.TypeBigInt},
+		{Kind: AggCountDistinct, Arg: 1, Filter: 2, ArgType: types.TypeBigInt, Type: types.TypeBigInt},
 	}
 	type row struct {
 		k     string
@@ -132,7 +134,7 @@ func TestGroupAggMatchesRecomputation(t *testing.T) {
 				for k, rs := range byKey {
 					var cnt, cv, sum, cf int64
 					var mn, mx *int64
-					distinct := map[int64]bool{}
+					distinct, distinctF := map[int64]bool{}, map[int64]bool{}
 					for _, r := range rs {
 						cnt++
 						if r.f {
@@ -145,6 +147,9 @@ func TestGroupAggMatchesRecomputation(t *testing.T) {
 						cv++
 						sum += v
 						distinct[v] = true
+						if r.f {
+							distinctF[v] = true
+						}
 						if mn == nil || v < *mn {
 							mn = &v
 						}
@@ -163,7 +168,8 @@ func TestGroupAggMatchesRecomputation(t *testing.T) {
 						sumCell = cell{i: sum}
 					}
 					want = append(want, strings.Join([]string{fmt.Sprint(cell{s: k}), fmt.Sprint(cell{i: cnt}), fmt.Sprint(cell{i: cv}),
-						fmt.Sprint(sumCell), cellOf(mn), cellOf(mx), fmt.Sprint(cell{i: int64(len(distinct))}), fmt.Sprint(cell{i: cf})}, "|"))
+						fmt.Sprint(sumCell), cellOf(mn), cellOf(mx), fmt.Sprint(cell{i: int64(len(distinct))}), fmt.Sprint(cell{i: cf}),
+						fmt.Sprint(cell{i: int64(len(distinctF))})}, "|"))
 				}
 				sort.Strings(want)
 				got := c.materialize(t)

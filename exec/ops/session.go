@@ -108,6 +108,8 @@ func (a *GroupAgg) foldSessions(b batch.Batch) error {
 
 // mergeGroups folds src's rows and accumulators into dst.
 func (a *GroupAgg) mergeGroups(dst, src *group) {
+	a.unshare(dst) // multisets merge per aggregate; the next fold shares again
+	a.unshare(src)
 	dst.rows += src.rows
 	for i := range a.Aggs {
 		d, s := &dst.accs[i], &src.accs[i]
