@@ -19,7 +19,7 @@ import (
 // mini-batch.
 type aggStore struct {
 	*rocksStore
-	agg *GroupAgg // encodes groups
+	agg *GroupAgg        // encodes groups
 	vs  state.ValueState // nil until first used (see value)
 	buf []byte
 	// kbuf and nsbuf pass a group's key and window to the backend without
