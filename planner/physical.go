@@ -121,7 +121,8 @@ func (p *Planner) buildJob(name string, roots []Node, ordered bool, opts BuildOp
 }
 
 // stateInMemory notes an operator whose state stays in memory with
-// 'state.backend' = 'rocksdb' (pebble holds aggregate state only so far).
+// 'state.backend' = 'rocksdb' (a bounded ORDER BY: pebble holds every
+// other operator's state).
 func (b *builder) stateInMemory(what string) {
 	if b.rocks && !slices.Contains(b.inMemory, what) {
 		b.inMemory = append(b.inMemory, what)
@@ -134,7 +135,7 @@ func (j *Job) InMemoryStateWarning() string {
 	if len(j.InMemoryState) == 0 {
 		return ""
 	}
-	return "'state.backend' = 'rocksdb' keeps aggregate state in pebble; not supported yet for " +
+	return "'state.backend' = 'rocksdb' keeps aggregate, window, join and Top-N state in pebble; not supported yet for " +
 		strings.Join(j.InMemoryState, ", ") + ": their state stays in memory (and in checkpoints as such)"
 }
 
@@ -227,6 +228,7 @@ func (b *builder) translate(n Node) (stream, error) {
 			return &ops.Calc{Filter: filter, Exprs: exprs, Out: out}, nil
 		}}), nil
 	case *SortNode:
+		b.stateInMemory("ORDER BY")
 		in, err := b.build(x.Input)
 		if err != nil {
 			return stream{}, err

@@ -42,5 +42,8 @@ SET 'state.backend' = 'rocksdb';
 
 SELECT window_start, who, COUNT(*) FROM TABLE(SESSION(TABLE ev PARTITION BY who, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, who;
 
--- Joins and Top-N keep their state in memory on rocksdb, and say so.
+-- Joins and Top-N keep their state in pebble too (no warning).
 SELECT a.who, COUNT(*) AS pairs FROM ev a JOIN ev b ON a.who = b.who GROUP BY a.who;
+
+-- A bounded ORDER BY still sorts in memory on rocksdb, and says so.
+SELECT who, ts FROM ev ORDER BY ts DESC, who LIMIT 2;
