@@ -19,6 +19,8 @@ type converter struct {
 	// keywords, table names) continue. Conversion visits the tree in source
 	// order, so the searches move forward with it.
 	next int
+	// asOf counts the FOR SYSTEM_TIME AS OF clauses converted so far.
+	asOf int
 }
 
 func newConverter(fp *frontPass) *converter { return &converter{fp: fp, s: fp.s} }
@@ -283,7 +285,14 @@ func (cv *converter) setOprList(l *tast.SetOprSelectList) (*ast.Select, error) {
 
 func (cv *converter) tableRefs(j *tast.Join) (ast.TableRef, error) {
 	if j.Right == nil {
-		return cv.tableRef(j.Left)
+		ref, err := cv.tableRef(j.Left)
+		if err != nil {
+			return nil, err
+		}
+		if err := notTemporal(ref); err != nil {
+			return nil, err
+		}
+		return ref, nil
 	}
 	left, err := cv.tableRef(j.Left)
 	if err != nil {
@@ -317,7 +326,29 @@ func (cv *converter) tableRefs(j *tast.Join) (ast.TableRef, error) {
 	for _, u := range j.Using {
 		out.Using = append(out.Using, u.Name.O)
 	}
+	if err := notTemporal(left); err != nil {
+		return nil, err
+	}
+	if tn, ok := right.(*ast.TableName); ok && tn.SystemTime != nil {
+		switch {
+		case out.Kind == ast.JoinCross:
+			return nil, ast.Errorf(tn.SystemTimePos, "FOR SYSTEM_TIME AS OF needs JOIN ... ON (a lookup join on equal keys)")
+		case out.Kind != ast.JoinInner && out.Kind != ast.JoinLeft:
+			return nil, notSupported(tn.SystemTimePos, "FOR SYSTEM_TIME AS OF in a %s JOIN (lookup joins are INNER or LEFT)", out.Kind)
+		case len(out.Using) > 0:
+			return nil, notSupported(tn.SystemTimePos, "FOR SYSTEM_TIME AS OF with USING (write ON)")
+		}
+	}
 	return out, nil
+}
+
+// notTemporal refuses FOR SYSTEM_TIME AS OF anywhere but on the right side
+// of a JOIN, the only place Flink gives it a meaning.
+func notTemporal(ref ast.TableRef) error {
+	if tn, ok := ref.(*ast.TableName); ok && tn.SystemTime != nil {
+		return ast.Errorf(tn.SystemTimePos, "FOR SYSTEM_TIME AS OF applies to the right side of a JOIN (a temporal or lookup join)")
+	}
+	return nil
 }
 
 func (cv *converter) tableRef(rs tast.ResultSetNode) (ast.TableRef, error) {
@@ -356,7 +387,22 @@ func (cv *converter) tableSource(ts *tast.TableSource) (ast.TableRef, error) {
 		if len(src.IndexHints) > 0 || len(src.PartitionNames) > 0 || src.TableSample != nil {
 			return nil, notSupported(pos, "index hints, partitions and TABLESAMPLE")
 		}
-		return &ast.TableName{Name: name, Alias: alias, Pos: pos}, nil
+		tn := &ast.TableName{Name: name, Alias: alias, Pos: pos}
+		if src.AsOf != nil {
+			// Only the front pass writes AS OF: a FOR SYSTEM_TIME AS OF.
+			if cv.asOf >= len(cv.fp.asOfs) {
+				return nil, ast.Errorf(pos, "not supported yet: AS OF TIMESTAMP (write FOR SYSTEM_TIME AS OF)")
+			}
+			clause := cv.fp.asOfs[cv.asOf]
+			cv.asOf++
+			e, err := cv.expr(src.AsOf.TsExpr)
+			if err != nil {
+				return nil, err
+			}
+			tn.SystemTime, tn.SystemTimePos = e, clause.pos
+			cv.skipTo(clause.end)
+		}
+		return tn, nil
 	case *tast.SelectStmt, *tast.SetOprStmt:
 		q, err := cv.query(src.(tast.ResultSetNode))
 		if err != nil {

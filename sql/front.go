@@ -59,6 +59,24 @@ type frontPass struct {
 	tvfs   []*ast.WindowTVF
 	tvfEnd []int          // script offset after each TVF, to skip its tokens
 	frames map[int]string // window frame text by the function name's offset
+	// asOfs are the FOR SYSTEM_TIME AS OF clauses in source order; each
+	// reaches TiDB as its own `AS OF TIMESTAMP expr` after the alias.
+	asOfs []asOfClause
+}
+
+// asOfClause is one FOR SYSTEM_TIME AS OF: where FOR stands and the script
+// offset after the clause (and its alias).
+type asOfClause struct {
+	pos ast.Pos
+	end int
+}
+
+// asOfStop are the words that end a FOR SYSTEM_TIME AS OF expression (at
+// paren depth 0) besides AS: what may follow a table in FROM.
+var asOfStop = map[string]bool{
+	"ON": true, "JOIN": true, "LEFT": true, "RIGHT": true, "INNER": true, "FULL": true, "CROSS": true,
+	"NATURAL": true, "STRAIGHT_JOIN": true, "USING": true, "WHERE": true, "GROUP": true, "HAVING": true,
+	"ORDER": true, "LIMIT": true, "UNION": true, "EXCEPT": true, "INTERSECT": true, "WINDOW": true,
 }
 
 // maxNumericDigits bounds the digits of an exact numeric literal handed to
@@ -151,7 +169,7 @@ func (fp *frontPass) step(ts []token, i int) (int, error) {
 		return 0, notSupported(t.Pos, "%s", up)
 	case "FOR":
 		if nx.is("SYSTEM_TIME") {
-			return 0, notSupported(t.Pos, "FOR SYSTEM_TIME AS OF (temporal joins)")
+			return fp.forSystemTime(ts, i)
 		}
 	case "SESSION":
 		if nx.isOp("(") {
@@ -382,4 +400,63 @@ func (fp *frontPass) values(ts []token) error {
 		}
 		i++
 	}
+}
+
+// forSystemTime rewrites `t FOR SYSTEM_TIME AS OF expr [[AS] alias]` into
+// TiDB's stale-read form `t [AS alias] AS OF TIMESTAMP expr`, which carries
+// the expression to the converter with its positions (TiDB wants the alias
+// first). The table name is already emitted.
+func (fp *frontPass) forSystemTime(ts []token, i int) (int, error) {
+	t := ts[i]
+	if prev := at(ts, i-1); i == 0 || (prev.Kind != tkWord && prev.Kind != tkQuoted) {
+		return 0, ast.Errorf(t.Pos, "FOR SYSTEM_TIME AS OF must follow a table name")
+	}
+	if !at(ts, i+2).is("AS") || !at(ts, i+3).is("OF") {
+		bad := at(ts, i+2)
+		if at(ts, i+2).is("AS") {
+			bad = at(ts, i+3)
+		}
+		return 0, ast.Errorf(fp.posOrEnd(bad, ts), "expected AS OF after FOR SYSTEM_TIME, found %s", fp.describeOrEnd(bad))
+	}
+	start := i + 4
+	end := untilTopLevel(ts, start, func(t token) bool {
+		return t.isOp(",") || t.isOp(";") || t.is("AS") || (t.Kind == tkWord && asOfStop[strings.ToUpper(t.Raw)])
+	})
+	if end == start {
+		return 0, ast.Errorf(fp.posOrEnd(at(ts, start), ts), "expected an expression after FOR SYSTEM_TIME AS OF, found %s",
+			fp.describeOrEnd(at(ts, start)))
+	}
+	// A bare alias: the last word after a complete operand (`AS OF b.t s`).
+	var alias *token
+	next := end
+	if end-start >= 2 {
+		last, prev := ts[end-1], ts[end-2]
+		if (last.Kind == tkWord || last.Kind == tkQuoted) && (prev.Kind == tkWord || prev.Kind == tkQuoted || prev.isOp(")")) {
+			alias = &ts[end-1]
+			end--
+		}
+	}
+	if alias == nil && at(ts, end).is("AS") {
+		a := at(ts, end+1)
+		if (a.Kind != tkWord && a.Kind != tkQuoted) || (a.Kind == tkWord && asOfStop[strings.ToUpper(a.Raw)]) {
+			return 0, ast.Errorf(fp.posOrEnd(a, ts), "expected an alias after AS, found %s", fp.describeOrEnd(a))
+		}
+		alias = &ts[end+1]
+		next = end + 2
+	}
+	if alias != nil {
+		name := alias.Raw
+		if alias.Kind == tkWord {
+			name = "`" + alias.Raw + "`"
+		} else if alias.Kind == tkQuoted {
+			name = "`" + strings.ReplaceAll(alias.Val, "`", "``") + "`"
+		}
+		fp.synth("AS "+name, *alias, *alias, false)
+	}
+	fp.synth("AS OF TIMESTAMP", t, ts[i+3], false)
+	if err := fp.run(ts[start:end]); err != nil {
+		return 0, err
+	}
+	fp.asOfs = append(fp.asOfs, asOfClause{pos: t.Pos, end: ts[next-1].End})
+	return next - i, nil
 }

@@ -130,6 +130,9 @@ func tableString(t ast.TableRef) string {
 	case nil:
 		return "<nil>"
 	case *ast.TableName:
+		if x.SystemTime != nil {
+			return x.Name + " FOR SYSTEM_TIME AS OF " + exprString(x.SystemTime) + alias(x.Alias)
+		}
 		return x.Name + alias(x.Alias)
 	case *ast.Join:
 		s := "(" + x.Kind.String() + " " + tableString(x.Left) + " " + tableString(x.Right)

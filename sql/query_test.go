@@ -45,6 +45,15 @@ func TestQueries(t *testing.T) {
 			"SELECT * FROM (INNER TUMBLE(t DESCRIPTOR(ts) INTERVAL'1'MINUTE) AS w u ON (= w.k u.k))"},
 		{"SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY ts DESC) AS rn FROM t) WHERE rn <= 3",
 			"SELECT * FROM (SELECT *, ROW_NUMBER() OVER(k | ts DESC) AS rn FROM t) WHERE (<= rn 3)"},
+		// Lookup joins: FOR SYSTEM_TIME AS OF, the alias with or without AS.
+		{"SELECT * FROM o JOIN t FOR SYSTEM_TIME AS OF o.p AS s ON MOD(o.a, 10) = s.k",
+			"SELECT * FROM (INNER o t FOR SYSTEM_TIME AS OF o.p AS s ON (= (% o.a 10) s.k))"},
+		{"SELECT * FROM o LEFT JOIN t FOR SYSTEM_TIME AS OF o.p s ON o.a = s.k",
+			"SELECT * FROM (LEFT o t FOR SYSTEM_TIME AS OF o.p AS s ON (= o.a s.k))"},
+		{"SELECT * FROM o JOIN `key` FOR SYSTEM_TIME AS OF o.p ON o.a = `key`.`key` JOIN u FOR SYSTEM_TIME AS OF PROCTIME() AS `out` ON o.a = `out`.a",
+			"SELECT * FROM (INNER (INNER o key FOR SYSTEM_TIME AS OF o.p ON (= o.a key.key)) u FOR SYSTEM_TIME AS OF PROCTIME() AS out ON (= o.a out.a))"},
+		{"SELECT * FROM (SELECT *, PROCTIME() AS p FROM b) B JOIN side FOR SYSTEM_TIME AS OF B.p AS S ON B.a = S.k WHERE S.v > 1",
+			"SELECT * FROM (INNER (SELECT *, PROCTIME() AS p FROM b) AS B side FOR SYSTEM_TIME AS OF B.p AS S ON (= B.a S.k)) WHERE (> S.v 1)"},
 	}
 	for _, c := range cases {
 		if got := selectString(parseOneQuery(t, c.in)); got != c.want {
@@ -95,5 +104,27 @@ func TestPositionsWithUnicodeAndTVF(t *testing.T) {
 	}
 	if p := j.Right.Position(); p.Col != 85 {
 		t.Errorf("joined t at %v, want col 85 (not the TVF's input)", p)
+	}
+}
+
+func TestPositionsForSystemTime(t *testing.T) {
+	text := "SELECT S.v FROM b AS B\nJOIN side FOR SYSTEM_TIME AS OF B.p AS S\n  ON MOD(B.a, 10) = S.k WHERE S.v > 'x'"
+	sel := parseOneQuery(t, text)
+	check := func(what string, got ast.Pos, line, col int) {
+		t.Helper()
+		if got.Line != line || got.Col != col {
+			t.Errorf("%s at %v, want %d:%d", what, got, line, col)
+		}
+	}
+	j := sel.From.(*ast.Join)
+	right := j.Right.(*ast.TableName)
+	check("side", right.Pos, 2, 6)
+	check("FOR", right.SystemTimePos, 2, 11)
+	check("B.p", right.SystemTime.Position(), 2, 33)
+	check("MOD", j.On.(*ast.Binary).L.Position(), 3, 6)
+	check("S.k", j.On.(*ast.Binary).R.Position(), 3, 21)
+	check("S.v in WHERE", sel.Where.(*ast.Binary).L.Position(), 3, 31)
+	if right.Alias != "S" {
+		t.Errorf("alias %q, want S", right.Alias)
 	}
 }

@@ -271,7 +271,12 @@ type TableRef interface {
 type TableName struct {
 	Name  string
 	Alias string
-	Pos   Pos
+	// SystemTime is the expression of `FOR SYSTEM_TIME AS OF expr` (a
+	// temporal or lookup join's right side), nil if absent; SystemTimePos
+	// is where FOR stands.
+	SystemTime    Expr
+	SystemTimePos Pos
+	Pos           Pos
 }
 
 // JoinKind names a join type.
