@@ -530,6 +530,8 @@ func planAggregate(sel *ast.Select, in *scope, input Node) (Node, []string, erro
 			agg.Session = true
 			wa.Aggregated = true
 		}
+	} else if start, end, ok := cascadedWindowKeys(input, ab.keyCols); ok {
+		agg.Windowed, agg.WindowStart, agg.WindowEnd = true, start, end
 	}
 	return projection(agg, having, exprs, names), names, nil
 }

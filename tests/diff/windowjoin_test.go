@@ -51,6 +51,19 @@ func windowJoinQueries() []query {
 		pair("wjoin_full",
 			"SELECT a.id, b.id, a.k_many FROM "+tumble("t1e")+" a FULL JOIN "+tumble("t2e")+" b ON a.k_many = b.k_many AND "+win,
 			"SELECT a.id, b.id, a.k_many FROM "+lt1+" a FULL JOIN "+lt2+" b ON a.k_many = b.k_many AND a.w = b.w"),
+		// Cascading window aggregation (a window aggregate grouped again
+		// by its renamed window) and Nexmark q5's shape: it plans as
+		// window aggregates and a window join.
+		pair("cascade_max",
+			"SELECT MAX(n), COUNT(*) FROM (SELECT k_many, COUNT(*) AS n, window_start AS st, window_end AS en FROM "+hop("t1e")+
+				" GROUP BY k_many, window_start, window_end) c GROUP BY c.st, c.en",
+			"SELECT MAX(n), COUNT(*) FROM (SELECT k_many, w, COUNT(*) AS n FROM "+lh1+" GROUP BY k_many, w) GROUP BY w"),
+		pair("q5_shape",
+			"SELECT a.k_many, a.n FROM (SELECT k_many, COUNT(*) AS n, window_start AS st, window_end AS en FROM "+hop("t1e")+
+				" GROUP BY k_many, window_start, window_end) a JOIN (SELECT MAX(c.n) AS maxn, c.st, c.en FROM (SELECT COUNT(*) AS n, window_start AS st, window_end AS en FROM "+hop("t1e")+
+				" GROUP BY k_many, window_start, window_end) c GROUP BY c.st, c.en) b ON a.st = b.st AND a.en = b.en AND a.n >= b.maxn",
+			"SELECT a.k_many, a.n FROM (SELECT k_many, w, COUNT(*) AS n FROM "+lh1+" GROUP BY k_many, w) a JOIN (SELECT w, MAX(n) AS maxn FROM (SELECT k_many, w, COUNT(*) AS n FROM "+lh1+
+				" GROUP BY k_many, w) GROUP BY w) b ON a.w = b.w AND a.n >= b.maxn"),
 		pair("wjoin_hop_left",
 			"SELECT a.id, b.id FROM "+hop("t1e")+" a LEFT JOIN "+hop("t2e")+" b ON a.k_many = b.k_many AND "+win,
 			"SELECT a.id, b.id FROM "+lh1+" a LEFT JOIN "+lh2+" b ON a.k_many = b.k_many AND a.w = b.w"),
