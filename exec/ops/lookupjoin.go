@@ -81,9 +81,9 @@ type LookupJoin struct {
 	// Loads counts table loads (tests, logs).
 	Loads int
 
-	li, ri  []int32
-	sel     []int32
-	keyBuf  []byte
+	li, ri []int32
+	sel    []int32
+	keyBuf []byte
 }
 
 // Open compiles the key and residual expressions and loads the table.
