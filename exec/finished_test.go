@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,6 +20,31 @@ type countingSource struct {
 
 func (s *countingSource) Next(ctx context.Context) (batch.Batch, error) {
 	s.nexts.Add(1)
+	return s.cpSource.Next(ctx)
+}
+
+// holdSource is a cpSource that does not end before the job was restored
+// once: at its end it idles, and fails once a checkpoint has committed,
+// so a loaded machine cannot finish the job before the failure the test
+// needs (the count operator usually fails first).
+type holdSource struct {
+	cpSource
+	shared *txShared
+	failed *atomic.Bool
+}
+
+func (s *holdSource) Next(ctx context.Context) (batch.Batch, error) {
+	if s.next >= s.end && s.shared.restores.Load() == 0 {
+		if s.shared.committedOnce() && s.failed.CompareAndSwap(false, true) {
+			return batch.Batch{}, errors.New("injected failure at the end of the input")
+		}
+		select {
+		case <-ctx.Done():
+			return batch.Batch{}, ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+			return batch.Batch{}, nil
+		}
+	}
 	return s.cpSource.Next(ctx)
 }
 
@@ -69,12 +95,14 @@ func TestCheckpointsAfterTasksFinish(t *testing.T) {
 			var fail, never atomic.Int64
 			fail.Store(800)
 			var shortNexts atomic.Int64
+			var srcFailed atomic.Bool
 			g := &Graph{Name: "finish", ChannelCapacity: 2, Vertices: []*Vertex{
 				{Name: "short", Parallelism: 1, Source: func(int) (connectors.Source, error) {
 					return &countingSource{cpSource: cpSource{seqSource: seqSource{n: shortRows, keys: keys, batchSize: 50}}, nexts: &shortNexts}, nil
 				}},
 				{Name: "long", Parallelism: 2, Source: func(int) (connectors.Source, error) {
-					return &cpSource{seqSource: seqSource{n: longRows, keys: keys, batchSize: 50}, pace: 2 * time.Millisecond}, nil
+					return &holdSource{cpSource: cpSource{seqSource: seqSource{n: longRows, keys: keys, batchSize: 50}, pace: 2 * time.Millisecond},
+						shared: shared, failed: &srcFailed}, nil
 				}},
 				{Name: "count", Parallelism: 2, Inputs: []Input{
 					{From: 0, Partitioning: Partitioning{Kind: Hash, Keys: []int{0}}},
