@@ -105,6 +105,10 @@ func (p *Planner) BuildTable(ct *ast.CreateTable, reg Connectors) (*Table, error
 			if err := t.watermarkOption(o.Key, o.Value); err != nil {
 				return nil, ast.Errorf(o.ValuePos, "table '%s': option '%s': %v", ct.Name, o.Key, err)
 			}
+		case isLookupOption(o.Key):
+			if err := validateLookupOption(o.Key, o.Value); err != nil {
+				return nil, ast.Errorf(o.ValuePos, "table '%s': option '%s': %v", ct.Name, o.Key, err)
+			}
 		case IsJobSettingKey(o.Key):
 			if err := ValidateSetting(o.Key, o.Value); err != nil {
 				return nil, ast.Errorf(o.ValuePos, "table '%s': option '%s': %v", ct.Name, o.Key, err)

@@ -55,6 +55,9 @@ func (p *Planner) planJoin(bc *bindCtx, j *ast.Join) (relation, error) {
 	if err != nil {
 		return relation{}, err
 	}
+	if tn, ok := j.Right.(*ast.TableName); ok && tn.SystemTime != nil {
+		return p.planLookupJoin(bc, j, left, tn) // FOR SYSTEM_TIME AS OF
+	}
 	right, err := p.planFrom(bc, j.Right)
 	if err != nil {
 		return relation{}, err

@@ -303,6 +303,8 @@ func (b *builder) translate(n Node) (stream, error) {
 		}
 		v.Inputs = []exec.Input{{From: l.vi, Partitioning: lp, Side: 0}, {From: r.vi, Partitioning: rp, Side: 1}}
 		return b.addVertex(v), nil
+	case *LookupJoinNode:
+		return b.lookupJoin(x)
 	case *WindowJoinNode:
 		l, err := b.build(x.Left)
 		if err != nil {
