@@ -18,8 +18,10 @@ type centry struct {
 }
 
 // load returns the cache entry of k, reading pebble on a miss. An expired
-// value loads as absent and dirty, so the Flush deletes it.
-func (b *Backend) load(k []byte) (*centry, error) {
+// value loads as absent and dirty, so the Flush deletes it. mp is the
+// length of k's map prefix (state, namespace, key group, key) for a map
+// state's entry, 0 otherwise (see addEntry).
+func (b *Backend) load(k []byte, mp int) (*centry, error) {
 	if c := b.cache[string(k)]; c != nil {
 		if c.present && b.clock.Expired(c.ts) {
 			c.present, c.dirty = false, true
@@ -37,7 +39,7 @@ func (b *Backend) load(k []byte) (*centry, error) {
 	}
 	c := b.newEntry()
 	if !b.mayBeInPebble(info, k) {
-		b.addEntry(info, k, c)
+		b.addEntry(info, k, mp, c)
 		return c, nil
 	}
 	raw, closer, err := b.db.Get(k)
@@ -62,19 +64,33 @@ func (b *Backend) load(k []byte) (*centry, error) {
 			return nil, serr
 		}
 	}
-	b.addEntry(info, k, c)
+	b.addEntry(info, k, mp, c)
 	return c, nil
 }
 
-// addEntry caches c as the entry of k, of prefix info.
-func (b *Backend) addEntry(info *nsInfo, k []byte, c *centry) {
+// addEntry caches c as the entry of k, of prefix info. A map state's
+// entry (mp > 0) is also listed under its map prefix, so that Iterate
+// finds the cached entries of one map without walking the cache.
+func (b *Backend) addEntry(info *nsInfo, k []byte, mp int, c *centry) {
 	ks := string(k)
 	b.cache[ks] = c
 	info.keys = append(info.keys, ks)
+	if mp > 0 {
+		g := b.maps[ks[:mp]]
+		if g == nil {
+			g = &mapGroup{}
+			b.maps[ks[:mp]] = g // the key shares ks's bytes
+		}
+		g.keys = append(g.keys, ks)
+	}
 }
 
+// mapGroup lists the cache's keys of one map (duplicates possible after a
+// ClearNamespace dropped and a write re-added a key; readers dedupe).
+type mapGroup struct{ keys []string }
+
 // entryForWrite returns the cache entry of k without reading pebble.
-func (b *Backend) entryForWrite(k []byte) (*centry, error) {
+func (b *Backend) entryForWrite(k []byte, mp int) (*centry, error) {
 	if c := b.cache[string(k)]; c != nil {
 		return c, nil
 	}
@@ -88,12 +104,12 @@ func (b *Backend) entryForWrite(k []byte) (*centry, error) {
 		return nil, err
 	}
 	c := b.newEntry()
-	b.addEntry(info, k, c)
+	b.addEntry(info, k, mp, c)
 	return c, nil
 }
 
-func (b *Backend) set(k, payload []byte) error {
-	c, err := b.entryForWrite(k)
+func (b *Backend) set(k []byte, mp int, payload []byte) error {
+	c, err := b.entryForWrite(k, mp)
 	if err != nil {
 		return err
 	}
@@ -103,8 +119,8 @@ func (b *Backend) set(k, payload []byte) error {
 	return nil
 }
 
-func (b *Backend) del(k []byte) error {
-	c, err := b.entryForWrite(k)
+func (b *Backend) del(k []byte, mp int) error {
+	c, err := b.entryForWrite(k, mp)
 	if err != nil {
 		return err
 	}
@@ -251,5 +267,6 @@ func (b *Backend) dropCache() {
 		b.free = append(b.free, c)
 	}
 	clear(b.cache)
+	clear(b.maps)
 	b.forgetCachedKeys()
 }

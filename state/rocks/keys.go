@@ -73,6 +73,23 @@ func parseKey(k []byte) (parsedKey, error) {
 	return p, nil
 }
 
+// keyEndOf is parseKey's keyEnd for a cache key (0 if malformed).
+func keyEndOf(k string) int {
+	if len(k) < headerBytes {
+		return 0
+	}
+	nsEnd := headerBytes + int(k[1])
+	if len(k) < nsEnd+4 {
+		return 0
+	}
+	klen := int(k[nsEnd+2])<<8 | int(k[nsEnd+3])
+	end := nsEnd + 4 + klen
+	if len(k) < end {
+		return 0
+	}
+	return end
+}
+
 // prefixEnd returns the smallest key greater than every key starting with
 // prefix (nil if there is none).
 func prefixEnd(prefix []byte) []byte {

@@ -136,6 +136,11 @@ func (b *Backend) clearPrefix(p []byte) error {
 			delete(b.cache, k)
 			b.free = append(b.free, c)
 		}
+		if len(b.maps) > 0 {
+			if end := keyEndOf(k); end > 0 {
+				delete(b.maps, k[:end])
+			}
+		}
 	}
 	clear(info.keys)
 	info.keys = info.keys[:0]

@@ -46,6 +46,7 @@ type Backend struct {
 	db         *pebble.DB
 	states     map[string]stateInfo
 	cache      map[string]*centry
+	maps       map[string]*mapGroup // map prefix -> its cached keys
 	free       []*centry
 	cacheLimit int
 	kbuf, vbuf []byte
@@ -97,7 +98,7 @@ func New(opts Options) (*Backend, error) {
 	}
 	b := &Backend{
 		opts: opts, clock: state.NewTTLClock(opts.Options), log: log,
-		states: map[string]stateInfo{}, cache: map[string]*centry{}, cacheLimit: opts.CacheEntries,
+		states: map[string]stateInfo{}, cache: map[string]*centry{}, maps: map[string]*mapGroup{}, cacheLimit: opts.CacheEntries,
 		ns: map[string]*nsInfo{}, seed: maphash.MakeSeed(),
 	}
 	blockCache := pebble.NewCache(opts.BlockCacheBytes)

@@ -13,9 +13,7 @@ import (
 )
 
 // base is what every kind of state shares: its id and the iterations over
-// the pebble key space (which flush the cache first, so they see every
-// write; writes made during an iteration go to the cache and do not
-// disturb it).
+// a prefix, which merge the cache with pebble (see iter.go).
 type base struct {
 	b    *Backend
 	name string
@@ -35,46 +33,16 @@ func (s *base) key(kg int, key, ns []byte) ([]byte, error) {
 	return s.b.kbuf, nil
 }
 
-// scan flushes and iterates every entry with the given prefix.
-func (s *base) scan(prefix []byte, fn func(k, v []byte) error) error {
-	if err := s.b.Flush(); err != nil {
-		return err
-	}
-	it, err := s.b.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
-	if err != nil {
-		return fmt.Errorf("rocks: iterate %s: %w", s.name, err)
-	}
-	for ok := it.First(); ok; ok = it.Next() {
-		if err := fn(it.Key(), it.Value()); err != nil {
-			_ = it.Close()
-			if errors.Is(err, state.Stop) {
-				return nil
-			}
-			return err
-		}
-	}
-	if err := it.Close(); err != nil {
-		return fmt.Errorf("rocks: iterate %s: %w", s.name, err)
-	}
-	return nil
-}
-
-func (s *base) live(v []byte, deadline int64) (bool, error) {
-	if !s.b.clock.Enabled() {
-		return true, nil
-	}
-	ts, _, err := splitValue(v, true)
-	return err == nil && ts >= deadline, err
-}
-
 func (s *base) Keys(ns []byte, fn func(kg int, key []byte) error) error {
 	if err := state.CheckNamespace(ns); err != nil {
 		return err
 	}
-	deadline := s.b.clock.Deadline()
+	if s.b.db == nil {
+		return errClosed
+	}
 	var last []byte // the last key yielded: map entries repeat their key
 	lastKG := -1
-	return s.scan(appendPrefix(nil, s.sid, ns), func(k, v []byte) error {
+	return s.scanPrefix(appendPrefix(nil, s.sid, ns), false, func(k, _ []byte) error {
 		p, err := parseKey(k)
 		if err != nil {
 			return err
@@ -82,51 +50,65 @@ func (s *base) Keys(ns []byte, fn func(kg int, key []byte) error) error {
 		if p.kg == lastKG && bytes.Equal(p.key, last) {
 			return nil
 		}
-		if ok, err := s.live(v, deadline); err != nil || !ok {
-			return err
-		}
 		last, lastKG = append(last[:0], p.key...), p.kg
 		return fn(p.kg, last)
 	})
 }
 
+// Namespaces lists the live namespaces before calling fn (it is used when
+// restoring, not per row): pebble's, found by a skip-scan, and the
+// cache's, each kept if the merged view holds a live entry in it.
 func (s *base) Namespaces(fn func(ns []byte) error) error {
-	if err := s.b.Flush(); err != nil {
-		return err
+	b := s.b
+	if b.db == nil {
+		return errClosed
 	}
-	deadline := s.b.clock.Deadline()
+	var cands [][]byte
+	for p := range b.ns {
+		if p[0] == s.sid {
+			cands = append(cands, []byte(p))
+		}
+	}
 	lower := []byte{s.sid}
-	it, err := s.b.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})
+	it, err := b.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})
 	if err != nil {
 		return fmt.Errorf("rocks: iterate %s: %w", s.name, err)
 	}
-	var ns, seek []byte
 	for ok := it.First(); ok; {
-		p, err := parseKey(it.Key())
-		if err == nil {
-			var live bool
-			live, err = s.live(it.Value(), deadline)
-			if err == nil && !live {
-				ok = it.Next()
-				continue
-			}
-		}
-		if err == nil {
-			ns = append(ns[:0], p.ns...)
-			err = fn(ns)
-		}
-		if err != nil {
+		k := it.Key()
+		if len(k) < headerBytes || len(k) < headerBytes+int(k[1]) {
 			_ = it.Close()
+			return fmt.Errorf("rocks: short key %x", k)
+		}
+		p := append([]byte(nil), prefixOf(k)...)
+		cands = append(cands, p)
+		ok = it.SeekGE(prefixEnd(p))
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("rocks: iterate %s: %w", s.name, err)
+	}
+	slices.SortFunc(cands, bytes.Compare)
+	cands = slices.CompactFunc(cands, bytes.Equal)
+	var live [][]byte
+	for _, p := range cands {
+		found := false
+		if err := s.scanPrefix(p, false, func(_, _ []byte) error {
+			found = true
+			return state.Stop
+		}); err != nil {
+			return err
+		}
+		if found {
+			live = append(live, p[headerBytes:])
+		}
+	}
+	for _, ns := range live {
+		if err := fn(ns); err != nil {
 			if errors.Is(err, state.Stop) {
 				return nil
 			}
 			return err
 		}
-		seek = prefixEnd(appendPrefix(seek[:0], s.sid, ns))
-		ok = it.SeekGE(seek)
-	}
-	if err := it.Close(); err != nil {
-		return fmt.Errorf("rocks: iterate %s: %w", s.name, err)
 	}
 	return nil
 }
@@ -163,7 +145,7 @@ func (s *valueState) Get(kg int, key, ns []byte) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	c, err := s.b.load(k)
+	c, err := s.b.load(k, 0)
 	if err != nil || !c.present {
 		return nil, false, err
 	}
@@ -175,7 +157,7 @@ func (s *valueState) Put(kg int, key, ns, value []byte) error {
 	if err != nil {
 		return err
 	}
-	return s.b.set(k, value)
+	return s.b.set(k, 0, value)
 }
 
 func (s *valueState) Delete(kg int, key, ns []byte) error {
@@ -183,26 +165,28 @@ func (s *valueState) Delete(kg int, key, ns []byte) error {
 	if err != nil {
 		return err
 	}
-	return s.b.del(k)
+	return s.b.del(k, 0)
 }
 
 type mapState struct{ base }
 
-func (s *mapState) userKey(kg int, key, ns, userKey []byte) ([]byte, error) {
+// userKey returns the entry key and the length of its map prefix.
+func (s *mapState) userKey(kg int, key, ns, userKey []byte) ([]byte, int, error) {
 	k, err := s.key(kg, key, ns)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
+	mp := len(k)
 	s.b.kbuf = append(k, userKey...)
-	return s.b.kbuf, nil
+	return s.b.kbuf, mp, nil
 }
 
 func (s *mapState) Get(kg int, key, ns, userKey []byte) ([]byte, bool, error) {
-	k, err := s.userKey(kg, key, ns, userKey)
+	k, mp, err := s.userKey(kg, key, ns, userKey)
 	if err != nil {
 		return nil, false, err
 	}
-	c, err := s.b.load(k)
+	c, err := s.b.load(k, mp)
 	if err != nil || !c.present {
 		return nil, false, err
 	}
@@ -210,38 +194,40 @@ func (s *mapState) Get(kg int, key, ns, userKey []byte) ([]byte, bool, error) {
 }
 
 func (s *mapState) Put(kg int, key, ns, userKey, value []byte) error {
-	k, err := s.userKey(kg, key, ns, userKey)
+	k, mp, err := s.userKey(kg, key, ns, userKey)
 	if err != nil {
 		return err
 	}
-	return s.b.set(k, value)
+	return s.b.set(k, mp, value)
 }
 
 func (s *mapState) Delete(kg int, key, ns, userKey []byte) error {
-	k, err := s.userKey(kg, key, ns, userKey)
+	k, mp, err := s.userKey(kg, key, ns, userKey)
 	if err != nil {
 		return err
 	}
-	return s.b.del(k)
+	return s.b.del(k, mp)
 }
 
+// Iterate merges the map's cached entries (found through the cache's
+// per-map index) with pebble's, without flushing; see iter.go.
 func (s *mapState) Iterate(kg int, key, ns []byte, fn func(userKey, value []byte) error) error {
 	k, err := s.key(kg, key, ns)
 	if err != nil {
 		return err
 	}
 	prefix := append([]byte(nil), k...)
-	deadline := s.b.clock.Deadline()
-	ttl := s.b.clock.Enabled()
-	return s.scan(prefix, func(k, v []byte) error {
-		ts, payload, err := splitValue(v, ttl)
-		if err != nil {
-			return err
-		}
-		if ttl && ts < deadline {
-			return nil
-		}
-		return fn(k[len(prefix):], payload)
+	b := s.b
+	_, may, err := b.pebbleMayHold(prefix[:headerBytes+len(ns)])
+	if err != nil {
+		return err
+	}
+	var r run
+	if g := b.maps[string(prefix)]; g != nil {
+		r = b.cachedRun(g.keys, true)
+	}
+	return b.mergeScan(s.name, prefix, &r, may, func(k, v []byte) error {
+		return fn(k[len(prefix):], v)
 	})
 }
 
@@ -260,7 +246,7 @@ func (s *listState) Add(kg int, key, ns, value []byte) error {
 	if err != nil {
 		return err
 	}
-	c, err := s.b.load(k)
+	c, err := s.b.load(k, 0)
 	if err != nil {
 		return err
 	}
@@ -279,7 +265,7 @@ func (s *listState) Get(kg int, key, ns []byte, fn func(value []byte) error) err
 	if err != nil {
 		return err
 	}
-	c, err := s.b.load(k)
+	c, err := s.b.load(k, 0)
 	if err != nil || !c.present {
 		return err
 	}
@@ -305,101 +291,24 @@ func (s *listState) Clear(kg int, key, ns []byte) error {
 	if err != nil {
 		return err
 	}
-	return s.b.del(k)
+	return s.b.del(k, 0)
 }
 
-// Entries implements state.ValueState: the namespace's cached entries,
-// merged with those pebble holds (read only when it may hold some the
-// cache does not), without flushing. Every entry is copied before fn is
-// first called, so fn may write to the backend.
+// Entries implements state.ValueState: the namespace's cached entries
+// merged with pebble's (read only when it may hold some the cache does
+// not), without flushing; see iter.go.
 func (s *valueState) Entries(ns []byte, fn func(kg int, key, value []byte) error) error {
 	if err := state.CheckNamespace(ns); err != nil {
 		return err
 	}
-	b := s.b
-	if b.db == nil {
+	if s.b.db == nil {
 		return errClosed
 	}
-	prefix := appendPrefix(nil, s.sid, ns)
-	info := b.ns[string(prefix)]
-	if info == nil {
-		if !b.restored {
-			return nil // nothing cached, nothing flushed
-		}
-		var err error
-		if info, err = b.nsOf(prefix); err != nil {
-			return err
-		}
-	}
-	type span struct{ k, v, kEnd, vEnd int }
-	var arena []byte
-	var cached []span
-	for _, k := range info.keys {
-		c := b.cache[k]
-		if c == nil || !c.present || b.clock.Expired(c.ts) {
-			continue
-		}
-		e := span{k: len(arena)}
-		arena = append(arena, k...)
-		e.kEnd, e.v = len(arena), len(arena)
-		arena = append(arena, c.val...)
-		e.vEnd = len(arena)
-		cached = append(cached, e)
-	}
-	key := func(e span) []byte { return arena[e.k:e.kEnd] }
-	slices.SortFunc(cached, func(x, y span) int { return bytes.Compare(key(x), key(y)) })
-	var stored []span
-	if info.partial || len(info.flushed) > 0 {
-		it, err := b.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
-		if err != nil {
-			return fmt.Errorf("rocks: iterate %s: %w", s.name, err)
-		}
-		deadline, ttl := b.clock.Deadline(), b.clock.Enabled()
-		for ok := it.First(); ok; ok = it.Next() {
-			if _, hit := b.cache[string(it.Key())]; hit {
-				continue // the cache holds the newer state (maybe a deletion)
-			}
-			ts, payload, err := splitValue(it.Value(), ttl)
-			if err != nil {
-				_ = it.Close()
-				return err
-			}
-			if ttl && ts < deadline {
-				continue
-			}
-			e := span{k: len(arena)}
-			arena = append(arena, it.Key()...)
-			e.kEnd, e.v = len(arena), len(arena)
-			arena = append(arena, payload...)
-			e.vEnd = len(arena)
-			stored = append(stored, e)
-		}
-		if err := it.Close(); err != nil {
-			return fmt.Errorf("rocks: iterate %s: %w", s.name, err)
-		}
-	}
-	yield := func(e span) error {
-		p, err := parseKey(arena[e.k:e.kEnd])
+	return s.scanPrefix(appendPrefix(nil, s.sid, ns), true, func(k, v []byte) error {
+		p, err := parseKey(k)
 		if err != nil {
 			return err
 		}
-		return fn(p.kg, p.key, arena[e.v:e.vEnd:e.vEnd])
-	}
-	// Merge: both runs are sorted and disjoint.
-	i, j := 0, 0
-	for i < len(cached) || j < len(stored) {
-		var e span
-		if j == len(stored) || (i < len(cached) && bytes.Compare(key(cached[i]), key(stored[j])) < 0) {
-			e, i = cached[i], i+1
-		} else {
-			e, j = stored[j], j+1
-		}
-		if err := yield(e); err != nil {
-			if errors.Is(err, state.Stop) {
-				return nil
-			}
-			return err
-		}
-	}
-	return nil
+		return fn(p.kg, p.key, v)
+	})
 }

@@ -29,6 +29,9 @@ func Run(t *testing.T, f Factory) {
 	t.Run("SnapshotSameRange", func(t *testing.T) { testSnapshotSameRange(t, f) })
 	t.Run("SnapshotRescale", func(t *testing.T) { testSnapshotRescale(t, f) })
 	t.Run("Errors", func(t *testing.T) { testErrors(t, f) })
+	t.Run("IterateUnflushed", func(t *testing.T) { testIterateUnflushed(t, f) })
+	t.Run("MergeModel", func(t *testing.T) { testMergeModel(t, f) })
+	t.Run("IterateDuringSnapshot", func(t *testing.T) { testIterateDuringSnapshot(t, f) })
 }
 
 func full() state.Options { return state.Options{KeyGroupStart: 0, KeyGroupEnd: 128} }
