@@ -27,6 +27,9 @@ type ctx struct {
 	idx    []int32
 	env    *EvalEnv
 	now    *time.Time
+	// memo holds the results of shared subexpressions over these rows
+	// (see memoKernel).
+	memo map[int]*vec
 }
 
 func newCtx(rec arrow.Record, env *EvalEnv) *ctx {
@@ -107,7 +110,7 @@ func Compile(exprs []Expr, env *EvalEnv) (*Program, error) {
 		env = &EvalEnv{}
 	}
 	p := &Program{exprs: exprs, env: env}
-	cp := &compiler{env: env}
+	cp := &compiler{env: env, shared: sharedKeys(exprs)}
 	for _, e := range exprs {
 		k, err := cp.build(e)
 		if err != nil {
@@ -162,6 +165,9 @@ func Const(e Expr, env *EvalEnv) (any, error) {
 // compiler turns bound trees into kernels.
 type compiler struct {
 	env *EvalEnv
+	// shared numbers the structural keys of the subexpressions that occur
+	// more than once among those compiled together (see memoKernel).
+	shared map[string]int
 }
 
 // volatile reports functions whose value changes between batches.
@@ -217,6 +223,15 @@ func (cp *compiler) build(e Expr) (kernel, error) {
 			return nil, err
 		}
 		return &constKernel{v: scalarValue{t: e.Type(), val: v.value(e.Type(), 0)}}, nil
+	}
+	if _, ok := e.(*Call); ok && cp.shared != nil {
+		if id, ok := cp.shared[exprKey(e)]; ok {
+			k, err := cp.buildNode(e)
+			if err != nil {
+				return nil, err
+			}
+			return &memoKernel{id: id, k: k, t: e.Type()}, nil
+		}
 	}
 	return cp.buildNode(e)
 }

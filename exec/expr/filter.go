@@ -30,7 +30,7 @@ func CompilePredicate(e Expr, env *EvalEnv) (*Predicate, error) {
 	if env == nil {
 		env = &EvalEnv{}
 	}
-	cp := &compiler{env: env}
+	cp := &compiler{env: env, shared: sharedKeys([]Expr{e})}
 	f, err := cp.buildFilter(e)
 	if err != nil {
 		return nil, err

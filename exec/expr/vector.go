@@ -320,6 +320,11 @@ func (v *vec) take(t types.Type, idx []int32) *vec {
 		}
 	case physStr:
 		out.offs = make([]int32, len(idx)+1)
+		size := 0
+		for _, i := range idx {
+			size += int(v.offs[i+1] - v.offs[i])
+		}
+		out.data = make([]byte, 0, size)
 		for j, i := range idx {
 			out.data = append(out.data, v.data[v.offs[i]:v.offs[i+1]]...)
 			out.offs[j+1] = int32(len(out.data))
