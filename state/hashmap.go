@@ -121,6 +121,13 @@ func (h *HashMap) CleanupExpired() error {
 	return nil
 }
 
+// CleanupExpiredStep implements Backend: in memory a whole pass is cheap
+// enough to do at once (and operators on this backend sweep their own
+// objects), so every call is a whole pass.
+func (h *HashMap) CleanupExpiredStep(int) (bool, error) {
+	return true, h.CleanupExpired()
+}
+
 // lookupKey builds the composite map key: 2-byte key group, then the key.
 // Lookups convert it to a string without allocating.
 func (h *HashMap) lookupKey(kg int, key []byte) []byte {

@@ -84,6 +84,15 @@ type Backend interface {
 	Flush() error
 	// CleanupExpired removes every entry whose TTL has passed, in bulk.
 	CleanupExpired() error
+	// CleanupExpiredStep removes the expired entries among a bounded slice
+	// of the state (about maxEntries stored entries) and resumes where the
+	// previous call stopped; it reports true when it finished a pass over
+	// the whole state. Operators call it from a timer (OpContext.Every) so
+	// that entries whose keys never come back do not stay forever, without
+	// a pause proportional to the state. It may do nothing (and report
+	// false) when it cannot write now, e.g. during an asynchronous
+	// checkpoint.
+	CleanupExpiredStep(maxEntries int) (passDone bool, err error)
 	// Snapshot writes the whole state into dir, which must not exist yet
 	// (its parent must). The files are deterministic for a given state.
 	Snapshot(dir string) (SnapshotHandle, error)

@@ -65,6 +65,9 @@ type Backend struct {
 	// pendingDel are prefixes cleared since the last flush, whose range
 	// deletions go into its batch.
 	pendingDel [][]byte
+	// cleanupFrom is where the next CleanupExpiredStep resumes (nil: at
+	// the start of a new pass).
+	cleanupFrom []byte
 	// ckpt is the pebble checkpoint SnapshotAsync started, until a write
 	// to pebble waits for it (nothing may reach pebble while it runs).
 	ckpt *pendingCheckpoint
@@ -271,47 +274,21 @@ func (b *Backend) ListState(name string) (state.ListState, error) {
 	return &listState{base{b: b, name: name, sid: si.sid}}, nil
 }
 
-// CleanupExpired implements state.Backend: one scan deleting every expired
-// entry.
+// CleanupExpired implements state.Backend: a whole pass of
+// CleanupExpiredStep, after waiting for a running checkpoint.
 func (b *Backend) CleanupExpired() error {
+	if b.db == nil {
+		return errClosed
+	}
 	if !b.clock.Enabled() {
 		return nil
 	}
-	if err := b.Flush(); err != nil {
-		return err
-	}
-	b.dropCache()
-	deadline := b.clock.Deadline()
-	it, err := b.db.NewIter(&pebble.IterOptions{LowerBound: []byte{metaID + 1}})
-	if err != nil {
-		return fmt.Errorf("rocks: cleanup: %w", err)
-	}
-	batch := b.db.NewBatch()
-	removed := 0
-	for ok := it.First(); ok; ok = it.Next() {
-		ts, _, err := splitValue(it.Value(), true)
-		if err != nil {
-			_ = it.Close()
-			_ = batch.Close()
+	b.waitCheckpoint()
+	b.cleanupFrom = nil // a whole pass from the start
+	for {
+		done, err := b.CleanupExpiredStep(1 << 16)
+		if err != nil || done {
 			return err
 		}
-		if ts < deadline {
-			if err := batch.Delete(it.Key(), nil); err != nil {
-				_ = it.Close()
-				_ = batch.Close()
-				return fmt.Errorf("rocks: cleanup: %w", err)
-			}
-			removed++
-		}
 	}
-	if err := it.Close(); err != nil {
-		_ = batch.Close()
-		return fmt.Errorf("rocks: cleanup: %w", err)
-	}
-	if err := b.db.Apply(batch, pebble.NoSync); err != nil {
-		_ = batch.Close()
-		return fmt.Errorf("rocks: cleanup: %w", err)
-	}
-	b.log.Debug("state: expired entries removed", "backend", "rocksdb", "removed", removed)
-	return batch.Close()
 }

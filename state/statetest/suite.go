@@ -32,6 +32,7 @@ func Run(t *testing.T, f Factory) {
 	t.Run("IterateUnflushed", func(t *testing.T) { testIterateUnflushed(t, f) })
 	t.Run("MergeModel", func(t *testing.T) { testMergeModel(t, f) })
 	t.Run("IterateDuringSnapshot", func(t *testing.T) { testIterateDuringSnapshot(t, f) })
+	t.Run("CleanupStep", func(t *testing.T) { testCleanupStep(t, f) })
 }
 
 func full() state.Options { return state.Options{KeyGroupStart: 0, KeyGroupEnd: 128} }
