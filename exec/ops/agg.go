@@ -124,8 +124,12 @@ type GroupAgg struct {
 	// windowSizeHint is the group count of the last fired window.
 	windowSizeHint int
 	// openEnds: window aggregation on rocksdb, the ends of the windows
-	// with state in pebble (namespace windowNS(end)).
+	// with state in pebble (namespace windowNS(end)); session windows on
+	// rocksdb: the end buckets with index entries (session_rocks.go).
 	openEnds map[int64]bool
+	// sessLoaded: session windows on rocksdb, the keys loaded from pebble
+	// in this batch (written back at its end).
+	sessLoaded map[string]sessLoad
 
 	// Scratch, reused.
 	keyBuf    []byte
@@ -207,13 +211,8 @@ func (a *GroupAgg) Open(ctx *exec.OpContext) error {
 	if a.Latency > 0 && ctx.Every != nil {
 		ctx.Every(a.Latency, a.flush)
 	}
-	if a.ProcTime && a.Windowed {
-		if a.Session {
-			return fmt.Errorf("not supported yet: SESSION windows over processing time")
-		}
-		if ctx.Every != nil {
-			ctx.Every(procTimeTick, a.fireProcTime)
-		}
+	if a.ProcTime && a.Windowed && ctx.Every != nil {
+		ctx.Every(procTimeTick, a.fireProcTime)
 	}
 	if a.TTL > 0 && !a.Windowed && !a.RocksDB && ctx.Every != nil {
 		// Expired keys are reset lazily on their next row; this sweep
@@ -221,10 +220,8 @@ func (a *GroupAgg) Open(ctx *exec.OpContext) error {
 		ctx.Every(max(a.TTL/4, time.Second), func(exec.Collector) error { a.sweepExpired(); return nil })
 	}
 	if a.RocksDB {
-		if a.Session {
-			return fmt.Errorf("not supported yet: session window aggregation with 'state.backend' = 'rocksdb'")
-		}
 		a.openEnds = map[int64]bool{}
+		a.sessLoaded = map[string]sessLoad{}
 		ttl := a.TTL
 		if a.Windowed {
 			ttl = 0 // windows free their state when they fire
@@ -295,11 +292,7 @@ func (a *GroupAgg) ProcessWatermark(wm int64, out exec.Collector) error {
 	// bounded input: it fires every window left.
 	if a.Windowed && (!a.ProcTime || wm == exec.MaxWatermark) && wm > a.watermark {
 		a.watermark = wm
-		fire := a.fire
-		if a.Session {
-			fire = func(int64, exec.Collector) error { return a.fireSessions(out) }
-		}
-		if err := fire(wm, out); err != nil {
+		if err := a.fire(wm, out); err != nil {
 			return err
 		}
 	}
@@ -456,6 +449,9 @@ func (a *GroupAgg) fireStored(out exec.Collector) error {
 // fire emits the final result of every window whose end the watermark has
 // passed, earliest window first, and frees their state.
 func (a *GroupAgg) fire(wm int64, out exec.Collector) error {
+	if a.Session {
+		return a.fireSessions(out)
+	}
 	if a.store != nil {
 		return a.fireStored(out)
 	}

@@ -419,6 +419,11 @@ func (s *aggStore) snapshot(sc exec.SnapshotContext, meta []byte) (exec.AsyncSna
 	if _, err := s.value(); err != nil { // a restore needs the state's metadata
 		return nil, err
 	}
+	if s.agg.Session {
+		if _, err := s.sessIndex(); err != nil {
+			return nil, err
+		}
+	}
 	return s.rocksStore.snapshot(sc, aggRocksMeta, aggRocksMagic, meta)
 }
 
@@ -447,6 +452,9 @@ func (s *aggStore) restore(rc exec.RestoreContext, a *GroupAgg) error {
 	}
 	if haveWM {
 		a.watermark = wm
+	}
+	if a.Session {
+		return a.restoreSessionIndex()
 	}
 	// The open windows are the namespaces with state.
 	vs, err := s.value()

@@ -167,15 +167,18 @@ func windowAgg(session bool, kt types.Type) *GroupAgg {
 const sec = int64(1_000_000)
 
 // windowRows builds rows "start end k v" in seconds; k "_" is NULL.
-func windowRows(rows ...string) batch.Batch {
+func windowRows(rows ...string) batch.Batch { return windowRowsIn(sec, rows...) }
+
+// windowRowsIn is windowRows with times in units of unit µs.
+func windowRowsIn(unit int64, rows ...string) batch.Batch {
 	n := len(rows)
 	ws, we, ks, vs := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	kv := make([]bool, n)
 	for i, r := range rows {
 		var k string
 		fmt.Sscan(r, &ws[i], &we[i], &k, &vs[i])
-		ws[i] *= sec
-		we[i] *= sec
+		ws[i] *= unit
+		we[i] *= unit
 		if k != "_" {
 			fmt.Sscan(k, &ks[i])
 			kv[i] = true

@@ -21,6 +21,7 @@ type aggStore struct {
 	*rocksStore
 	agg *GroupAgg        // encodes groups
 	vs  state.ValueState // nil until first used (see value)
+	idx state.ValueState // session windows: the end index (sessIndex)
 	buf []byte
 	// kbuf and nsbuf pass a group's key and window to the backend without
 	// an allocation per call ([]byte(string) escapes into the interface

@@ -16,10 +16,21 @@ import (
 // merges a key's windows that overlap or touch into one session, merging
 // their accumulators, and fires a session when the watermark passes its end.
 
+// Over PROCTIME() the provisional window is [now, now + gap): a session
+// ends a gap after its last row's processing time and fires on the timer
+// (fireProcTime); no row is late, a row of a fired session starts a new one.
+//
+// On rocksdb (session_rocks.go) a key's sessions are loaded from pebble
+// when a batch first touches the key and written back at the batch's end.
+
 // session is one open session of a key.
 type session struct {
 	start, end int64
 	g          *group
+	// indexed: rocksdb, the session has an index entry in the end bucket
+	// of idxEnd (the end it had when stored).
+	indexed bool
+	idxEnd  int64
 }
 
 // foldSessions assigns rows to sessions (merging as needed), then folds
@@ -28,6 +39,14 @@ func (a *GroupAgg) foldSessions(b batch.Batch) error {
 	if !b.InsertOnly() {
 		return fmt.Errorf("not supported yet: session windows over an updating input")
 	}
+	err := a.foldSessionRows(b)
+	if a.store != nil && err == nil {
+		err = a.storeSessions()
+	}
+	return err
+}
+
+func (a *GroupAgg) foldSessionRows(b batch.Batch) error {
 	n := b.Len()
 	starts := b.Column(a.Keys[a.WindowStart]).(*array.Int64).Int64Values()
 	ends := b.Column(a.Keys[a.WindowEnd]).(*array.Int64).Int64Values()
@@ -45,9 +64,17 @@ func (a *GroupAgg) foldSessions(b batch.Batch) error {
 		a.rowGroups = make([]*group, n)
 	}
 	rowGroups := a.rowGroups[:n]
+	if a.store != nil {
+		a.store.keyGroups(others, n) // as the exchange routes: by the non-window keys
+	}
 	keep := make([]int32, 0, n)
 	for r := 0; r < n; r++ {
 		a.keyBuf = appendKey(a.keyBuf[:0], others, r)
+		if a.store != nil {
+			if err := a.loadSessions(a.store.kgs[r], keyCols, r); err != nil {
+				return err
+			}
+		}
 		list := a.sessions[string(a.keyBuf)]
 		// The row's session: its provisional window merged with every
 		// open session it overlaps or touches. As in Flink, the row is late
@@ -58,7 +85,7 @@ func (a *GroupAgg) foldSessions(b batch.Batch) error {
 				start, end = min(start, s.start), max(end, s.end)
 			}
 		}
-		if a.windowFired(end) {
+		if !a.ProcTime && a.windowFired(end) {
 			continue
 		}
 		var target *session
@@ -147,6 +174,9 @@ func (a *GroupAgg) mergeGroups(dst, src *group) {
 // fireSessions emits every session whose end the watermark has passed,
 // earliest first, with its merged bounds as window_start and window_end.
 func (a *GroupAgg) fireSessions(out exec.Collector) error {
+	if a.store != nil {
+		return a.fireStoredSessions(out)
+	}
 	var due []*session
 	for k, list := range a.sessions {
 		kept := list[:0]
@@ -163,6 +193,11 @@ func (a *GroupAgg) fireSessions(out exec.Collector) error {
 			a.sessions[k] = kept
 		}
 	}
+	return a.emitSessions(due, out)
+}
+
+// emitSessions emits fired sessions, earliest end first.
+func (a *GroupAgg) emitSessions(due []*session, out exec.Collector) error {
 	if len(due) == 0 {
 		return nil
 	}
