@@ -232,8 +232,16 @@ func testWindowAggSnapshotRestore(t *testing.T, rocksdb bool) {
 }
 
 func TestSessionAggSnapshotRestore(t *testing.T) {
+	for _, rocksdb := range []bool{false, true} {
+		t.Run(fmt.Sprintf("rocksdb=%v", rocksdb), func(t *testing.T) { testSessionAggSnapshotRestore(t, rocksdb) })
+	}
+}
+
+func testSessionAggSnapshotRestore(t *testing.T, rocksdb bool) {
 	mk := func() exec.Operator {
-		return openOp(t, windowAgg(true, types.TypeBigInt), 0, 1)
+		a := windowAgg(true, types.TypeBigInt)
+		a.RocksDB = rocksdb
+		return openOp(t, a, 0, 1)
 	}
 	// Gap 5 s: each row's provisional window is [t, t+5).
 	pre := []step{
@@ -549,6 +557,45 @@ func TestWindowAggSnapshotRescale(t *testing.T) {
 	rescaleRoundTrip(t, "tumbling windows", func(s, p int) exec.Operator {
 		return openOp(t, windowAgg(false, types.TypeBigInt), s, p)
 	}, pre, more)
+}
+
+// TestSessionAggSnapshotRescale: open sessions move with the key group of
+// their non-window key (what the planner routes session rows by), and
+// merge after the restore with rows of the same key.
+func TestSessionAggSnapshotRescale(t *testing.T) {
+	for _, rocksdb := range []bool{false, true} {
+		t.Run(fmt.Sprintf("rocksdb=%v", rocksdb), func(t *testing.T) {
+			keys := []int{2}
+			rows := func(rs ...string) keyedInput { return keyedInput{b: windowRowsIn(sec/4, rs...), keys: keys} }
+			wm := func(w int64) keyedInput { return keyedInput{isWM: true, wm: w * sec / 4} }
+			var pre, more []keyedInput
+			for k := 0; k < 30; k++ {
+				// Per key: [k, k+5) and [k+10, k+15), apart; key%3 == 0 also
+				// [2, 7), which the watermark fires before the barrier.
+				pre = append(pre, rows(fmt.Sprintf("%d %d %d 1", 10+k, 15+k, k), fmt.Sprintf("%d %d %d %d", 20+k, 25+k, k, k)))
+				if k%3 == 0 {
+					pre = append(pre, rows(fmt.Sprintf("2 7 %d 9", k)))
+				}
+			}
+			pre = append(pre, rows("12 17 _ 4"), wm(8))
+			for k := 0; k < 30; k++ {
+				// Bridges the two sessions of even keys; a late row for
+				// key%3 == 0 (its [2, 7) fired).
+				if k%2 == 0 {
+					more = append(more, rows(fmt.Sprintf("%d %d %d 2", 15+k, 20+k, k)))
+				}
+				if k%3 == 0 {
+					more = append(more, rows(fmt.Sprintf("3 8 %d 9", k)))
+				}
+			}
+			more = append(more, rows("14 19 _ 5"), wm(30), wm(exec.MaxWatermark))
+			rescaleRoundTrip(t, "session windows", func(s, p int) exec.Operator {
+				a := windowAgg(true, types.TypeBigInt)
+				a.RocksDB = rocksdb
+				return openOp(t, a, s, p)
+			}, pre, more)
+		})
+	}
 }
 
 // TestSessionSnapshotSameParallelism: at an unchanged parallelism a
