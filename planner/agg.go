@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/streamsql/streamsql/exec/expr"
@@ -225,7 +226,17 @@ func (b *aggBinder) bindOptions() expr.BindOptions {
 	return expr.BindOptions{OnAggregate: b.aggregate}
 }
 
+// addPre adds an aggregate argument or FILTER condition to the
+// pre-projection, reusing an equal one (bound expressions are plain data):
+// COUNT(DISTINCT x) under several FILTERs then reads one column, so the
+// aggregates can share its multiset (exec/ops/agg_distinct.go), and the
+// projection computes each expression once.
 func (b *aggBinder) addPre(e expr.Expr) int {
+	for i, p := range b.pre {
+		if reflect.DeepEqual(p, e) {
+			return i
+		}
+	}
 	b.pre = append(b.pre, e)
 	return len(b.pre) - 1
 }
@@ -235,6 +246,7 @@ func (b *aggBinder) aggregate(c *ast.Call) (expr.Expr, error) {
 		return nil, ast.Errorf(c.Pos, "not supported yet: OVER window function %s", c.Name)
 	}
 	call := AggCall{Arg: -1, Filter: -1}
+	preLen := len(b.pre) // what a reused aggregate's arguments added is dropped
 	var text string
 	switch {
 	case c.Name == "COUNT" && c.Star:
@@ -306,23 +318,12 @@ func (b *aggBinder) aggregate(c *ast.Call) (expr.Expr, error) {
 	// Reuse an identical aggregate (e.g. SUM(x) in SELECT and HAVING).
 	for i, a := range b.aggs {
 		if a.Text == call.Text {
-			b.pre = b.pre[:len(b.pre)-(countPre(call))]
+			b.pre = b.pre[:preLen]
 			return expr.NewColumn(len(b.keyCols)+i, a.Type, a.Text), nil
 		}
 	}
 	b.aggs = append(b.aggs, call)
 	return expr.NewColumn(len(b.keyCols)+len(b.aggs)-1, call.Type, text), nil
-}
-
-func countPre(c AggCall) int {
-	n := 0
-	if c.Arg >= 0 {
-		n++
-	}
-	if c.Filter >= 0 {
-		n++
-	}
-	return n
 }
 
 // node builds the pre-projection and the GroupAgg over input.
