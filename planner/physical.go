@@ -397,22 +397,30 @@ func (b *builder) translate(n Node) (stream, error) {
 		}
 		windowed, windowStart, windowEnd, rocksState, session, procTime := x.Windowed, x.WindowStart, x.WindowEnd, b.rocks, x.Session, x.ProcTime
 		ttl, _ := ParseDuration(b.p.Settings.Get(KeyStateTTL))
-		if rocksState && session {
-			return stream{}, fmt.Errorf("not supported yet: SESSION window aggregation with 'state.backend' = 'rocksdb' (use 'hashmap')")
-		}
 		f := exec.OperatorFactory{Name: x.Describe(), New: func(int) (exec.Operator, error) {
 			return &ops.GroupAgg{Keys: keys, Aggs: specs, Out: out, InputUpdating: updating, MiniBatch: mini, Latency: latency,
 				Windowed: windowed, WindowStart: windowStart, WindowEnd: windowEnd, RocksDB: rocksState, TTL: ttl, Session: session,
 				ProcTime: procTime}, nil
 		}}
-		if len(keys) == 0 {
+		part := keys
+		if session {
+			// A key's sessions must meet in one subtask: route by the
+			// PARTITION BY keys, not the rows' provisional windows.
+			part = nil
+			for i, k := range keys {
+				if i != windowStart && i != windowEnd {
+					part = append(part, k)
+				}
+			}
+		}
+		if len(part) == 0 {
 			// A global aggregate has one key: it runs in one place.
 			return b.chain(in, 1, f), nil
 		}
 		if b.par == 1 && in.parallelism == 1 {
 			return b.chain(in, 1, f), nil // one subtask owns every key group
 		}
-		return b.exchange(in, b.par, exec.Partitioning{Kind: exec.Hash, Keys: keys}, f), nil
+		return b.exchange(in, b.par, exec.Partitioning{Kind: exec.Hash, Keys: part}, f), nil
 	case *SinkNode:
 		in, err := b.build(x.Input)
 		if err != nil {

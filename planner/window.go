@@ -146,9 +146,6 @@ func (p *Planner) planWindowTVF(bc *bindCtx, w *ast.WindowTVF) (relation, error)
 		return relation{}, ast.Errorf(w.Pos, "%s: the time column '%s' must be a TIMESTAMP or TIMESTAMP_LTZ, not %s", w.Kind, w.TimeCol, t)
 	}
 	procTime := isProcTime(in.node, idx)
-	if procTime && w.Kind == "SESSION" {
-		return relation{}, ast.Errorf(w.Pos, "not supported yet: SESSION windows over processing time")
-	}
 	if !procTime && !hasWatermark(in.node) {
 		return relation{}, ast.Errorf(w.Pos, "%s over '%s' needs a time attribute: declare WATERMARK FOR %s in the table, or use a PROCTIME() column", w.Kind, w.TimeCol, w.TimeCol)
 	}

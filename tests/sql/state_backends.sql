@@ -38,8 +38,12 @@ SET 'state.backend' = 'hashmap';
 
 SELECT window_start, window_end, COUNT(*) AS n, MAX(ts) AS last_ts FROM TABLE(HOP(TABLE ev, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '10' SECOND)) GROUP BY window_start, window_end;
 
+SELECT window_start, who, COUNT(*) FROM TABLE(SESSION(TABLE ev PARTITION BY who, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, who;
+
 SET 'state.backend' = 'rocksdb';
 
+-- SESSION windows keep a key's sessions in pebble: the same sessions as
+-- with hashmap just above (at parallelism 2, routed by who).
 SELECT window_start, who, COUNT(*) FROM TABLE(SESSION(TABLE ev PARTITION BY who, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, who;
 
 -- Joins and Top-N keep their state in pebble too (no warning).
