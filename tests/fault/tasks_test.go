@@ -76,6 +76,16 @@ var queryCases = []queryCase{
 		covers: coversBy("kk>>="),
 	},
 	{
+		// Sessions of about two rows per key (a row every 400 ms, gap 300
+		// ms), many merging; on rocksdb they live in pebble.
+		name: "session", sources: oneSource, rows: 3000,
+		sinkCols: "ws TIMESTAMP(3), we TIMESTAMP(3), k INT, n BIGINT, s INT, m INT",
+		query: `SELECT window_start, window_end, k, COUNT(*), SUM(v), MAX(v)
+		  FROM TABLE(SESSION(TABLE src PARTITION BY k, DESCRIPTOR(ts), INTERVAL '0.3' SECOND))
+		  GROUP BY window_start, window_end, k`,
+		covers: coversBy("kkk>>="),
+	},
+	{
 		name: "join", sources: strings.ReplaceAll(twoSources, "%[3]d", "800"), rows: 1500,
 		sinkCols: "aid BIGINT, bid BIGINT, k INT, av INT, bw INT",
 		query:    "SELECT aid, bid, ak, av, bw FROM a JOIN b ON ak = bk",
