@@ -380,6 +380,11 @@ type regexCache struct {
 	// faster than the regexp engine (a pattern without a literal prefix,
 	// like '(&|^)channel_id=([^&]*)', is otherwise tried at every offset).
 	required string
+	// before bounds the bytes a match can span ahead of required (-1: no
+	// bound); tail is the pattern for a search that starts after the
+	// text's beginning (see window). nil when the search cannot be cut.
+	before int
+	tail   *regexp.Regexp
 }
 
 func (rc *regexCache) get(p string) *regexp.Regexp {
@@ -389,9 +394,12 @@ func (rc *regexCache) get(p string) *regexp.Regexp {
 	rc.last = strings.Clone(p)
 	re, err := regexp.Compile(p)
 	rc.re, rc.bad = re, err != nil
-	rc.required = ""
+	rc.required, rc.before, rc.tail = "", -1, nil
 	if err == nil {
-		rc.required = requiredLiteral(p)
+		rc.required, rc.before = literalWindow(p)
+		if rc.before >= 0 {
+			rc.tail = tailRegexp(p, re.NumSubexp())
+		}
 	}
 	return re
 }
@@ -401,13 +409,73 @@ func (rc *regexCache) cannotMatch(s string) bool {
 	return rc.required != "" && !strings.Contains(s, rc.required)
 }
 
+// window returns where the search for the leftmost match in s can start,
+// and the pattern to search s[k:] with; ok is false when s cannot match.
+// Every match contains required, at most before bytes after the match's
+// start, so no match starts before the first occurrence of required minus
+// before. Cut there (at a rune start, where the engine would also step),
+// the search finds the same leftmost match: the engine's choice at a
+// position depends only on the text from it, except for assertions on
+// the previous rune. ^ / \A cannot hold past the text's beginning, so tail
+// has them as no-match; patterns with \b, \B or (?m)^ get no tail.
+func (rc *regexCache) window(s string) (k int, re *regexp.Regexp, ok bool) {
+	if rc.required == "" {
+		return 0, rc.re, true
+	}
+	i := strings.Index(s, rc.required)
+	if i < 0 {
+		return 0, nil, false
+	}
+	if rc.tail == nil || i-rc.before <= 0 {
+		return 0, rc.re, true
+	}
+	k = i - rc.before
+	for k > 0 && !utf8.RuneStart(s[k]) {
+		k--
+	}
+	if k == 0 {
+		return 0, rc.re, true
+	}
+	return k, rc.tail, true
+}
+
+// match reports whether s contains a match (call after get).
+func (rc *regexCache) match(s string) bool {
+	k, re, ok := rc.window(s)
+	return ok && re.MatchString(s[k:])
+}
+
+// findSubmatchIndex is FindStringSubmatchIndex (call after get).
+func (rc *regexCache) findSubmatchIndex(s string) []int {
+	k, re, ok := rc.window(s)
+	if !ok {
+		return nil
+	}
+	m := re.FindStringSubmatchIndex(s[k:])
+	if k > 0 {
+		for j, x := range m {
+			if x >= 0 {
+				m[j] = x + k
+			}
+		}
+	}
+	return m
+}
+
 // requiredLiteral returns the longest case-sensitive literal that a
 // match of pattern p must contain: p itself when it is a literal, or a
 // literal element of a top-level concatenation; "" when there is none.
 func requiredLiteral(p string) string {
+	lit, _ := literalWindow(p)
+	return lit
+}
+
+// literalWindow returns requiredLiteral(p) and the most bytes a match can
+// span before it (-1 when unbounded or unknown).
+func literalWindow(p string) (string, int) {
 	re, err := syntax.Parse(p, syntax.Perl)
 	if err != nil {
-		return ""
+		return "", -1
 	}
 	re = re.Simplify()
 	lit := func(r *syntax.Regexp) string {
@@ -418,17 +486,130 @@ func requiredLiteral(p string) string {
 	}
 	switch re.Op {
 	case syntax.OpLiteral:
-		return lit(re)
+		return lit(re), 0
 	case syntax.OpConcat:
-		best := ""
-		for _, sub := range re.Sub {
+		best, at := "", -1
+		for i, sub := range re.Sub {
 			if l := lit(sub); len(l) > len(best) {
-				best = l
+				best, at = l, i
 			}
 		}
-		return best
+		if at < 0 {
+			return "", -1
+		}
+		before := 0
+		for _, sub := range re.Sub[:at] {
+			w := maxWidth(sub)
+			if w < 0 {
+				return best, -1
+			}
+			before += w
+		}
+		return best, before
 	}
-	return ""
+	return "", -1
+}
+
+// maxWidth bounds the bytes a match of r consumes; -1 when unbounded. An
+// invalid UTF-8 byte is consumed as one byte (matching U+FFFD), so the
+// width of a rune's encoding is an upper bound either way.
+func maxWidth(r *syntax.Regexp) int {
+	runeWidth := func(c rune) int {
+		switch {
+		case c < 0x80:
+			return 1
+		case c < 0x800:
+			return 2
+		case c < 0x10000:
+			return 3
+		}
+		return 4
+	}
+	switch r.Op {
+	case syntax.OpNoMatch, syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine,
+		syntax.OpBeginText, syntax.OpEndText, syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return 0
+	case syntax.OpLiteral:
+		w := 0
+		for _, c := range r.Rune {
+			if r.Flags&syntax.FoldCase != 0 {
+				w += utf8.UTFMax // a fold of c may be longer (k and U+212A)
+			} else {
+				w += runeWidth(c)
+			}
+		}
+		return w
+	case syntax.OpCharClass:
+		w := 0
+		for i := 1; i < len(r.Rune); i += 2 {
+			w = max(w, runeWidth(r.Rune[i]))
+		}
+		return w
+	case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return utf8.UTFMax
+	case syntax.OpCapture:
+		return maxWidth(r.Sub[0])
+	case syntax.OpQuest:
+		return maxWidth(r.Sub[0])
+	case syntax.OpStar, syntax.OpPlus:
+		if maxWidth(r.Sub[0]) == 0 {
+			return 0
+		}
+		return -1
+	case syntax.OpRepeat:
+		w := maxWidth(r.Sub[0])
+		if w < 0 || r.Max < 0 {
+			return -1
+		}
+		return w * r.Max
+	case syntax.OpConcat, syntax.OpAlternate:
+		w := 0
+		for _, sub := range r.Sub {
+			x := maxWidth(sub)
+			if x < 0 {
+				return -1
+			}
+			if r.Op == syntax.OpConcat {
+				w += x
+			} else {
+				w = max(w, x)
+			}
+		}
+		return w
+	}
+	return -1
+}
+
+// tailRegexp compiles p with ^ / \A made no-match, for a search that
+// starts past the text's beginning; nil when p asserts on the previous
+// rune in another way (\b, \B, (?m)^) or the rewrite fails.
+func tailRegexp(p string, nsub int) *regexp.Regexp {
+	re, err := syntax.Parse(p, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	ok := true
+	var fix func(r *syntax.Regexp)
+	fix = func(r *syntax.Regexp) {
+		switch r.Op {
+		case syntax.OpBeginLine, syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+			ok = false
+		case syntax.OpBeginText:
+			r.Op = syntax.OpNoMatch
+		}
+		for _, sub := range r.Sub {
+			fix(sub)
+		}
+	}
+	fix(re)
+	if !ok {
+		return nil
+	}
+	tail, err := regexp.Compile(re.String())
+	if err != nil || tail.NumSubexp() != nsub {
+		return nil
+	}
+	return tail
 }
 
 func (cp *compiler) buildRegexp(x *Call) (kernel, bool, error) {
@@ -460,9 +641,7 @@ func (cp *compiler) buildRegexp(x *Call) (kernel, bool, error) {
 					out.valid[i] = false
 					continue
 				}
-				if s := a[0].str(i); !rc.cannotMatch(s) {
-					out.b[i] = re.MatchString(s)
-				}
+				out.b[i] = rc.match(a[0].str(i))
 			}
 			return out, nil
 		})
@@ -494,10 +673,7 @@ func (cp *compiler) buildRegexp(x *Call) (kernel, bool, error) {
 				group = a[2].i64[a[2].idx(i)]
 			}
 			s := a[0].str(i)
-			if rc.cannotMatch(s) {
-				return dst, false
-			}
-			m := re.FindStringSubmatchIndex(s)
+			m := rc.findSubmatchIndex(s)
 			if m == nil || group < 0 || int(group) > re.NumSubexp() || m[2*group] < 0 {
 				return dst, false
 			}
