@@ -193,12 +193,32 @@ func compareVecs(op cmpOp, p phys, a, b *vec, n int) *vec {
 		cmpVS(op, a.i32, b.i32[0], out.b)
 	case p == physI32:
 		cmpVV(op, a.i32, b.i32, out.b)
+	case p == physStr && b.scalar:
+		cmpStrVS(op, a, b.str(0), out.b)
 	default:
 		for i := range out.b {
 			out.b[i] = compareAt(op, p, a, b, i)
 		}
 	}
 	return out
+}
+
+// cmpStrVS compares the strings of a with c into out, reading offsets
+// directly; = and <> check the length first (LOWER(x) = 'apple').
+func cmpStrVS(op cmpOp, a *vec, c string, out []bool) {
+	offs := a.offs[:len(out)+1]
+	switch op {
+	case opEQ, opNE:
+		ne := op == opNE
+		for i := range out {
+			lo, hi := offs[i], offs[i+1]
+			out[i] = (int(hi-lo) == len(c) && unsafeString(a.data[lo:hi]) == c) != ne
+		}
+	default:
+		for i := range out {
+			out[i] = cmpOne(op, strings.Compare(unsafeString(a.data[offs[i]:offs[i+1]]), c), 0)
+		}
+	}
 }
 
 // compareAt compares row i (general path: strings, booleans, scalars).
