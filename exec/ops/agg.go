@@ -130,6 +130,7 @@ type GroupAgg struct {
 	// sessLoaded: session windows on rocksdb, the keys loaded from pebble
 	// in this batch (written back at its end).
 	sessLoaded map[string]sessLoad
+	bucketBuf  []int64
 
 	// Scratch, reused.
 	keyBuf    []byte

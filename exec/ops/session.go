@@ -27,10 +27,6 @@ import (
 type session struct {
 	start, end int64
 	g          *group
-	// indexed: rocksdb, the session has an index entry in the end bucket
-	// of idxEnd (the end it had when stored).
-	indexed bool
-	idxEnd  int64
 }
 
 // foldSessions assigns rows to sessions (merging as needed), then folds

@@ -21,20 +21,22 @@ import (
 //
 // State "sessidx" indexes sessions by end: namespace windowNS(bucket) of
 // the session's end bucket (sessionBucket wide), key = the group key. A
-// firing reads only the buckets the watermark reached, re-checks each
-// key's sessions (an entry is stale once its session merged or grew into
-// another bucket) and clears the buckets it fully passed. The open buckets
+// write moves a key's entries to the buckets of its sessions' new ends
+// (deleting the others: a session that grows row by row would otherwise
+// leave an entry per bucket it passed, each costing a read when it fires).
+// A firing reads only the buckets the watermark reached, re-checks each
+// key's sessions and clears the buckets it fully passed. The open buckets
 // are a small in-memory set, rebuilt from the namespaces on restore.
 
 // sessionBucket is the width of an index bucket (µs): few namespaces, and
 // a partially due bucket is re-read at most a second's worth of times.
 const sessionBucket = 1_000_000
 
-// sessLoad is a key loaded in this batch: its key group, and whether
-// pebble held sessions for it.
+// sessLoad is a key loaded in this batch: its key group, and the index
+// buckets of its stored sessions (none: pebble held no session for it).
 type sessLoad struct {
-	kg  int
-	had bool
+	kg      int
+	buckets []int64
 }
 
 // bucketOf is the index bucket of a session ending at end (its last
@@ -70,7 +72,7 @@ func (a *GroupAgg) loadSessions(kg int, keyCols []arrow.Array, r int) error {
 		return err
 	}
 	k := string(a.keyBuf)
-	a.sessLoaded[k] = sessLoad{kg: kg, had: len(list) > 0}
+	a.sessLoaded[k] = sessLoad{kg: kg, buckets: sessionBuckets(nil, list)}
 	if len(list) > 0 {
 		a.sessions[k] = list
 	}
@@ -94,8 +96,7 @@ func (a *GroupAgg) readSessions(kg int, key []byte) ([]*session, error) {
 	n := d.count()
 	list := make([]*session, 0, n)
 	for i := 0; i < n && d.err == nil; i++ {
-		s := &session{start: d.varint(), end: d.varint(), indexed: true}
-		s.idxEnd = s.end
+		s := &session{start: d.varint(), end: d.varint()}
 		s.g = &group{prev: make([]cell, len(a.Keys)+len(a.Aggs)), accs: make([]accum, len(a.Aggs)), epoch: a.epoch, kg: kg}
 		decodeGroup(d, s.g)
 		list = append(list, s)
@@ -106,9 +107,20 @@ func (a *GroupAgg) readSessions(kg int, key []byte) ([]*session, error) {
 	return list, nil
 }
 
+// sessionBuckets appends the distinct index buckets of the sessions' ends.
+func sessionBuckets(dst []int64, list []*session) []int64 {
+	for _, s := range list {
+		if b := bucketOf(s.end); !slices.Contains(dst, b) {
+			dst = append(dst, b)
+		}
+	}
+	return dst
+}
+
 // writeSessions stores a key's sessions (deleting the key when none is
-// left) and indexes those whose end bucket has no entry yet.
-func (a *GroupAgg) writeSessions(kg int, key []byte, list []*session, had bool) error {
+// left) and moves its index entries from the buckets old (of its stored
+// sessions) to those of list.
+func (a *GroupAgg) writeSessions(kg int, key []byte, list []*session, old []int64) error {
 	vs, err := a.store.value()
 	if err != nil {
 		return err
@@ -117,8 +129,25 @@ func (a *GroupAgg) writeSessions(kg int, key []byte, list []*session, had bool) 
 	if err != nil {
 		return err
 	}
+	cur := sessionBuckets(a.bucketBuf[:0], list)
+	a.bucketBuf = cur
+	for _, b := range old {
+		if !slices.Contains(cur, b) {
+			if err := idx.Delete(kg, key, a.store.windowNS(b)); err != nil {
+				return fmt.Errorf("write session index: %w", err)
+			}
+		}
+	}
+	for _, b := range cur {
+		if !slices.Contains(old, b) {
+			if err := idx.Put(kg, key, a.store.windowNS(b), []byte{1}); err != nil {
+				return fmt.Errorf("write session index: %w", err)
+			}
+			a.openEnds[b] = true
+		}
+	}
 	if len(list) == 0 {
-		if had {
+		if len(old) > 0 {
 			if err := vs.Delete(kg, key, nil); err != nil {
 				return fmt.Errorf("write session state: %w", err)
 			}
@@ -135,17 +164,6 @@ func (a *GroupAgg) writeSessions(kg int, key []byte, list []*session, had bool) 
 	if err := vs.Put(kg, key, nil, buf); err != nil {
 		return fmt.Errorf("write session state: %w", err)
 	}
-	for _, s := range list {
-		b := bucketOf(s.end)
-		if s.indexed && bucketOf(s.idxEnd) == b {
-			continue
-		}
-		if err := idx.Put(kg, key, a.store.windowNS(b), []byte{1}); err != nil {
-			return fmt.Errorf("write session index: %w", err)
-		}
-		a.openEnds[b] = true
-		s.indexed, s.idxEnd = true, s.end
-	}
 	return nil
 }
 
@@ -153,7 +171,7 @@ func (a *GroupAgg) writeSessions(kg int, key []byte, list []*session, had bool) 
 // between batches the sessions live in pebble.
 func (a *GroupAgg) storeSessions() error {
 	for k, l := range a.sessLoaded {
-		if err := a.writeSessions(l.kg, a.store.keyBytes(k), a.sessions[k], l.had); err != nil {
+		if err := a.writeSessions(l.kg, a.store.keyBytes(k), a.sessions[k], l.buckets); err != nil {
 			return err
 		}
 	}
@@ -208,6 +226,7 @@ func (a *GroupAgg) fireStoredSessions(out exec.Collector) error {
 		if err != nil {
 			return err
 		}
+		old := sessionBuckets(nil, list)
 		kept := list[:0]
 		for _, s := range list {
 			if a.windowFired(s.end) {
@@ -217,7 +236,7 @@ func (a *GroupAgg) fireStoredSessions(out exec.Collector) error {
 			}
 		}
 		if len(kept) < len(list) {
-			if err := a.writeSessions(ref.kg, a.store.keyBytes(ref.key), kept, true); err != nil {
+			if err := a.writeSessions(ref.kg, a.store.keyBytes(ref.key), kept, old); err != nil {
 				return err
 			}
 		}
