@@ -138,6 +138,10 @@ func (b *Backend) CleanupExpiredStep(maxKeys int) (bool, error) {
 		return false, fmt.Errorf("rocks: cleanup: %w", err)
 	}
 	if !batch.Empty() {
+		if err := b.resetGetIter(); err != nil {
+			_ = batch.Close()
+			return false, err
+		}
 		if err := b.db.Apply(batch, pebble.NoSync); err != nil {
 			_ = batch.Close()
 			return false, fmt.Errorf("rocks: cleanup: %w", err)

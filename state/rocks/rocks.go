@@ -68,6 +68,8 @@ type Backend struct {
 	// cleanupFrom is where the next CleanupExpiredStep resumes (nil: at
 	// the start of a new pass).
 	cleanupFrom []byte
+	// getIt serves point lookups (see pebbleGet); nil until needed.
+	getIt *pebble.Iterator
 	// ckpt is the pebble checkpoint SnapshotAsync started, until a write
 	// to pebble waits for it (nothing may reach pebble while it runs).
 	ckpt *pendingCheckpoint
@@ -180,7 +182,10 @@ func (b *Backend) Close() error {
 		return nil
 	}
 	b.waitCheckpoint()
-	err := b.db.Close()
+	err := b.resetGetIter()
+	if cerr := b.db.Close(); err == nil {
+		err = cerr
+	}
 	b.db = nil
 	if b.unrefCache != nil {
 		b.unrefCache()
@@ -208,6 +213,9 @@ func (b *Backend) register(name string, kind state.Kind) (stateInfo, error) {
 	si := stateInfo{sid: byte(len(b.states) + 1), kind: kind}
 	k := append([]byte{metaID, metaState}, name...)
 	b.waitCheckpoint()
+	if err := b.resetGetIter(); err != nil {
+		return stateInfo{}, err
+	}
 	if err := b.db.Set(k, []byte{si.sid, byte(kind)}, pebble.NoSync); err != nil {
 		return stateInfo{}, fmt.Errorf("rocks: register state %q: %w", name, err)
 	}

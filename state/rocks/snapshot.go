@@ -50,6 +50,12 @@ func (b *Backend) SnapshotAsync(dir string) (wait func() (state.SnapshotHandle, 
 		return nil, errClosed
 	}
 	b.waitCheckpoint()
+	// Not needed for correctness (the batch's entries stay cached), but
+	// an open lookup iterator pins the memtable and the files compactions
+	// replace: let it go at every checkpoint.
+	if err := b.resetGetIter(); err != nil {
+		return nil, err
+	}
 	batch, err := b.dirtyBatch()
 	if err != nil {
 		return nil, err
@@ -141,6 +147,9 @@ func (b *Backend) Restore(snaps []state.SnapshotHandle) error {
 		return fmt.Errorf("state: restore into a backend that is already in use")
 	}
 	b.restored = true
+	if err := b.resetGetIter(); err != nil {
+		return err
+	}
 	for _, snap := range snaps {
 		if snap.Backend != "rocksdb" {
 			return fmt.Errorf("not supported yet: restoring a %q snapshot into the rocksdb backend", snap.Backend)

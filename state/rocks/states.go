@@ -118,6 +118,9 @@ func (s *base) deleteRange(prefix []byte) error {
 		return err
 	}
 	s.b.dropCache()
+	if err := s.b.resetGetIter(); err != nil {
+		return err
+	}
 	if err := s.b.db.DeleteRange(prefix, prefixEnd(prefix), pebble.NoSync); err != nil {
 		return fmt.Errorf("rocks: clear %s: %w", s.name, err)
 	}
