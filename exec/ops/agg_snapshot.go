@@ -288,9 +288,10 @@ func (a *GroupAgg) RestoreState(rc exec.RestoreContext) error {
 				break
 			}
 			// Sessions are filed under their non-window keys' key group,
-			// while the planner still hash-partitions session aggregates by
-			// every group key: until it does not, only a rescaled restore
-			// filters them (at the same parallelism the snapshot is ours).
+			// which is how the planner routes them now; a snapshot from
+			// when it routed by every group key may hold sessions of other
+			// key groups, so only a rescaled restore filters them (at the
+			// same parallelism the snapshot is ours).
 			if !inRange(&rc, kg) && (!a.Session || rc.Rescaled) {
 				continue
 			}

@@ -600,8 +600,9 @@ func TestSessionAggSnapshotRescale(t *testing.T) {
 
 // TestSessionSnapshotSameParallelism: at an unchanged parallelism a
 // subtask gets back every session it had, even one whose non-window key
-// hashes to another subtask's key groups (the planner routes session rows
-// by all group keys, provisional window included).
+// hashes to another subtask's key groups (as in a snapshot from when the
+// planner routed session rows by all group keys, provisional window
+// included).
 func TestSessionSnapshotSameParallelism(t *testing.T) {
 	a := openOp(t, windowAgg(true, types.TypeBigInt), 0, 2).(*GroupAgg)
 	var c collectRows
