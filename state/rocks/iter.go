@@ -88,7 +88,7 @@ func (b *Backend) pebbleMayHold(p []byte) (*nsInfo, bool, error) {
 			return nil, false, err
 		}
 	}
-	return info, info.partial || len(info.flushed) > 0, nil
+	return info, info.partial || info.flushed.n > 0, nil
 }
 
 // mergeScan calls fn with each live entry under prefix in key order: the

@@ -13,8 +13,9 @@ import (
 // the backend tracks, per (state, namespace) prefix, whether pebble can
 // hold a key of that prefix that the cache does not: a namespace this
 // instance created after its last restore holds in pebble only what this
-// instance flushed, whose keys it remembers (as 64-bit hashes). A cache
-// miss under such a prefix whose hash was never flushed is a definite miss.
+// instance flushed, whose keys it remembers (64-bit hashes in a bloom
+// filter chain, filter.go). A cache miss under such a prefix whose hash
+// was never flushed is a definite miss.
 //
 // A prefix is "partial" (every miss reads pebble) when it was restored
 // with entries, or when remembering its flushed keys would exceed the
@@ -27,16 +28,17 @@ type nsInfo struct {
 	partial bool
 	// flushed holds the hashes of the keys written to pebble under the
 	// prefix since it was created or last cleared (deleted keys stay: a
-	// hit only costs a pebble lookup).
-	flushed map[uint64]struct{}
+	// hit only costs a pebble lookup); flushed.n == 0: pebble holds none.
+	flushed keyFilter
 	// keys are the cache's keys of the prefix (for ClearNamespace and
 	// Entries); reset when the cache is dropped.
 	keys []string
 }
 
-// maxFlushedHashes bounds the flushed-key hashes over all prefixes (about
-// 16 bytes each); past it, the prefix being flushed turns partial.
-const maxFlushedHashes = 1 << 22
+// maxFilterBytes bounds the flushed-key filters over all prefixes (one
+// prefix reaches it at 21 M keys); past it, the prefix being flushed turns
+// partial.
+const maxFilterBytes = 64 << 20
 
 // prefixOf returns the (state, namespace) prefix of an entry key.
 func prefixOf(k []byte) []byte { return k[:headerBytes+int(k[1])] }
@@ -82,11 +84,10 @@ func (b *Backend) mayBeInPebble(info *nsInfo, k []byte) bool {
 	if info.partial {
 		return true
 	}
-	if len(info.flushed) == 0 {
+	if info.flushed.n == 0 {
 		return false
 	}
-	_, ok := info.flushed[maphash.Bytes(b.seed, k)]
-	return ok
+	return info.flushed.mayContain(maphash.Bytes(b.seed, k))
 }
 
 // noteFlushed records that k (of prefix info) is being written to pebble.
@@ -94,23 +95,17 @@ func (b *Backend) noteFlushed(info *nsInfo, k []byte) {
 	if info.partial {
 		return
 	}
-	if b.flushedHashes >= maxFlushedHashes {
+	allocated, ok := info.flushed.add(maphash.Bytes(b.seed, k), maxFilterBytes-b.filterBytes)
+	if !ok {
 		b.makePartial(info)
 		return
 	}
-	if info.flushed == nil {
-		info.flushed = map[uint64]struct{}{}
-	}
-	h := maphash.Bytes(b.seed, k)
-	if _, ok := info.flushed[h]; !ok {
-		info.flushed[h] = struct{}{}
-		b.flushedHashes++
-	}
+	b.filterBytes += allocated
 }
 
 func (b *Backend) makePartial(info *nsInfo) {
-	b.flushedHashes -= len(info.flushed)
-	info.flushed = nil
+	b.filterBytes -= info.flushed.bytes()
+	info.flushed = keyFilter{}
 	info.partial = true
 }
 
@@ -144,11 +139,11 @@ func (b *Backend) clearPrefix(p []byte) error {
 	}
 	clear(info.keys)
 	info.keys = info.keys[:0]
-	if info.partial || len(info.flushed) > 0 {
+	if info.partial || info.flushed.n > 0 {
 		b.pendingDel = append(b.pendingDel, append([]byte(nil), p...))
 	}
-	b.flushedHashes -= len(info.flushed)
-	info.flushed = nil
+	b.filterBytes -= info.flushed.bytes()
+	info.flushed = keyFilter{}
 	info.partial = false
 	return nil
 }
@@ -160,7 +155,7 @@ func (b *Backend) clearPrefix(p []byte) error {
 // deletions went into a batch applied before any probe.
 func (b *Backend) forgetCachedKeys() {
 	for p, info := range b.ns {
-		if !info.partial && len(info.flushed) == 0 {
+		if !info.partial && info.flushed.n == 0 {
 			delete(b.ns, p)
 			continue
 		}

@@ -61,7 +61,7 @@ type Backend struct {
 	// the cache does not (see nsinfo.go); seed hashes flushed keys.
 	ns            map[string]*nsInfo
 	seed          maphash.Seed
-	flushedHashes int
+	filterBytes   int // held by the nsInfos' flushed filters
 	// pendingDel are prefixes cleared since the last flush, whose range
 	// deletions go into its batch.
 	pendingDel [][]byte
