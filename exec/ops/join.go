@@ -898,6 +898,20 @@ func (s *joinSide) add(k *rowKeys, intKeyed bool, r int, row []cell, assoc, now 
 			s.byBytes[string(k.buf[k.offs[r]:k.offs[r+1]])] = bk
 		}
 	}
+	if s.insertOnly {
+		// Nothing is ever retracted from an insert-only side, so equal
+		// rows need not be found and merged: each is kept on its own
+		// (joining like one row of count n) and no index is needed.
+		// Finding them was half of Nexmark q7's time (bids per price).
+		owned := row
+		if n := len(row); n == 0 || len(s.slab) < n || &s.slab[0] != &row[0] {
+			owned = s.reserve(n)
+			copy(owned, row)
+		}
+		s.slab = s.slab[len(owned):]
+		bk.rows = append(bk.rows, joinRow{cells: owned, count: 1, assoc: assoc, written: now})
+		return
+	}
 	var h uint64
 	if bk.index != nil {
 		h = hashRow(s.seed, row)
@@ -908,25 +922,14 @@ func (s *joinSide) add(k *rowKeys, intKeyed bool, r int, row []cell, assoc, now 
 		bk.rows[i].written = now
 		return
 	}
-	var owned []cell
-	if s.insertOnly {
-		if n := len(row); n > 0 && len(s.slab) >= n && &s.slab[0] == &row[0] {
-			owned = row // read into reserve's cells: keep them
-		} else {
-			owned = s.reserve(n)
-			copy(owned, row)
+	owned := make([]cell, len(row))
+	for c, v := range row {
+		if v.s != "" {
+			// The value aliases the input batch's buffer; keeping it
+			// would pin the whole batch.
+			v.s = strings.Clone(v.s)
 		}
-		s.slab = s.slab[len(owned):]
-	} else {
-		owned = make([]cell, len(row))
-		for c, v := range row {
-			if v.s != "" {
-				// The value aliases the input batch's buffer; keeping it
-				// would pin the whole batch.
-				v.s = strings.Clone(v.s)
-			}
-			owned[c] = v
-		}
+		owned[c] = v
 	}
 	bk.rows = append(bk.rows, joinRow{cells: owned, count: 1, assoc: assoc, written: now})
 	if bk.index != nil {

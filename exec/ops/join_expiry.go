@@ -124,10 +124,20 @@ func (s *joinSide) dropRows(bk *joinBucket, drop func(*joinRow) bool) bool {
 func (s *joinSide) stateRows() int {
 	n := 0
 	for _, bk := range s.byInt {
-		n += len(bk.rows)
+		n += bk.multiplicity()
 	}
 	for _, bk := range s.byBytes {
-		n += len(bk.rows)
+		n += bk.multiplicity()
+	}
+	return n
+}
+
+// multiplicity counts the bucket's rows with their duplicates (an
+// insert-only side keeps equal rows apart, others count them).
+func (bk *joinBucket) multiplicity() int {
+	n := 0
+	for i := range bk.rows {
+		n += int(bk.rows[i].count)
 	}
 	return n
 }

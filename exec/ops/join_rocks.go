@@ -428,7 +428,7 @@ func (st *joinStore) restore(rc exec.RestoreContext, j *Join) error {
 	return nil
 }
 
-// storedRows counts a side's distinct stored rows (tests and metrics),
+// storedRows counts a side's stored rows with their multiplicity (tests and metrics),
 // leaving out those the TTL has expired.
 func (j *Join) storedRows(side int) (int, error) {
 	st := j.store
@@ -446,7 +446,7 @@ func (j *Join) storedRows(side int) (int, error) {
 		}
 		for i := range bk.rows {
 			if st.ttlLimit == 0 || j.TTL == 0 || bk.rows[i].written >= st.ttlLimit {
-				n++
+				n += int(bk.rows[i].count)
 			}
 		}
 		return nil
