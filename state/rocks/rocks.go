@@ -59,9 +59,9 @@ type Backend struct {
 	unrefCache func()
 	// ns tracks, per (state, namespace) prefix, what pebble may hold that
 	// the cache does not (see nsinfo.go); seed hashes flushed keys.
-	ns            map[string]*nsInfo
-	seed          maphash.Seed
-	filterBytes   int // held by the nsInfos' flushed filters
+	ns          map[string]*nsInfo
+	seed        maphash.Seed
+	filterBytes int // held by the nsInfos' flushed filters
 	// pendingDel are prefixes cleared since the last flush, whose range
 	// deletions go into its batch.
 	pendingDel [][]byte
