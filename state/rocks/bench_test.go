@@ -73,3 +73,53 @@ func dirSize(b *testing.B, dir string) int64 {
 	}
 	return total
 }
+
+// BenchmarkMapIterateTopN is a Top-N refill on rocksdb: the cache holds
+// many entries (other partitions, values), a batch writes to a few maps,
+// then each touched partition iterates its map and stops after 10 entries.
+// One op = one partition refilled (a write, an iteration).
+func BenchmarkMapIterateTopN(b *testing.B) {
+	be := newRocks(b, state.Options{KeyGroupStart: 0, KeyGroupEnd: 128})
+	m, err := be.MapState("rank-tail")
+	if err != nil {
+		b.Fatal(err)
+	}
+	const parts, perPart = 2000, 25 // 50 k cached entries
+	key := func(p int) []byte { return binary.BigEndian.AppendUint64(nil, uint64(p)) }
+	uk := make([]byte, 8)
+	val := make([]byte, 40)
+	for p := 0; p < parts; p++ {
+		for i := 0; i < perPart; i++ {
+			binary.BigEndian.PutUint64(uk, uint64(i*1000))
+			if err := m.Put(p%128, key(p), nil, uk, val); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := be.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for n := 0; n < b.N; n++ {
+		p := (n * 7919) % parts
+		binary.BigEndian.PutUint64(uk, uint64(n%1000+1))
+		if err := m.Put(p%128, key(p), nil, uk, val); err != nil {
+			b.Fatal(err)
+		}
+		seen := 0
+		if err := m.Iterate(p%128, key(p), nil, func(_, _ []byte) error {
+			if seen++; seen == 10 {
+				return state.Stop
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		if n%100 == 99 { // end of a batch
+			if err := be.(*rocks.Backend).WriteBack(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "refills/s")
+}
