@@ -9,8 +9,10 @@ package rocks
 // It replaced an exact set (map[uint64]struct{}): at 2 M keys the map's
 // probes were 8 % of a distinct-keys aggregation's CPU time, and its budget
 // (4 Mi hashes, over 64 MiB) ran out before 10 M keys, after which every
-// new key was read from pebble. 12 bits per key: one prefix of 10 M keys
-// holds 32 MiB of filters (the last one, for 16 M keys, partly filled).
+// new key was read from pebble. 12 bits a key (more in the small early
+// filters, see filterBits): one prefix of 10 M keys holds 32 MiB of
+// filters (the last one, for 16 M keys, partly filled) and answers ~0.8 %
+// of never-written keys with a false positive.
 type keyFilter struct {
 	filters []*bloomBlocks // oldest (smallest) first
 	n       int            // keys added
@@ -32,8 +34,15 @@ type bloomBlocks struct {
 	n, cap int
 }
 
-func newBloomBlocks(capacity int) *bloomBlocks {
-	blocks := (capacity*filterBitsPerKey + 511) / 512
+// filterBits is the bits per key of the i-th filter of a chain. Every
+// full filter adds its false positive rate to the chain's, so the small
+// early ones (cheap in memory) get more bits: at 10 M keys the chain's
+// rate is ~1 % instead of 2.5 % with 12 bits throughout, for 2 % more
+// memory.
+func filterBits(i int) int { return filterBitsPerKey + 2*max(0, 5-i) }
+
+func newBloomBlocks(capacity, bitsPerKey int) *bloomBlocks {
+	blocks := (capacity*bitsPerKey + 511) / 512
 	return &bloomBlocks{words: make([]uint64, blocks*bloomBlockWords), blocks: uint64(blocks), cap: capacity}
 }
 
@@ -97,7 +106,7 @@ func (kf *keyFilter) add(h uint64, budget int) (allocated int, ok bool) {
 		if last != nil {
 			capacity = last.cap * filterGrowth
 		}
-		last = newBloomBlocks(capacity)
+		last = newBloomBlocks(capacity, filterBits(len(kf.filters)))
 		if last.bytes() > budget {
 			return 0, false
 		}
