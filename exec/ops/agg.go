@@ -233,6 +233,7 @@ func (a *GroupAgg) Open(ctx *exec.OpContext) error {
 		}
 		a.store = st
 		st.agg = a
+		st.scheduleCleanup(ctx, ttl)
 	}
 	return nil
 }

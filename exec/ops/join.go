@@ -199,6 +199,7 @@ func (j *Join) Open(ctx *exec.OpContext) error {
 			return fmt.Errorf("join: %w", err)
 		}
 		j.store = st
+		st.scheduleCleanup(ctx, j.TTL)
 		for s := range j.sides {
 			j.sides[s].keepEmpty = true
 		}

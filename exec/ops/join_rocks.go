@@ -335,12 +335,10 @@ func (st *joinStore) expire(j *Join, wm int64) error {
 }
 
 // expireTTL is the TTL sweep on rocksdb: rows older than limit are dropped
-// when next read, and buckets past the backend's TTL are deleted in bulk.
+// when next read; buckets past the backend's TTL leave the disk through the
+// incremental cleanup ticks (rocksStore.scheduleCleanup).
 func (st *joinStore) expireTTL(j *Join, limit int64) error {
 	st.ttlLimit = limit
-	if err := st.be.CleanupExpired(); err != nil {
-		return fmt.Errorf("join: rocksdb state cleanup: %w", err)
-	}
 	return nil
 }
 

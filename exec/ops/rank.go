@@ -137,6 +137,7 @@ func (r *Rank) Open(ctx *exec.OpContext) error {
 			return err
 		}
 		r.store = st
+		st.scheduleCleanup(ctx, r.TTL)
 		r.rparts = map[string]*rocksPart{}
 	}
 	return nil
