@@ -115,6 +115,14 @@ type GroupAgg struct {
 	// reads groups of earlier epochs.
 	epoch      uint64
 	cowRunning atomic.Int64
+	// cw is the columnar window state (agg_colwindow.go), decided at the
+	// first batch (cwDecided); colSlots and colWins are its per-row scratch.
+	cw        *colWindows
+	cwDecided bool
+	// noColumnar keeps the general path (tests compare the two).
+	noColumnar bool
+	colSlots   []int32
+	colWins    []*colWindow
 	// freeGroups are groups of fired windows, reused by newGroup: a
 	// window aggregation makes and drops most of its groups once per
 	// window, and allocating them (and collecting them) was a third of its
@@ -343,6 +351,19 @@ func (a *GroupAgg) foldWindowed(b batch.Batch) error {
 		}
 		b = batch.TakeBatch(b, keep)
 	}
+	if !a.cwDecided {
+		a.cwDecided = true
+		if a.colEligible(b) {
+			a.adoptWindows()
+		}
+	}
+	if a.cw != nil {
+		rest, err := a.foldColumnar(b)
+		if err != nil || rest.Rec == nil {
+			return err
+		}
+		b = rest // NULL keys
+	}
 	if err := a.fold(b); err != nil {
 		return err
 	}
@@ -470,6 +491,13 @@ func (a *GroupAgg) fire(wm int64, out exec.Collector) error {
 			}
 		}
 	}
+	if a.cw != nil {
+		seen := make(map[int64]bool, len(due))
+		for _, e := range due {
+			seen[e] = true
+		}
+		due = a.colDue(due, seen)
+	}
 	if len(due) == 0 {
 		return nil
 	}
@@ -477,6 +505,10 @@ func (a *GroupAgg) fire(wm int64, out exec.Collector) error {
 	a.outCells.reset()
 	rows := 0
 	for _, end := range due {
+		// Window by window, in order: the columnar rows, then the groups.
+		if err := a.emitColumnar(end, out); err != nil {
+			return err
+		}
 		var gs []*group
 		if w := a.windows[end]; w != nil {
 			gs = w.order
@@ -496,8 +528,15 @@ func (a *GroupAgg) fire(wm int64, out exec.Collector) error {
 			}
 		}
 		delete(a.byEnd, end)
+		if rows > 0 {
+			if err := out.Collect(a.outCells.batch(a.schema, a.Out, rows, nil)); err != nil {
+				return err
+			}
+			a.outCells.reset()
+			rows = 0
+		}
 	}
-	return out.Collect(a.outCells.batch(a.schema, a.Out, rows, nil))
+	return nil
 }
 
 func (a *GroupAgg) fold(b batch.Batch) error {

@@ -156,6 +156,7 @@ func (a *GroupAgg) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, e
 		}
 	case a.Windowed:
 		// Window order is kept (it is the firing order within a window).
+		a.colGroups(func(g *group) { add(g, 0, 0) })
 		for _, w := range a.windows {
 			for _, g := range w.order {
 				add(g, 0, 0)
