@@ -106,6 +106,11 @@ type GroupAgg struct {
 	watermark int64
 	byEnd     map[int64][]*group // window mode: open groups by window end
 	sessions  map[string][]*session
+	// sessMinEnd is a lower bound of the open in-memory sessions' ends
+	// (when sessMinKnown): a watermark below it fires nothing, so the scan
+	// over every key is skipped (Nexmark q11 scanned all bidders per batch).
+	sessMinEnd   int64
+	sessMinKnown bool
 	late      lateRows
 	maxPar    int
 	// Sizes of the last snapshot, to size the next one's buffer.

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -103,6 +104,9 @@ func (a *GroupAgg) foldSessionRows(b batch.Batch) error {
 		}
 		target.start, target.end = start, end
 		a.sessions[string(a.keyBuf)] = append(kept, target)
+		if a.sessMinKnown && end < a.sessMinEnd {
+			a.sessMinEnd = end
+		}
 		rowGroups[len(keep)] = target.g
 		keep = append(keep, int32(r))
 	}
@@ -173,7 +177,11 @@ func (a *GroupAgg) fireSessions(out exec.Collector) error {
 	if a.store != nil {
 		return a.fireStoredSessions(out)
 	}
+	if a.sessMinKnown && !a.windowFired(a.sessMinEnd) {
+		return nil // no session ends early enough
+	}
 	var due []*session
+	minEnd, any := int64(0), false
 	for k, list := range a.sessions {
 		kept := list[:0]
 		for _, s := range list {
@@ -181,6 +189,9 @@ func (a *GroupAgg) fireSessions(out exec.Collector) error {
 				due = append(due, s)
 			} else {
 				kept = append(kept, s)
+				if !any || s.end < minEnd {
+					minEnd, any = s.end, true
+				}
 			}
 		}
 		if len(kept) == 0 {
@@ -188,6 +199,12 @@ func (a *GroupAgg) fireSessions(out exec.Collector) error {
 		} else {
 			a.sessions[k] = kept
 		}
+	}
+	// Known from here on: new sessions lower it as they are made (a merge
+	// only moves an end later, which leaves it a lower bound).
+	a.sessMinEnd, a.sessMinKnown = minEnd, true
+	if !any {
+		a.sessMinEnd = math.MaxInt64
 	}
 	return a.emitSessions(due, out)
 }
