@@ -111,8 +111,8 @@ type GroupAgg struct {
 	// over every key is skipped (Nexmark q11 scanned all bidders per batch).
 	sessMinEnd   int64
 	sessMinKnown bool
-	late      lateRows
-	maxPar    int
+	late         lateRows
+	maxPar       int
 	// Sizes of the last snapshot, to size the next one's buffer.
 	snapBytes, snapCount int
 	// Copy-on-write snapshots (in-memory, not windowed): epoch counts
