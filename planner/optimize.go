@@ -155,23 +155,7 @@ func pruneJoin(c *Calc, j *JoinNode) Node {
 	c2 := *c
 	c2.Filter = rest
 	c = &c2
-	need := make([]bool, nOut)
-	mark := func(e expr.Expr) {
-		if e != nil {
-			for _, i := range expr.Refs(e) {
-				need[i] = true
-			}
-		}
-	}
-	for _, e := range c.Exprs {
-		mark(e)
-	}
-	mark(c.Filter)
-	mark(j.Residual)
-	for i := range j.LeftKeys {
-		need[j.LeftKeys[i]] = true
-		need[nl+j.RightKeys[i]] = true
-	}
+	need := joinNeeds(c, nOut, nl, j.Residual, j.LeftKeys, j.RightKeys)
 	if j.Bounds != nil {
 		need[j.Bounds.LeftCol] = true
 		need[nl+j.Bounds.RightCol] = true
@@ -367,4 +351,28 @@ func narrow(n Node, cols []int, filter expr.Expr) Node {
 		return pruneJoin(p, x)
 	}
 	return p
+}
+
+// joinNeeds marks the output columns of a join (nOut columns, the left
+// side's nl first) that Calc c over it reads, plus what the join itself
+// needs: its residual's columns and its keys.
+func joinNeeds(c *Calc, nOut, nl int, residual expr.Expr, leftKeys, rightKeys []int) []bool {
+	need := make([]bool, nOut)
+	mark := func(e expr.Expr) {
+		if e != nil {
+			for _, i := range expr.Refs(e) {
+				need[i] = true
+			}
+		}
+	}
+	for _, e := range c.Exprs {
+		mark(e)
+	}
+	mark(c.Filter)
+	mark(residual)
+	for i := range leftKeys {
+		need[leftKeys[i]] = true
+		need[nl+rightKeys[i]] = true
+	}
+	return need
 }

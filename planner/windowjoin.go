@@ -160,23 +160,7 @@ func planWindowJoin(j *JoinNode, pos ast.Pos) (*WindowJoinNode, error) {
 func pruneWindowJoin(c *Calc, j *WindowJoinNode) Node {
 	nl := j.Left.Schema().Len()
 	nOut := j.Out.Len()
-	need := make([]bool, nOut)
-	mark := func(e expr.Expr) {
-		if e != nil {
-			for _, i := range expr.Refs(e) {
-				need[i] = true
-			}
-		}
-	}
-	for _, e := range c.Exprs {
-		mark(e)
-	}
-	mark(c.Filter)
-	mark(j.Residual)
-	for i := range j.LeftKeys {
-		need[j.LeftKeys[i]] = true
-		need[nl+j.RightKeys[i]] = true
-	}
+	need := joinNeeds(c, nOut, nl, j.Residual, j.LeftKeys, j.RightKeys)
 	for _, i := range []int{j.LeftStart, j.LeftEnd, nl + j.RightStart, nl + j.RightEnd} {
 		need[i] = true
 	}

@@ -2,7 +2,6 @@ package nexmark
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
@@ -388,13 +387,7 @@ func (s *allSource) Position() ([]byte, error) {
 	if !s.opened {
 		return nil, fmt.Errorf("nexmark '%s': position before Open", s.table)
 	}
-	b := make([]byte, 0, 1+4*binary.MaxVarintLen64)
-	b = append(b, positionVersion)
-	b = binary.AppendUvarint(b, uint64(s.parallelism))
-	b = binary.AppendUvarint(b, uint64(s.subtask))
-	b = binary.AppendUvarint(b, uint64(s.prop))
-	b = binary.AppendUvarint(b, uint64(s.next))
-	return b, nil
+	return encodePosition(s.parallelism, s.subtask, s.prop, s.next), nil
 }
 
 // Seek implements connectors.CheckpointedSource.
@@ -402,25 +395,14 @@ func (s *allSource) Seek(pos []byte) error {
 	if !s.opened {
 		return fmt.Errorf("nexmark '%s': seek before Open", s.table)
 	}
-	p, err := decodePosition(pos)
+	n, err := seekPosition(s.table, pos, s.parallelism, s.subtask, s.prop)
 	if err != nil {
-		return fmt.Errorf("nexmark '%s': invalid position: %w", s.table, err)
+		return err
 	}
-	if p[0] != uint64(s.parallelism) {
-		return fmt.Errorf("nexmark '%s': not supported yet: restoring a nexmark source at a different parallelism (checkpoint %d, now %d)",
-			s.table, p[0], s.parallelism)
-	}
-	if p[1] != uint64(s.subtask) {
-		return fmt.Errorf("nexmark '%s': position of subtask %d restored into subtask %d", s.table, p[1], s.subtask)
-	}
-	if p[2] != uint64(s.prop) {
-		return fmt.Errorf("nexmark '%s': the checkpoint has %d events per epoch, the table %d (did the proportions change?)", s.table, p[2], s.prop)
-	}
-	n := p[3]
-	if n > 1<<62 || (int64(n)/s.blockEv)%int64(s.parallelism) != int64(s.subtask) {
+	if (n/s.blockEv)%int64(s.parallelism) != int64(s.subtask) {
 		return fmt.Errorf("nexmark '%s': position event %d is not an event of subtask %d (did the table change?)", s.table, n, s.subtask)
 	}
-	s.next = int64(n)
+	s.next = n
 	s.exhausted = false
 	s.started, s.lastEmit = time.Time{}, time.Time{}
 	return nil

@@ -174,13 +174,43 @@ func (s *source) Position() ([]byte, error) {
 	if !s.opened {
 		return nil, fmt.Errorf("nexmark '%s': position before Open", s.table)
 	}
+	return encodePosition(s.parallelism, s.subtask, s.gen.prop, s.cur.epoch*s.gen.prop+s.cur.off), nil
+}
+
+// encodePosition lays out a position (see source.Position).
+func encodePosition(parallelism, subtask int, prop, next int64) []byte {
 	b := make([]byte, 0, 1+4*binary.MaxVarintLen64)
 	b = append(b, positionVersion)
-	b = binary.AppendUvarint(b, uint64(s.parallelism))
-	b = binary.AppendUvarint(b, uint64(s.subtask))
-	b = binary.AppendUvarint(b, uint64(s.gen.prop))
-	b = binary.AppendUvarint(b, uint64(s.cur.epoch*s.gen.prop+s.cur.off))
-	return b, nil
+	b = binary.AppendUvarint(b, uint64(parallelism))
+	b = binary.AppendUvarint(b, uint64(subtask))
+	b = binary.AppendUvarint(b, uint64(prop))
+	b = binary.AppendUvarint(b, uint64(next))
+	return b
+}
+
+// seekPosition decodes pos for subtask of parallelism of table, whose
+// epochs hold prop events, and returns its next event number.
+func seekPosition(table string, pos []byte, parallelism, subtask int, prop int64) (int64, error) {
+	p, err := decodePosition(pos)
+	if err != nil {
+		return 0, fmt.Errorf("nexmark '%s': invalid position: %w", table, err)
+	}
+	if p[0] != uint64(parallelism) {
+		return 0, fmt.Errorf("nexmark '%s': not supported yet: restoring a nexmark source at a different parallelism (checkpoint %d, now %d)",
+			table, p[0], parallelism)
+	}
+	if p[1] != uint64(subtask) {
+		return 0, fmt.Errorf("nexmark '%s': position of subtask %d restored into subtask %d", table, p[1], subtask)
+	}
+	if p[2] != uint64(prop) {
+		return 0, fmt.Errorf("nexmark '%s': the checkpoint has %d events per epoch, the table %d (did the proportions change?)", table, p[2], prop)
+	}
+	// Far beyond any position a source reaches (event times end at year
+	// 9999 first); the bound keeps the epoch arithmetic from overflowing.
+	if p[3] > 1<<62 {
+		return 0, fmt.Errorf("nexmark '%s': position event %d is out of range", table, p[3])
+	}
+	return int64(p[3]), nil
 }
 
 // Seek implements connectors.CheckpointedSource. A throttled source starts
@@ -190,27 +220,11 @@ func (s *source) Seek(pos []byte) error {
 	if !s.opened {
 		return fmt.Errorf("nexmark '%s': seek before Open", s.table)
 	}
-	p, err := decodePosition(pos)
+	n, err := seekPosition(s.table, pos, s.parallelism, s.subtask, s.gen.prop)
 	if err != nil {
-		return fmt.Errorf("nexmark '%s': invalid position: %w", s.table, err)
+		return err
 	}
-	if p[0] != uint64(s.parallelism) {
-		return fmt.Errorf("nexmark '%s': not supported yet: restoring a nexmark source at a different parallelism (checkpoint %d, now %d)",
-			s.table, p[0], s.parallelism)
-	}
-	if p[1] != uint64(s.subtask) {
-		return fmt.Errorf("nexmark '%s': position of subtask %d restored into subtask %d", s.table, p[1], s.subtask)
-	}
-	if p[2] != uint64(s.gen.prop) {
-		return fmt.Errorf("nexmark '%s': the checkpoint has %d events per epoch, the table %d (did the proportions change?)", s.table, p[2], s.gen.prop)
-	}
-	n := p[3]
-	// Far beyond any position a source reaches (event times end at year
-	// 9999 first); the bound keeps the epoch arithmetic from overflowing.
-	if n > 1<<62 {
-		return fmt.Errorf("nexmark '%s': position event %d is out of range", s.table, n)
-	}
-	epoch, off := int64(n)/s.gen.prop, int64(n)%s.gen.prop
+	epoch, off := n/s.gen.prop, n%s.gen.prop
 	if off < s.gen.lo || off >= s.gen.hi || epoch/s.gen.blockE%int64(s.parallelism) != int64(s.subtask) {
 		return fmt.Errorf("nexmark '%s': position event %d is not a %s event of subtask %d (did the table change?)", s.table, n, s.cfg.kind, s.subtask)
 	}

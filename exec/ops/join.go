@@ -205,28 +205,10 @@ func (j *Join) Open(ctx *exec.OpContext) error {
 		}
 	}
 	if j.Residual != nil {
-		// The residual runs over a compact record of just the columns it
-		// reads, so candidates cost only those columns.
-		j.residRefs = expr.Refs(j.Residual)
-		m := make(map[int]int, len(j.residRefs))
-		fields := make([]types.Field, len(j.residRefs))
-		for i, c := range j.residRefs {
-			if c < 0 || c >= j.Out.Len() {
-				return fmt.Errorf("join: residual %s reads column %d of %d", j.Residual, c, j.Out.Len())
-			}
-			m[c] = i
-			fields[i] = j.inputField(c)
+		var err error
+		if j.resid, j.residRefs, j.residSchema, err = compileJoinResidual(j.Residual, j.Left, j.Right, j.Out, ctx); err != nil {
+			return fmt.Errorf("join: %w", err)
 		}
-		j.residSchema = types.NewSchema(fields...).Arrow()
-		var env *expr.EvalEnv
-		if ctx != nil {
-			env = &expr.EvalEnv{Now: ctx.Now, Location: ctx.Location}
-		}
-		p, err := expr.CompilePredicate(expr.Remap(j.Residual, m), env)
-		if err != nil {
-			return fmt.Errorf("join: compile residual: %w", err)
-		}
-		j.resid = p
 	}
 	return nil
 }
@@ -243,11 +225,40 @@ func (j *Join) Close() error {
 }
 
 // inputField is the input field behind output column c.
-func (j *Join) inputField(c int) types.Field {
-	if c < j.Left.Len() {
-		return j.Left.Fields[c]
+func (j *Join) inputField(c int) types.Field { return joinInputField(j.Left, j.Right, c) }
+
+// joinInputField is the input field behind output column c of a join of
+// left and right (left's columns first).
+func joinInputField(left, right types.Schema, c int) types.Field {
+	if c < left.Len() {
+		return left.Fields[c]
 	}
-	return j.Right.Fields[c-j.Left.Len()]
+	return right.Fields[c-left.Len()]
+}
+
+// compileJoinResidual compiles a join's residual condition to run over a
+// compact record of just the output columns it reads (refs, in schema),
+// so candidate pairs cost only those columns.
+func compileJoinResidual(residual expr.Expr, left, right, out types.Schema, ctx *exec.OpContext) (*expr.Predicate, []int, *arrow.Schema, error) {
+	refs := expr.Refs(residual)
+	m := make(map[int]int, len(refs))
+	fields := make([]types.Field, len(refs))
+	for i, c := range refs {
+		if c < 0 || c >= out.Len() {
+			return nil, nil, nil, fmt.Errorf("residual %s reads column %d of %d", residual, c, out.Len())
+		}
+		m[c] = i
+		fields[i] = joinInputField(left, right, c)
+	}
+	var env *expr.EvalEnv
+	if ctx != nil {
+		env = &expr.EvalEnv{Now: ctx.Now, Location: ctx.Location}
+	}
+	p, err := expr.CompilePredicate(expr.Remap(residual, m), env)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("compile residual: %w", err)
+	}
+	return p, refs, types.NewSchema(fields...).Arrow(), nil
 }
 
 func (j *Join) nullEqual(k int) bool { return len(j.NullEqual) > 0 && j.NullEqual[k] }

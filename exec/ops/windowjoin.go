@@ -135,27 +135,10 @@ func (w *WindowJoin) Open(ctx *exec.OpContext) error {
 		w.late = lateRows{logger: ctx.Logger, name: ctx.Name}
 	}
 	if w.Residual != nil {
-		// The residual runs over a compact record of the columns it reads.
-		w.residRefs = expr.Refs(w.Residual)
-		m := make(map[int]int, len(w.residRefs))
-		fields := make([]types.Field, len(w.residRefs))
-		for i, c := range w.residRefs {
-			if c < 0 || c >= w.Out.Len() {
-				return fmt.Errorf("window join: residual %s reads column %d of %d", w.Residual, c, w.Out.Len())
-			}
-			m[c] = i
-			fields[i] = w.inputField(c)
+		var err error
+		if w.resid, w.residRefs, w.residSchema, err = compileJoinResidual(w.Residual, w.Left, w.Right, w.Out, ctx); err != nil {
+			return fmt.Errorf("window join: %w", err)
 		}
-		w.residSchema = types.NewSchema(fields...).Arrow()
-		var env *expr.EvalEnv
-		if ctx != nil {
-			env = &expr.EvalEnv{Now: ctx.Now, Location: ctx.Location}
-		}
-		p, err := expr.CompilePredicate(expr.Remap(w.Residual, m), env)
-		if err != nil {
-			return fmt.Errorf("window join: compile residual: %w", err)
-		}
-		w.resid = p
 	}
 	if w.RocksDB {
 		if ctx == nil {
@@ -204,12 +187,7 @@ func (w *WindowJoin) side(side int) types.Schema {
 }
 
 // inputField is the input field behind output column c.
-func (w *WindowJoin) inputField(c int) types.Field {
-	if c < w.Left.Len() {
-		return w.Left.Fields[c]
-	}
-	return w.Right.Fields[c-w.Left.Len()]
-}
+func (w *WindowJoin) inputField(c int) types.Field { return joinInputField(w.Left, w.Right, c) }
 
 // LateRows is the number of rows dropped because their window had fired.
 func (w *WindowJoin) LateRows() int64 { return w.late.n }
