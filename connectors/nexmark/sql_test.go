@@ -12,6 +12,7 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow/array"
 
+	nexmarkbench "github.com/streamsql/streamsql/bench/nexmark"
 	"github.com/streamsql/streamsql/connectors"
 	"github.com/streamsql/streamsql/connectors/nexmark"
 	"github.com/streamsql/streamsql/exec/batch"
@@ -177,35 +178,10 @@ func readLines(t *testing.T, dir string) []string {
 	return lines
 }
 
-// flinkDDL is Flink's Nexmark DDL (bench/nexmark/flink_ddl.sql) over the
-// same stream as ddl's per-kind tables.
-const flinkDDL = `
-CREATE TABLE nexmark (
-    event_type int,
-    person ROW<id BIGINT, name VARCHAR, emailAddress VARCHAR, creditCard VARCHAR, city VARCHAR, state VARCHAR, dateTime TIMESTAMP(3), extra VARCHAR>,
-    auction ROW<id BIGINT, itemName VARCHAR, description VARCHAR, initialBid BIGINT, reserve BIGINT, dateTime TIMESTAMP(3), expires TIMESTAMP(3), seller BIGINT, category BIGINT, extra VARCHAR>,
-    bid ROW<auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, dateTime TIMESTAMP(3), extra VARCHAR>,
-    dateTime AS
-        CASE
-            WHEN event_type = 0 THEN person.dateTime
-            WHEN event_type = 1 THEN auction.dateTime
-            ELSE bid.dateTime
-        END,
-    WATERMARK FOR dateTime AS dateTime - INTERVAL '4' SECOND
-) WITH (
-    'connector' = 'nexmark',
-    'first-event.rate' = '10000000',
-    'next-event.rate' = '10000000',
-    'events.num' = '100000',
-    'person.proportion' = '1',
-    'auction.proportion' = '3',
-    'bid.proportion' = '46'
-);
-CREATE VIEW person AS SELECT person.id, person.name, person.emailAddress, person.creditCard, person.city, person.state, dateTime, person.extra FROM nexmark WHERE event_type = 0;
-CREATE VIEW auction AS SELECT auction.id, auction.itemName, auction.description, auction.initialBid, auction.reserve, dateTime, auction.expires, auction.seller, auction.category, auction.extra FROM nexmark WHERE event_type = 1;
-CREATE VIEW bid AS SELECT bid.auction, bid.bidder, bid.price, bid.channel, bid.url, dateTime, bid.extra FROM nexmark WHERE event_type = 2;
-SET 'parallelism.default' = '2';
-`
+// flinkDDL is Flink's Nexmark DDL as the benchmark runs it
+// (bench/nexmark/flink_ddl.sql) over the same stream as ddl's per-kind
+// tables.
+var flinkDDL = strings.ReplaceAll(nexmarkbench.FlinkDDL, "${EVENTS}", "100000") + "\nSET 'parallelism.default' = '2';\n"
 
 // The same queries through Flink's DDL (one table, views with field
 // access) and through the per-kind tables give identical results.
