@@ -168,7 +168,7 @@ func (a *GroupAgg) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, e
 			}
 		}
 	}
-	a.snapBytes, a.snapCount = len(c.buf), c.len()
+	a.snapBytes, a.snapCount = c.size(), c.len()
 	meta, cfg := a.snapMeta(), a.snapConfig()
 	return func(w exec.SnapshotWriter) error { return writeAggSnapshot(w, c, meta, cfg) }, nil
 }

@@ -101,7 +101,7 @@ func (j *Join) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error
 			split = c.len()
 		}
 	}
-	j.snapBytes, j.snapCount = len(c.buf), c.len()
+	j.snapBytes, j.snapCount = c.size(), c.len()
 	shape := j.shape()
 	meta := binary.AppendUvarint(nil, uint64(len(shape)))
 	meta = append(meta, shape...)

@@ -105,7 +105,7 @@ func (r *Rank) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error
 		c.buf = binary.AppendVarint(c.buf, p.lastWrite)
 		c.end()
 	}
-	r.snapBytes, r.snapCount = len(c.buf), c.len()
+	r.snapBytes, r.snapCount = c.size(), c.len()
 	meta := r.snapMeta()
 	ncol, keys, maxPar := r.In.Len(), r.PartitionKeys, r.maxPar
 	keyTypes := make([]types.Type, len(keys))

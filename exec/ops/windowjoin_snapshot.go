@@ -114,7 +114,7 @@ func (w *WindowJoin) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot,
 			}
 		}
 	}
-	w.snapBytes, w.snapCount = len(c.buf), c.len()
+	w.snapBytes, w.snapCount = c.size(), c.len()
 	return func(sw exec.SnapshotWriter) error {
 		f, err := newSnapFile(sw, wjSnapFile, wjMagic, meta)
 		if err != nil {
