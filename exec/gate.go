@@ -56,6 +56,17 @@ func (g *Gate) UnblockAll() {
 	}
 }
 
+// InputEnded reports whether every channel of logical input `input` has
+// delivered its end-of-input.
+func (g *Gate) InputEnded(input int) bool {
+	for i, in := range g.input {
+		if in == input && !g.ended[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // Ended reports whether channel i has delivered its end-of-input.
 func (g *Gate) Ended(i int) bool { return g.ended[i] }
 

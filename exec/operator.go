@@ -50,6 +50,15 @@ type Operator interface {
 	Close() error
 }
 
+// InputEnder is implemented by a two-input operator that acts when one of
+// its inputs ends before the other: EndInput is called once when every
+// channel of logical input `input` has ended (the second input's call comes
+// before Finish). A join uses it to stop keeping the other side's rows,
+// which nothing can match any more.
+type InputEnder interface {
+	EndInput(input int, out Collector) error
+}
+
 // OperatorFactory makes one operator instance per subtask.
 type OperatorFactory struct {
 	// Name is shown in EXPLAIN and in errors: "Calc(...)", "Sink(orders)".

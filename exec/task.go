@@ -437,6 +437,9 @@ func (t *task) runInputs() error {
 			if err := t.advanceWatermark(ch, MaxWatermark); err != nil {
 				return err
 			}
+			if err := t.inputEnded(t.gate.Input(ch)); err != nil {
+				return err
+			}
 		case Barrier:
 			if err := t.onBarrier(ch, e.Barrier); err != nil {
 				return err
@@ -444,6 +447,19 @@ func (t *task) runInputs() error {
 		}
 	}
 	return t.finish()
+}
+
+// inputEnded tells the chain's first operator that logical input `input`
+// has ended, once its last channel has.
+func (t *task) inputEnded(input int) error {
+	if len(t.ops) == 0 || !t.gate.InputEnded(input) {
+		return nil
+	}
+	ie, ok := t.ops[0].(InputEnder)
+	if !ok {
+		return nil
+	}
+	return (&namedLink{t: t, i: 0, next: t.link(1)}).wrap(ie.EndInput(input, t.link(1)))
 }
 
 // advanceWatermark records channel ch's watermark and forwards the minimum

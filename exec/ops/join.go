@@ -99,6 +99,10 @@ type Join struct {
 	// buckets the current batch touches.
 	RocksDB bool
 	store   *joinStore
+	// ended[i]: input i has ended, so nothing can match the other side's
+	// rows any more: they are dropped, and that side stores nothing from
+	// then on (EndInput).
+	ended [2]bool
 
 	maxPar int
 	// Sizes of the last snapshot, to size the next one's buffer.
@@ -290,7 +294,7 @@ func (j *Join) Process(input int, b batch.Batch, out exec.Collector) error {
 			return err
 		}
 	}
-	j.prepareReaders(b, j.sides[input].insertOnly)
+	j.prepareReaders(b, j.sides[input].insertOnly && !j.ended[1-input])
 	for from := 0; from < n; {
 		to, err := j.probe(input, b, from)
 		if err != nil {
@@ -476,10 +480,12 @@ func (j *Join) apply(input int, b batch.Batch, from, to int, out exec.Collector)
 	this := &j.sides[input]
 	thisOuter, otherOuter := j.outer[input], j.outer[1-input]
 	o := &j.out
+	// Once the other input has ended this side keeps no rows (EndInput).
+	keep := !j.ended[1-input]
 	for r := from; r < to; r++ {
 		ms := j.match[j.matchOff[r-from]:j.matchOff[r-from+1]]
 		kind := b.Kind(r)
-		never := j.keys.never[r]
+		never := j.keys.never[r] || !keep
 		if !kind.IsRetract() {
 			var total int64
 			if len(ms) == 0 {
@@ -552,6 +558,33 @@ func (j *Join) apply(input int, b batch.Batch, from, to int, out exec.Collector)
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// EndInput implements exec.InputEnder. When one input ends, the other
+// side's stored rows can never match anything again (they wait only for
+// rows of the ended input), so they are dropped and that side stores no
+// rows from then on. Its rows still probe the ended side's rows, which
+// stay. This holds for every join kind: an outer side's padded output
+// and its retraction depend only on matches in the ended side, and that
+// side's match counts (for its own padding) change only when this side's
+// rows arrive or retract, which still probe it. A bounded table joined
+// with a stream thus stops growing the stream's state once the table is
+// read, as does a Nexmark auction source that finishes before its bids.
+//
+// On rocksdb, rows stored before the end stay in pebble (there is no
+// clear-all), but no more are loaded or written.
+func (j *Join) EndInput(input int, _ exec.Collector) error {
+	if input != 0 && input != 1 || j.ended[input] {
+		return nil
+	}
+	j.ended[input] = true
+	if j.store == nil {
+		s := &j.sides[1-input]
+		clear(s.byInt)
+		clear(s.byBytes)
+		s.slab = nil
 	}
 	return nil
 }

@@ -148,6 +148,9 @@ func (st *joinStore) loadBatch(j *Join, input int, b batch.Batch) error {
 		}
 		kg := st.kgs[r]
 		for _, side := range [2]int{1 - input, input} {
+			if side == input && j.ended[1-input] {
+				continue // this side keeps no rows any more (EndInput)
+			}
 			bk := j.sides[side].get(&j.keys, j.intKeyed, r)
 			if bk == nil {
 				var err error
@@ -162,7 +165,7 @@ func (st *joinStore) loadBatch(j *Join, input int, b batch.Batch) error {
 				bk.dirty = true
 			}
 		}
-		if tcol != nil && !b.Kind(r).IsRetract() {
+		if tcol != nil && !j.ended[1-input] && !b.Kind(r).IsRetract() {
 			if t := readCell(tcol, r); !t.null {
 				tb := floorDiv(t.i+off, step)
 				st.nsbuf = state.NamespaceInt64(st.nsbuf[:0], tb)
