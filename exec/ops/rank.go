@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/apache/arrow/go/v17/arrow"
 
@@ -79,8 +80,7 @@ type Rank struct {
 	batchSeq int64    // r.seq before the current batch: later rows were never emitted
 	free     [][]cell // cell slices of forgotten rows, for reuse
 	dead     [][]cell // cell slices of pushed-out rows still in emitted, free after emit
-	strBuf   []byte
-	slab     []cell // unused cells of the last slab
+	slab     []cell   // unused cells of the last slab
 }
 
 // rankSlabRows is how many rows' cells one allocation provides.
@@ -446,14 +446,20 @@ func (r *Rank) ownRow(b batch.Batch, row int) []cell {
 		}
 		cells, r.slab = r.slab[:ncol:ncol], r.slab[ncol:]
 	}
-	r.strBuf = r.strBuf[:0]
+	// The row's strings (views into the batch until now) are copied once,
+	// into one allocation they share.
+	total := 0
 	for c := range cells {
 		v := readCell(b.Column(c), row)
-		r.strBuf = append(r.strBuf, v.s...)
+		total += len(v.s)
 		cells[c] = v
 	}
-	if len(r.strBuf) > 0 {
-		all := string(r.strBuf)
+	if total > 0 {
+		buf := make([]byte, 0, total)
+		for c := range cells {
+			buf = append(buf, cells[c].s...)
+		}
+		all := unsafe.String(&buf[0], total) // buf is never written again
 		off := 0
 		for c := range cells {
 			if l := len(cells[c].s); l > 0 {
