@@ -199,7 +199,7 @@ type accum struct {
 	iset map[int64]int64
 	// mset: on the owner of distinct aggregates sharing a column, value →
 	// multiplicity per member (agg_distinct.go).
-	mset map[int64][maxSharedDistinct]int64
+	mset *int64Multiset
 }
 
 // Open prepares the state and the flush timer.
@@ -776,7 +776,7 @@ func (a *GroupAgg) copyGroup(g *group) *group {
 			c.accs[i].iset = maps.Clone(c.accs[i].iset)
 		}
 		if c.accs[i].mset != nil {
-			c.accs[i].mset = maps.Clone(c.accs[i].mset)
+			c.accs[i].mset = c.accs[i].mset.clone()
 		}
 	}
 	if a.intGroups[g.ik] == g { // (k is empty there, and also for a global aggregate's group)

@@ -15,10 +15,11 @@ import (
 // aggregate in one map, so a row costs one lookup per column instead of
 // one per aggregate (Nexmark q16 has four over each of two columns).
 //
-// The owner (the first of them) holds the map in accum.mset; each
-// member's count of distinct values is its accum.n. State is encoded per
-// aggregate as before (encodeGroup expands the shared map), so a restored
-// group arrives with a multiset per member, merged again on its first fold.
+// The owner (the first of them) holds the map in accum.mset (an
+// int64Multiset: int64_multiset.go); each member's count of distinct
+// values is its accum.n. State is encoded per aggregate as before
+// (encodeGroup expands the shared map), so a restored group arrives with a
+// multiset per member, merged again on its first fold.
 
 const maxSharedDistinct = 4
 
@@ -26,6 +27,7 @@ type distinctShare struct {
 	owner   int   // the owning aggregate; -1 when not shared
 	slot    int   // this aggregate's position in the owner's counts
 	members []int // on the owner: the sharing aggregates, by slot
+	sink    int64 // keeps the prefetching loads of foldSharedDistinct
 }
 
 // planDistinctSharing finds the COUNT(DISTINCT) aggregates that share a
@@ -85,8 +87,33 @@ func (a *GroupAgg) foldSharedDistinct(o int, b batch.Batch, groups []*group, sig
 			filters[s] = b.Column(f).(*array.Boolean)
 		}
 	}
+	for lo := 0; lo < len(groups); lo += msetPrefetchRows {
+		hi := min(lo+msetPrefetchRows, len(groups))
+		// Touch each row's home slot first: the loads are independent, so
+		// the cache misses overlap instead of stalling one row at a time.
+		var x int64
+		for r := lo; r < hi; r++ {
+			if m := groups[r].accs[o].mset; m != nil {
+				x ^= m.peek(v[r])
+			}
+		}
+		sh.sink ^= x
+		a.foldSharedRows(o, groups, lo, hi, v, col, nulls, &filters, sign)
+	}
+	return nil
+}
+
+// msetPrefetchRows: rows whose slots are touched ahead, few enough that
+// their cache lines stay cached until the fold reaches them.
+const msetPrefetchRows = 128
+
+// foldSharedRows folds rows [lo, hi) of foldSharedDistinct.
+func (a *GroupAgg) foldSharedRows(o int, groups []*group, lo, hi int, v []int64, col *array.Int64, nulls bool,
+	filters *[maxSharedDistinct]*array.Boolean, sign func(r int) int64) {
+	sh := &a.share[o]
 	k := len(sh.members)
-	for r, g := range groups {
+	for r := lo; r < hi; r++ {
+		g := groups[r]
 		if nulls && col.IsNull(r) {
 			continue
 		}
@@ -106,7 +133,7 @@ func (a *GroupAgg) foldSharedDistinct(o int, b batch.Batch, groups []*group, sig
 		if acc.mset == nil {
 			a.gatherShared(g, o)
 		}
-		e := acc.mset[v[r]]
+		e := acc.mset.upsert(v[r])
 		zero := true
 		for s := 0; s < k; s++ {
 			if delta[s] != 0 {
@@ -124,40 +151,33 @@ func (a *GroupAgg) foldSharedDistinct(o int, b batch.Batch, groups []*group, sig
 			}
 		}
 		if zero {
-			delete(acc.mset, v[r])
-		} else {
-			acc.mset[v[r]] = e
+			acc.mset.remove(v[r])
 		}
 	}
-	return nil
 }
 
 // gatherShared builds owner o's map from its members' own multisets (a
 // restored or merged group) and derives each member's count.
 func (a *GroupAgg) gatherShared(g *group, o int) {
 	sh := &a.share[o]
-	m := map[int64][maxSharedDistinct]int64{}
+	m := &int64Multiset{}
 	for s, j := range sh.members {
 		acc := &g.accs[j]
 		for c, n := range acc.set {
-			e := m[c.i]
-			e[s] += n
-			m[c.i] = e
+			m.upsert(c.i)[s] += n
 		}
 		for v, n := range acc.iset {
-			e := m[v]
-			e[s] += n
-			m[v] = e
+			m.upsert(v)[s] += n
 		}
 		acc.set, acc.iset, acc.n = nil, nil, 0
 	}
-	for _, e := range m {
+	m.each(func(_ int64, e *[maxSharedDistinct]int64) {
 		for s, j := range sh.members {
 			if e[s] > 0 {
 				g.accs[j].n++
 			}
 		}
-	}
+	})
 	g.accs[o].mset = m
 }
 
@@ -172,14 +192,14 @@ func (a *GroupAgg) unshare(g *group) {
 		for s, j := range sh.members {
 			acc := &g.accs[j]
 			acc.n = 0
-			for v, e := range g.accs[o].mset {
+			g.accs[o].mset.each(func(v int64, e *[maxSharedDistinct]int64) {
 				if e[s] > 0 {
 					if acc.iset == nil {
 						acc.iset = map[int64]int64{}
 					}
 					acc.iset[v] = e[s]
 				}
-			}
+			})
 		}
 		g.accs[o].mset = nil
 	}
@@ -196,10 +216,10 @@ func (a *GroupAgg) sharedEntries(g *group, i int, fn func(v, n int64)) bool {
 		return false // not gathered yet: the member's own multiset holds it
 	}
 	s := a.share[i].slot
-	for v, e := range m {
+	m.each(func(v int64, e *[maxSharedDistinct]int64) {
 		if e[s] > 0 {
 			fn(v, e[s])
 		}
-	}
+	})
 	return true
 }
