@@ -138,7 +138,8 @@ func appendFormatted(b []byte, toks []fmtTok, us int64) []byte {
 			b = pad(b, f.s, t.count)
 		case 'S':
 			// Fraction of second, as many digits as letters.
-			digits := pad(nil, f.us, 6)
+			var buf [16]byte
+			digits := pad(buf[:0], f.us, 6)
 			for len(digits) < t.count {
 				digits = append(digits, '0')
 			}
@@ -158,6 +159,78 @@ func appendFormatted(b []byte, toks []fmtTok, us int64) []byte {
 		case 'u':
 			b = pad(b, f.isodow, t.count)
 		}
+	}
+	return b
+}
+
+// formatSpan is the length in micros of the aligned intervals of
+// wall-clock time [k·span, (k+1)·span) within which the pattern's output
+// cannot change: a day for 'yyyy-MM-dd', a minute for 'HH:mm', 1 µs for
+// six fraction digits; 0 (no reuse) for a letter not listed. A day is a
+// multiple of every span, so the intervals nest in the day fieldsOf
+// splits on.
+func formatSpan(toks []fmtTok) int64 {
+	span := usPerDay
+	for _, t := range toks {
+		var u int64
+		switch t.letter {
+		case 0:
+			continue
+		case 'y', 'M', 'd', 'D', 'E', 'u':
+			u = usPerDay
+		case 'H', 'k', 'h', 'K', 'a':
+			u = usPerHour
+		case 'm':
+			u = usPerMinute
+		case 's':
+			u = usPerSecond
+		case 'S':
+			u = usPerSecond
+			for c := 0; c < t.count && u > 1; c++ {
+				u /= 10
+			}
+		default:
+			return 0
+		}
+		span = min(span, u)
+	}
+	return span
+}
+
+// formatMemo formats wall-clock micros with one pattern, reusing the last
+// output while the values stay within its span (formatSpan): a column of
+// event times formats about once per day or minute instead of per row.
+// One belongs to one call site of a compiled program, which one task
+// evaluates (Program is not safe for concurrent use).
+type formatMemo struct {
+	span   int64 // 0: never reuse
+	lo, hi int64 // out is the output for every value in [lo, hi)
+	out    []byte
+	valid  bool
+}
+
+// memoRange bounds the values whose interval is remembered, so that lo
+// and hi cannot overflow.
+const memoRange = int64(1) << 62
+
+// reset starts over with pattern toks.
+func (m *formatMemo) reset(toks []fmtTok) {
+	m.span, m.valid = formatSpan(toks), false
+}
+
+// appendFormatted is appendFormatted(b, toks, us), toks being the
+// pattern of the last reset.
+func (m *formatMemo) appendFormatted(b []byte, toks []fmtTok, us int64) []byte {
+	if m.valid && us >= m.lo && us < m.hi {
+		return append(b, m.out...)
+	}
+	start := len(b)
+	b = appendFormatted(b, toks, us)
+	if m.span > 0 && us > -memoRange && us < memoRange {
+		m.lo = floorDiv(us, m.span) * m.span
+		m.hi = m.lo + m.span
+		m.out = append(m.out[:0], b[start:]...)
+		m.valid = true
 	}
 	return b
 }

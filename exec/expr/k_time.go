@@ -151,18 +151,17 @@ func (cp *compiler) buildTime(x *Call) (kernel, bool, error) {
 			return out, nil
 		}
 	case "FROM_UNIXTIME":
-		var fixed []fmtTok
-		if len(x.Args) == 1 {
-			fixed, _ = parseDateFormat("yyyy-MM-dd HH:mm:ss")
-		}
 		cache := &formatCache{}
+		fixed := len(x.Args) == 1
+		if fixed {
+			cache.get("yyyy-MM-dd HH:mm:ss")
+		}
 		impl = func(c *ctx, a []*vec, n int) (*vec, error) {
 			loc := c.location()
 			var err error
 			out := mapRows(n, a, 20*n, func(i int, dst []byte) ([]byte, bool) {
-				toks := fixed
-				if toks == nil {
-					if toks, err = cache.get(a[1].str(i)); err != nil {
+				if !fixed {
+					if _, err = cache.get(a[1].str(i)); err != nil {
 						return dst, false
 					}
 				}
@@ -170,7 +169,7 @@ func (cp *compiler) buildTime(x *Call) (kernel, bool, error) {
 				if !fine {
 					return dst, false
 				}
-				return appendFormatted(dst, toks, ltzToLocal(loc, us)), true
+				return cache.format(dst, ltzToLocal(loc, us)), true
 			})
 			return out, err
 		}
@@ -190,8 +189,7 @@ func (cp *compiler) buildTime(x *Call) (kernel, bool, error) {
 			}
 			var err error
 			out := mapRows(n, a, 20*n, func(i int, dst []byte) ([]byte, bool) {
-				toks, e := cache.get(a[1].str(i))
-				if e != nil {
+				if _, e := cache.get(a[1].str(i)); e != nil {
 					err = e
 					return dst, false
 				}
@@ -199,7 +197,7 @@ func (cp *compiler) buildTime(x *Call) (kernel, bool, error) {
 				if !fine {
 					return dst, false
 				}
-				return appendFormatted(dst, toks, us), true
+				return cache.format(dst, us), true
 			})
 			return out, err
 		}
@@ -359,12 +357,14 @@ func diffUnit(unit string, a, b int64) int64 {
 	return months / unitMonths(unit)
 }
 
-// formatCache parses a date format once per distinct pattern.
+// formatCache parses a date format once per distinct pattern, and
+// remembers its last output (formatMemo).
 type formatCache struct {
 	last string
 	toks []fmtTok
 	err  error
 	set  bool
+	memo formatMemo
 }
 
 func (fc *formatCache) get(p string) ([]fmtTok, error) {
@@ -373,7 +373,14 @@ func (fc *formatCache) get(p string) ([]fmtTok, error) {
 	}
 	fc.last, fc.set = string([]byte(p)), true
 	fc.toks, fc.err = parseDateFormat(p)
+	fc.memo.reset(fc.toks)
 	return fc.toks, fc.err
+}
+
+// format appends wall-clock micros us formatted with the pattern of the
+// last successful get.
+func (fc *formatCache) format(b []byte, us int64) []byte {
+	return fc.memo.appendFormatted(b, fc.toks, us)
 }
 
 // clockKernel gives the batch's current time (one value per batch).
