@@ -262,13 +262,17 @@ func (a *GroupAgg) encodeGroup(dst []byte, g *group) []byte {
 			dst = binary.AppendVarint(dst, acc.i)
 			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(acc.f))
 			dst = appendCellBytes(dst, acc.ext)
+			// One scan of the shared table per member: the entries go
+			// to a scratch buffer first, as their count leads them.
+			var tmp []byte
 			n := 0
-			a.sharedEntries(g, i, func(int64, int64) { n++ })
-			dst = binary.AppendUvarint(dst, uint64(n))
 			a.sharedEntries(g, i, func(v, c int64) {
-				dst = appendCellBytes(dst, cell{i: v})
-				dst = binary.AppendVarint(dst, c)
+				tmp = appendCellBytes(tmp, cell{i: v})
+				tmp = binary.AppendVarint(tmp, c)
+				n++
 			})
+			dst = binary.AppendUvarint(dst, uint64(n))
+			dst = append(dst, tmp...)
 			continue
 		}
 		dst = encodeAccum(dst, acc)
