@@ -248,8 +248,8 @@ func TestSummarizeCheckpoints(t *testing.T) {
 	var r queryResult
 	summarizeCheckpoints(&r, []checkpoint.Summary{
 		cp(1, checkpoint.StatusCompleted, 40, 100), cp(2, checkpoint.StatusFailed, 900, 0),
-		cp(3, checkpoint.StatusCompleted, 10, 300), cp(4, checkpoint.StatusCompleted, 30, 200),
-		cp(5, checkpoint.StatusCompleted, 20, 400),
+		cp(3, checkpoint.StatusCompleted, 10, 400), cp(4, checkpoint.StatusCompleted, 30, 200),
+		cp(5, checkpoint.StatusCompleted, 20, 0), // after the stateful tasks finished
 		{ID: 6, Status: checkpoint.StatusCompleted, Savepoint: true, Duration: time.Second, StateBytes: 999},
 	})
 	want := queryResult{Checkpoints: 4, CheckpointsFailed: 1, CheckpointMedianMS: 25, CheckpointMaxMS: 40, StateBytes: 400}
