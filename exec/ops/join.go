@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"math"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -105,8 +106,11 @@ type Join struct {
 	ended [2]bool
 
 	maxPar int
-	// Sizes of the last snapshot, to size the next one's buffer.
-	snapBytes, snapCount int
+	// Bytes of the last in-memory snapshot, to size the next one's first
+	// chunk (stored by the asynchronous phase).
+	snapBytes atomic.Int64
+	// cow makes in-memory snapshots copy-on-write (join_snapshot.go).
+	cow joinCOW
 
 	sides    [2]joinSide
 	seed     maphash.Seed // hashes rows for the index of large buckets
@@ -179,8 +183,8 @@ func (j *Join) Open(ctx *exec.OpContext) error {
 		}
 	}
 	j.seed = maphash.MakeSeed()
-	j.sides[0] = joinSide{keys: j.LeftKeys, schema: j.Left, insertOnly: j.LeftInsertOnly, seed: j.seed}
-	j.sides[1] = joinSide{keys: j.RightKeys, schema: j.Right, insertOnly: j.RightInsertOnly, seed: j.seed}
+	j.sides[0] = joinSide{keys: j.LeftKeys, schema: j.Left, insertOnly: j.LeftInsertOnly, seed: j.seed, cow: &j.cow}
+	j.sides[1] = joinSide{keys: j.RightKeys, schema: j.Right, insertOnly: j.RightInsertOnly, seed: j.seed, cow: &j.cow}
 	for s := range j.sides {
 		j.sides[s].byInt = map[int64]*joinBucket{}
 		j.sides[s].byBytes = map[string]*joinBucket{}
@@ -399,6 +403,10 @@ func resize[T any](s []T, n int) []T {
 // them; it returns the end of the rows it covered.
 func (j *Join) probe(input int, b batch.Batch, from int) (int, error) {
 	other := &j.sides[1-input]
+	// apply changes the match counts of an outer other side's rows
+	// through the pointers gathered here, so a bucket a snapshot may
+	// still read is replaced by its copy first.
+	otherOuter := j.outer[1-input]
 	n := b.Len()
 	j.match = j.match[:0]
 	j.matchOff = append(j.matchOff[:0], 0)
@@ -408,6 +416,9 @@ func (j *Join) probe(input int, b batch.Batch, from int) (int, error) {
 		r := to
 		to++
 		if bk := other.get(&j.keys, j.intKeyed, r); bk != nil {
+			if otherOuter && other.shared(bk) {
+				bk = other.own(&j.keys, j.intKeyed, r, bk, 0)
+			}
 			for i := range bk.rows {
 				if j.resid == nil {
 					j.match = append(j.match, &bk.rows[i])
@@ -885,6 +896,21 @@ type joinSide struct {
 	// keepEmpty (rocksdb) keeps a bucket whose last row was retracted in
 	// the map until the batch ends, so its deletion is written back.
 	keepEmpty bool
+	// cow is the join's copy-on-write state (both sides share it).
+	cow *joinCOW
+}
+
+// joinCOW makes the in-memory join's snapshots copy-on-write, as the
+// in-memory GROUP BY's are: the synchronous phase only collects the
+// buckets' pointers and starts a new epoch, and while an asynchronous
+// phase may still read buckets of earlier epochs (running > 0), a bucket
+// of an earlier epoch is replaced in its map by a copy (shared) before
+// anything changes it or its rows in place. Rows' cells are never
+// changed once stored (an insert-only side reads new rows into slab
+// cells no stored row has yet), so a copy shares them.
+type joinCOW struct {
+	epoch   uint32       // snapshots taken (buckets record theirs)
+	running atomic.Int64 // asynchronous phases still reading buckets
 }
 
 // joinSlabCells is the size of an insert-only side's cell chunk.
@@ -906,6 +932,9 @@ type joinBucket struct {
 	// pebble held it when loaded, and whether it changed since.
 	kg             int32
 	existed, dirty bool
+	// epoch is joinCOW.epoch when the bucket was made: a snapshot being
+	// written may read a bucket of an earlier one (see joinCOW).
+	epoch uint32
 }
 
 // joinRow is one distinct stored row.
@@ -918,6 +947,40 @@ type joinRow struct {
 
 // bucketIndexAt is the bucket size from which rows are indexed.
 const bucketIndexAt = 16
+
+// shared says a snapshot still being written may read bk, so it must not
+// change in place: see own.
+func (s *joinSide) shared(bk *joinBucket) bool {
+	return bk.epoch < s.cow.epoch && s.cow.running.Load() > 0
+}
+
+// own replaces bk, the bucket of row r's key (shared), in its map by a
+// copy of the current epoch with room for extra more rows, and returns
+// the copy, which may be changed in place.
+func (s *joinSide) own(k *rowKeys, intKeyed bool, r int, bk *joinBucket, extra int) *joinBucket {
+	c := bk.clone(s.cow.epoch, extra)
+	s.put(k, intKeyed, r, c)
+	return c
+}
+
+// clone copies a bucket into a new one of the given epoch, with its own
+// rows (and room for extra more); the rows' cells are shared. The index
+// moves to the copy, which replaces bk in its map: a snapshot reads only
+// the rows.
+func (bk *joinBucket) clone(epoch uint32, extra int) *joinBucket {
+	c := &joinBucket{}
+	*c = *bk
+	c.epoch = epoch
+	n := len(bk.rows)
+	if n+extra <= 1 {
+		c.one = [1]joinRow{}
+		c.rows = c.one[:n:1]
+	} else {
+		c.rows = make([]joinRow, n, n+extra)
+	}
+	copy(c.rows, bk.rows)
+	return c
+}
 
 // get returns the bucket of row r's key, or nil.
 func (s *joinSide) get(k *rowKeys, intKeyed bool, r int) *joinBucket {
@@ -935,13 +998,17 @@ func (s *joinSide) get(k *rowKeys, intKeyed bool, r int) *joinBucket {
 func (s *joinSide) add(k *rowKeys, intKeyed bool, r int, row []cell, assoc, now int64) {
 	bk := s.get(k, intKeyed, r)
 	if bk == nil {
-		bk = &joinBucket{}
+		bk = &joinBucket{epoch: s.cow.epoch}
 		bk.rows = bk.one[:0:1]
 		if intKeyed {
 			s.byInt[k.ints[r]] = bk
 		} else {
 			s.byBytes[string(k.buf[k.offs[r]:k.offs[r+1]])] = bk
 		}
+	} else if s.shared(bk) {
+		// Even an append changes what the snapshot reads: the bucket's
+		// rows (their length, or the inline row).
+		bk = s.own(k, intKeyed, r, bk, 1)
 	}
 	if s.insertOnly {
 		// Nothing is ever retracted from an insert-only side, so equal
@@ -1025,6 +1092,9 @@ func (s *joinSide) retract(k *rowKeys, intKeyed bool, r int, row []cell) bool {
 	i := bk.find(s.seed, row, h)
 	if i < 0 {
 		return false
+	}
+	if s.shared(bk) {
+		bk = s.own(k, intKeyed, r, bk, 0) // same positions, same index
 	}
 	if bk.rows[i].count--; bk.rows[i].count > 0 {
 		return true

@@ -85,15 +85,50 @@ func (j *Join) expireTTL() error {
 // dropIf removes every stored row for which drop holds.
 func (s *joinSide) dropIf(drop func(*joinRow) bool) {
 	for k, bk := range s.byInt {
-		if s.dropRows(bk, drop) && len(bk.rows) == 0 {
+		if bk, changed := s.sweep(bk, drop); !changed {
+			continue
+		} else if bk == nil {
 			delete(s.byInt, k)
+		} else {
+			s.byInt[k] = bk
 		}
 	}
 	for k, bk := range s.byBytes {
-		if s.dropRows(bk, drop) && len(bk.rows) == 0 {
+		if bk, changed := s.sweep(bk, drop); !changed {
+			continue
+		} else if bk == nil {
 			delete(s.byBytes, k)
+		} else {
+			s.byBytes[k] = bk
 		}
 	}
+}
+
+// sweep removes a bucket's rows for which drop holds. It returns the
+// bucket to keep under the key (nil: no row is left) and whether that
+// differs from what the map holds. A bucket a snapshot being written may
+// read (shared) is left as it is: the rows it keeps go to a copy.
+func (s *joinSide) sweep(bk *joinBucket, drop func(*joinRow) bool) (*joinBucket, bool) {
+	if s.shared(bk) {
+		dropped := 0
+		for i := range bk.rows {
+			if r := bk.rows[i]; drop(&r) {
+				dropped++
+			}
+		}
+		switch dropped {
+		case 0:
+			return bk, false
+		case len(bk.rows):
+			return nil, true
+		}
+		bk = bk.clone(s.cow.epoch, 0)
+	}
+	changed := s.dropRows(bk, drop)
+	if len(bk.rows) == 0 {
+		return nil, true
+	}
+	return bk, changed
 }
 
 // dropRows removes a bucket's rows for which drop holds; it reports

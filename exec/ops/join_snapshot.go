@@ -6,16 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"runtime"
+	"sync/atomic"
 
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/sql/types"
 )
 
-// Join checkpoints (exec.Stateful). The synchronous phase encodes each
-// side's buckets (one record per join key: its distinct rows with their
-// multiplicity and, on outer sides, their match counts) into one buffer;
-// the asynchronous phase hashes each bucket's key, as the hash exchange
-// hashes that side's rows, and writes join.snap. An interval join also
+// Join checkpoints (exec.Stateful). In memory, the synchronous phase
+// collects each side's buckets and the asynchronous phase encodes them
+// (one record per join key: its distinct rows with their multiplicity
+// and, on outer sides, their match counts; copy-on-write keeps them as
+// they were at the barrier), hashes each bucket's key, as the hash
+// exchange hashes that side's rows, and writes join.snap. An interval join also
 // keeps the event time of its last state sweep, so expiry goes on exactly
 // as before. Join emits while it processes, so it has nothing to flush
 // before a barrier.
@@ -73,35 +76,41 @@ func appendBucket(dst []byte, bk *joinBucket) []byte {
 	return dst
 }
 
-// SnapshotState implements exec.Stateful.
+// SnapshotState implements exec.Stateful. In memory it is copy-on-write
+// (joinCOW): the synchronous phase only collects the buckets' pointers
+// and starts a new epoch; the asynchronous phase encodes them (sorted by
+// address, for locality) and writes the file, while the task replaces a
+// bucket of an earlier epoch by a copy before changing it.
 func (j *Join) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error) {
 	if j.store != nil {
 		return j.store.snapshot(sc, j)
 	}
-	c := newSnapCapture(j.snapBytes, j.snapCount)
-	var split int // records [0, split) are the left side's
+	var bks [2][]*joinBucket
 	for side := range j.sides {
-		add := func(bk *joinBucket) {
-			c.buf = appendBucket(c.buf, bk)
-			c.end()
-		}
 		s := &j.sides[side]
-		bks := make([]*joinBucket, 0, len(s.byInt)+len(s.byBytes))
+		b := make([]*joinBucket, 0, len(s.byInt)+len(s.byBytes))
 		for _, bk := range s.byInt {
-			bks = append(bks, bk)
+			b = append(b, bk)
 		}
 		for _, bk := range s.byBytes {
-			bks = append(bks, bk)
+			b = append(b, bk)
 		}
-		inMemoryOrder(bks)
-		for _, bk := range bks {
-			add(bk)
-		}
-		if side == 0 {
-			split = c.len()
+		bks[side] = b
+	}
+	split := len(bks[0]) // records [0, split) are the left side's
+	j.cow.epoch++
+	j.cow.running.Add(1)
+	// release ends this snapshot's reading of buckets, once: after the
+	// encoding, or, when its asynchronous phase is dropped unrun (the
+	// checkpoint failed in another operator first), once the garbage
+	// collector frees it, so that copying stops.
+	var released atomic.Bool
+	running := &j.cow.running
+	release := func() {
+		if released.CompareAndSwap(false, true) {
+			running.Add(-1)
 		}
 	}
-	j.snapBytes, j.snapCount = c.size(), c.len()
 	shape := j.shape()
 	meta := binary.AppendUvarint(nil, uint64(len(shape)))
 	meta = append(meta, shape...)
@@ -117,7 +126,23 @@ func (j *Join) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error
 		cfg[side] = sideCfg{keys: j.sides[side].keys, types: j.keyTypes(side), ncol: j.sides[side].schema.Len()}
 	}
 	maxPar := j.maxPar
+	sizeHint, snapBytes := int(j.snapBytes.Load()), &j.snapBytes
+	state := &joinSnapState{bks: bks}
+	runtime.AddCleanup(state, func(release func()) { release() }, release)
 	return func(w exec.SnapshotWriter) error {
+		defer release()
+		c := newSnapCapture(sizeHint, split+len(state.bks[1]))
+		for side := range state.bks {
+			inMemoryOrder(state.bks[side])
+			for _, bk := range state.bks[side] {
+				c.buf = appendBucket(c.buf, bk)
+				c.end()
+			}
+		}
+		// Done reading buckets: copying stops, and the old ones may go.
+		state.bks = [2][]*joinBucket{}
+		release()
+		snapBytes.Store(int64(c.size()))
 		f, err := newSnapFile(w, joinSnapFile, joinMagic, meta)
 		if err != nil {
 			return err
@@ -155,6 +180,12 @@ func (j *Join) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error
 		}
 		return f.close()
 	}, nil
+}
+
+// joinSnapState is what an in-memory snapshot's asynchronous phase reads:
+// the buckets of both sides at the barrier.
+type joinSnapState struct {
+	bks [2][]*joinBucket
 }
 
 // RestoreState implements exec.Stateful.
