@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -71,16 +72,19 @@ type Rank struct {
 	cells   cellRows
 	kinds   []batch.RowKind
 	maxPar  int
-	// Sizes of the last snapshot, to size the next one's buffer.
-	snapBytes, snapCount int
+	// Bytes of the last in-memory snapshot, to size the next one's first
+	// chunk (stored by the asynchronous phase).
+	snapBytes atomic.Int64
+	// cow makes in-memory snapshots copy-on-write (see rankCOW).
+	cow rankCOW
 
 	// Append-only path (InputUpdating false).
 	keyCols  []arrow.Array
-	probe    []cell   // the incoming row's order-key cells (views into the batch)
-	batchSeq int64    // r.seq before the current batch: later rows were never emitted
-	free     [][]cell // cell slices of forgotten rows, for reuse
-	dead     [][]cell // cell slices of pushed-out rows still in emitted, free after emit
-	slab     []cell   // unused cells of the last slab
+	probe    []cell    // the incoming row's order-key cells (views into the batch)
+	batchSeq int64     // r.seq before the current batch: later rows were never emitted
+	free     [][]cell  // cell slices of forgotten rows, for reuse
+	dead     []rankRow // pushed-out rows still in emitted, their cells free after emit
+	slab     []cell    // unused cells of the last slab
 }
 
 // rankSlabRows is how many rows' cells one allocation provides.
@@ -88,6 +92,20 @@ const rankSlabRows = 32
 
 // maxFreeRows bounds the reusable cell slices kept between batches.
 const maxFreeRows = 4096
+
+// rankCOW makes the in-memory Top-N's snapshots copy-on-write, as the
+// in-memory join's are: the synchronous phase only collects the
+// partitions' pointers and starts a new epoch, and while an asynchronous
+// phase may still read partitions of earlier epochs (running > 0), a
+// partition of an earlier epoch is replaced in r.parts by a copy (see
+// own) as soon as a batch looks it up, before anything changes its rows
+// or write time. Copies share the rows' cells, so the cells of a row a
+// snapshot may read (seq <= snapSeq) are not recycled while one runs.
+type rankCOW struct {
+	epoch   uint32       // snapshots taken (partitions record theirs)
+	running atomic.Int64 // asynchronous phases still reading partitions
+	snapSeq int64        // r.seq at the last snapshot's barrier
+}
 
 type rankRow struct {
 	cells []cell
@@ -99,6 +117,9 @@ type rankPartition struct {
 	emitted []rankRow // the top N as last emitted
 	touched bool
 	changed bool // rows changed since the last emit (append-only path)
+	// epoch is rankCOW.epoch when the partition was made: a snapshot
+	// being written may read a partition of an earlier one.
+	epoch uint32
 	// lastWrite is when rows last changed (Unix ns; TTL only).
 	lastWrite int64
 	// Storage for a first row and its emission, so that a new partition
@@ -109,10 +130,40 @@ type rankPartition struct {
 
 // newAppendPartition is an empty partition whose first row needs no
 // allocation.
-func newAppendPartition() *rankPartition {
-	p := &rankPartition{}
+func newAppendPartition(epoch uint32) *rankPartition {
+	p := &rankPartition{epoch: epoch}
 	p.rows, p.emitted = p.row1[:0:1], p.emitted1[:0:1]
 	return p
+}
+
+// shared says a snapshot still being written may read p, so it must not
+// change in place: see own.
+func (r *Rank) shared(p *rankPartition) bool {
+	return p.epoch < r.cow.epoch && r.cow.running.Load() > 0
+}
+
+// own replaces p, the partition of r.keyBuf (shared), in r.parts by a
+// copy of the current epoch, and returns the copy, which may be changed
+// in place. The copy has its own rows (same capacity, so the append-only
+// path grows it as before); the rows' cells are shared. The emitted rows
+// are not read by snapshots: the copy takes over p's emitted slice, or
+// copies it when it is p's inline storage.
+func (r *Rank) own(p *rankPartition) *rankPartition {
+	c := &rankPartition{}
+	*c = *p
+	c.epoch = r.cow.epoch
+	n := len(p.rows)
+	if cap(p.rows) > 0 && unsafe.SliceData(p.rows) == &p.row1[0] {
+		c.rows = c.row1[:n:1]
+	} else {
+		c.rows = make([]rankRow, n, cap(p.rows))
+	}
+	copy(c.rows, p.rows)
+	if cap(p.emitted) > 0 && unsafe.SliceData(p.emitted) == &p.emitted1[0] {
+		c.emitted = c.emitted1[:len(p.emitted):1]
+	}
+	r.parts[string(r.keyBuf)] = c
+	return c
 }
 
 // Open prepares state.
@@ -225,8 +276,10 @@ func (r *Rank) process(b batch.Batch, out exec.Collector) error {
 		r.keyBuf = appendKey(r.keyBuf[:0], keyCols, row)
 		p := r.parts[string(r.keyBuf)]
 		if p == nil || (!p.touched && r.expired(p)) {
-			p = &rankPartition{}
+			p = &rankPartition{epoch: r.cow.epoch}
 			r.parts[string(r.keyBuf)] = p
+		} else if r.shared(p) {
+			p = r.own(p) // before touched holds it
 		}
 		if !p.touched {
 			p.touched = true
@@ -280,9 +333,9 @@ func (r *Rank) emit(out exec.Collector) error {
 	}
 	r.touched = r.touched[:0]
 	// Rows pushed out of the top are in no partition's emitted any more.
-	for i, c := range r.dead {
-		r.release(c)
-		r.dead[i] = nil
+	for i, row := range r.dead {
+		r.releaseRow(row)
+		r.dead[i] = rankRow{}
 	}
 	r.dead = r.dead[:0]
 	return r.collect(out)
@@ -366,8 +419,12 @@ func (r *Rank) processAppend(b batch.Batch) error {
 		if p == nil || (!p.touched && r.expired(p)) {
 			// An expired partition's rows are left to the garbage
 			// collector.
-			p = newAppendPartition()
+			p = newAppendPartition(r.cow.epoch)
 			r.parts[string(r.keyBuf)] = p
+		} else if r.shared(p) {
+			// Copied even if the row is dropped: touched and the
+			// emission must hold the partition in r.parts.
+			p = r.own(p)
 		}
 		if !p.touched {
 			// Touched in arrival order even if the row is dropped, so
@@ -397,9 +454,9 @@ func (r *Rank) processAppend(b batch.Batch) error {
 			copy(p.rows[i+1:], p.rows[i:n-1])
 			p.rows[i] = rr
 			if out.seq > r.batchSeq {
-				r.release(out.cells) // entered and left within this batch
+				r.releaseRow(out) // entered and left within this batch
 			} else {
-				r.dead = append(r.dead, out.cells)
+				r.dead = append(r.dead, out)
 			}
 		} else {
 			if n == cap(p.rows) {
@@ -471,10 +528,15 @@ func (r *Rank) ownRow(b batch.Batch, row int) []cell {
 	return cells
 }
 
-// release makes a forgotten row's cell slice reusable.
-func (r *Rank) release(cells []cell) {
+// releaseRow makes a forgotten row's cell slice reusable, unless a
+// snapshot still being written may read it (the row arrived before the
+// last snapshot's barrier): then it is left to the garbage collector.
+func (r *Rank) releaseRow(row rankRow) {
+	if row.seq <= r.cow.snapSeq && r.cow.running.Load() > 0 {
+		return
+	}
 	if len(r.free) < maxFreeRows {
-		clear(cells)
-		r.free = append(r.free, cells)
+		clear(row.cells)
+		r.free = append(r.free, row.cells)
 	}
 }

@@ -6,15 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"runtime"
+	"sync/atomic"
 
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/sql/types"
 )
 
-// Rank checkpoints (exec.Stateful). The synchronous phase encodes each
-// partition's sorted rows (with their arrival numbers, which break ties)
-// into one buffer; the asynchronous phase hashes each partition's key into
-// its key group and writes rank.snap. What was emitted last is not stored:
+// Rank checkpoints (exec.Stateful). In memory, the synchronous phase
+// collects the partitions and the asynchronous phase encodes each one's
+// sorted rows (with their arrival numbers, which break ties; copy-on-write
+// keeps them as they were at the barrier), hashes each partition's key
+// into its key group and writes rank.snap. What was emitted last is not stored:
 // after every batch it is the partition's top N, so a restore recomputes
 // it. Rank emits after each batch, so it has no buffer to flush before a
 // barrier. Each partition's record ends with its last write time (TTL).
@@ -76,7 +79,11 @@ func (r *Rank) checkSnapMeta(meta []byte) error {
 	return nil
 }
 
-// SnapshotState implements exec.Stateful.
+// SnapshotState implements exec.Stateful. In memory it is copy-on-write
+// (rankCOW): the synchronous phase only collects the partitions' pointers
+// and starts a new epoch; the asynchronous phase encodes them (sorted by
+// address, for locality) and writes the file, while the task replaces a
+// partition of an earlier epoch by a copy before changing it.
 func (r *Rank) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error) {
 	if r.store != nil {
 		if err := r.store.states(); err != nil { // a restore needs their metadata
@@ -84,35 +91,56 @@ func (r *Rank) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error
 		}
 		return r.store.snapshot(sc, rankRocksMeta, rankRocksMagic, r.snapMeta())
 	}
-	c := newSnapCapture(r.snapBytes, r.snapCount)
 	parts := make([]*rankPartition, 0, len(r.parts))
 	for _, p := range r.parts {
 		if len(p.rows) > 0 {
 			parts = append(parts, p)
 		}
 	}
-	inMemoryOrder(parts)
-	for _, p := range parts {
-		c.buf = binary.AppendUvarint(c.buf, uint64(len(p.rows)))
-		for _, row := range p.rows {
-			c.buf = binary.AppendVarint(c.buf, row.seq)
-			for _, v := range row.cells {
-				c.buf = appendCellBytes(c.buf, v)
-			}
+	r.cow.epoch++
+	r.cow.snapSeq = r.seq
+	r.cow.running.Add(1)
+	// release ends this snapshot's reading of partitions, once: after the
+	// encoding, or, when its asynchronous phase is dropped unrun (the
+	// checkpoint failed in another operator first), once the garbage
+	// collector frees it, so that copying stops.
+	var released atomic.Bool
+	running := &r.cow.running
+	release := func() {
+		if released.CompareAndSwap(false, true) {
+			running.Add(-1)
 		}
-		// The last write (TTL), after the rows: snapshots written before
-		// it existed end there.
-		c.buf = binary.AppendVarint(c.buf, p.lastWrite)
-		c.end()
 	}
-	r.snapBytes, r.snapCount = c.size(), c.len()
 	meta := r.snapMeta()
 	ncol, keys, maxPar := r.In.Len(), r.PartitionKeys, r.maxPar
 	keyTypes := make([]types.Type, len(keys))
 	for i, k := range keys {
 		keyTypes[i] = r.In.Fields[k].Type
 	}
+	sizeHint, snapBytes := int(r.snapBytes.Load()), &r.snapBytes
+	state := &rankSnapState{parts: parts}
+	runtime.AddCleanup(state, func(release func()) { release() }, release)
 	return func(w exec.SnapshotWriter) error {
+		defer release()
+		c := newSnapCapture(sizeHint, len(state.parts))
+		inMemoryOrder(state.parts)
+		for _, p := range state.parts {
+			c.buf = binary.AppendUvarint(c.buf, uint64(len(p.rows)))
+			for _, row := range p.rows {
+				c.buf = binary.AppendVarint(c.buf, row.seq)
+				for _, v := range row.cells {
+					c.buf = appendCellBytes(c.buf, v)
+				}
+			}
+			// The last write (TTL), after the rows: snapshots written
+			// before it existed end there.
+			c.buf = binary.AppendVarint(c.buf, p.lastWrite)
+			c.end()
+		}
+		// Done reading partitions: copying stops, and the old ones may go.
+		state.parts = nil
+		release()
+		snapBytes.Store(int64(c.size()))
 		f, err := newSnapFile(w, rankSnapFile, rankMagic, meta)
 		if err != nil {
 			return err
@@ -145,6 +173,12 @@ func (r *Rank) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error
 		}
 		return f.close()
 	}, nil
+}
+
+// rankSnapState is what an in-memory snapshot's asynchronous phase reads:
+// the partitions at the barrier.
+type rankSnapState struct {
+	parts []*rankPartition
 }
 
 // RestoreState implements exec.Stateful.
