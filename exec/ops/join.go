@@ -110,7 +110,7 @@ type Join struct {
 	// chunk (stored by the asynchronous phase).
 	snapBytes atomic.Int64
 	// cow makes in-memory snapshots copy-on-write (join_snapshot.go).
-	cow joinCOW
+	cow cowEpochs
 
 	sides    [2]joinSide
 	seed     maphash.Seed // hashes rows for the index of large buckets
@@ -897,21 +897,15 @@ type joinSide struct {
 	// the map until the batch ends, so its deletion is written back.
 	keepEmpty bool
 	// cow is the join's copy-on-write state (both sides share it).
-	cow *joinCOW
+	cow *cowEpochs
 }
 
-// joinCOW makes the in-memory join's snapshots copy-on-write, as the
-// in-memory GROUP BY's are: the synchronous phase only collects the
-// buckets' pointers and starts a new epoch, and while an asynchronous
-// phase may still read buckets of earlier epochs (running > 0), a bucket
-// of an earlier epoch is replaced in its map by a copy (shared) before
-// anything changes it or its rows in place. Rows' cells are never
-// changed once stored (an insert-only side reads new rows into slab
-// cells no stored row has yet), so a copy shares them.
-type joinCOW struct {
-	epoch   uint32       // snapshots taken (buckets record theirs)
-	running atomic.Int64 // asynchronous phases still reading buckets
-}
+// The in-memory join's snapshots are copy-on-write (cowEpochs): a bucket
+// of an earlier epoch is replaced in its map by a copy (own) before
+// anything changes it or its rows in place, outer rows' match counts
+// included. Rows' cells are never changed once stored (an insert-only
+// side reads new rows into slab cells no stored row has yet), so a copy
+// shares them.
 
 // joinSlabCells is the size of an insert-only side's cell chunk.
 const joinSlabCells = 4096
@@ -932,8 +926,8 @@ type joinBucket struct {
 	// pebble held it when loaded, and whether it changed since.
 	kg             int32
 	existed, dirty bool
-	// epoch is joinCOW.epoch when the bucket was made: a snapshot being
-	// written may read a bucket of an earlier one (see joinCOW).
+	// epoch is cowEpochs.epoch when the bucket was made: a snapshot being
+	// written may read a bucket of an earlier one.
 	epoch uint32
 }
 
@@ -951,7 +945,7 @@ const bucketIndexAt = 16
 // shared says a snapshot still being written may read bk, so it must not
 // change in place: see own.
 func (s *joinSide) shared(bk *joinBucket) bool {
-	return bk.epoch < s.cow.epoch && s.cow.running.Load() > 0
+	return s.cow.shared(bk.epoch)
 }
 
 // own replaces bk, the bucket of row r's key (shared), in its map by a

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"runtime"
-	"sync/atomic"
 
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/sql/types"
@@ -77,7 +75,7 @@ func appendBucket(dst []byte, bk *joinBucket) []byte {
 }
 
 // SnapshotState implements exec.Stateful. In memory it is copy-on-write
-// (joinCOW): the synchronous phase only collects the buckets' pointers
+// (cowEpochs): the synchronous phase only collects the buckets' pointers
 // and starts a new epoch; the asynchronous phase encodes them (sorted by
 // address, for locality) and writes the file, while the task replaces a
 // bucket of an earlier epoch by a copy before changing it.
@@ -98,19 +96,6 @@ func (j *Join) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error
 		bks[side] = b
 	}
 	split := len(bks[0]) // records [0, split) are the left side's
-	j.cow.epoch++
-	j.cow.running.Add(1)
-	// release ends this snapshot's reading of buckets, once: after the
-	// encoding, or, when its asynchronous phase is dropped unrun (the
-	// checkpoint failed in another operator first), once the garbage
-	// collector frees it, so that copying stops.
-	var released atomic.Bool
-	running := &j.cow.running
-	release := func() {
-		if released.CompareAndSwap(false, true) {
-			running.Add(-1)
-		}
-	}
 	shape := j.shape()
 	meta := binary.AppendUvarint(nil, uint64(len(shape)))
 	meta = append(meta, shape...)
@@ -128,7 +113,7 @@ func (j *Join) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error
 	maxPar := j.maxPar
 	sizeHint, snapBytes := int(j.snapBytes.Load()), &j.snapBytes
 	state := &joinSnapState{bks: bks}
-	runtime.AddCleanup(state, func(release func()) { release() }, release)
+	release := beginCOW(&j.cow, state)
 	return func(w exec.SnapshotWriter) error {
 		defer release()
 		c := newSnapCapture(sizeHint, split+len(state.bks[1]))

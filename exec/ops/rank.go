@@ -93,18 +93,15 @@ const rankSlabRows = 32
 // maxFreeRows bounds the reusable cell slices kept between batches.
 const maxFreeRows = 4096
 
-// rankCOW makes the in-memory Top-N's snapshots copy-on-write, as the
-// in-memory join's are: the synchronous phase only collects the
-// partitions' pointers and starts a new epoch, and while an asynchronous
-// phase may still read partitions of earlier epochs (running > 0), a
-// partition of an earlier epoch is replaced in r.parts by a copy (see
-// own) as soon as a batch looks it up, before anything changes its rows
-// or write time. Copies share the rows' cells, so the cells of a row a
-// snapshot may read (seq <= snapSeq) are not recycled while one runs.
+// rankCOW makes the in-memory Top-N's snapshots copy-on-write
+// (cowEpochs): a partition of an earlier epoch is replaced in r.parts by
+// a copy (see own) as soon as a batch looks it up, before anything
+// changes its rows or write time. Copies share the rows' cells, so the
+// cells of a row a snapshot may read (seq <= snapSeq) are not recycled
+// while one runs.
 type rankCOW struct {
-	epoch   uint32       // snapshots taken (partitions record theirs)
-	running atomic.Int64 // asynchronous phases still reading partitions
-	snapSeq int64        // r.seq at the last snapshot's barrier
+	cowEpochs
+	snapSeq int64 // r.seq at the last snapshot's barrier
 }
 
 type rankRow struct {
@@ -139,7 +136,7 @@ func newAppendPartition(epoch uint32) *rankPartition {
 // shared says a snapshot still being written may read p, so it must not
 // change in place: see own.
 func (r *Rank) shared(p *rankPartition) bool {
-	return p.epoch < r.cow.epoch && r.cow.running.Load() > 0
+	return r.cow.shared(p.epoch)
 }
 
 // own replaces p, the partition of r.keyBuf (shared), in r.parts by a

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"runtime"
-	"sync/atomic"
 
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/sql/types"
@@ -97,20 +95,7 @@ func (r *Rank) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error
 			parts = append(parts, p)
 		}
 	}
-	r.cow.epoch++
 	r.cow.snapSeq = r.seq
-	r.cow.running.Add(1)
-	// release ends this snapshot's reading of partitions, once: after the
-	// encoding, or, when its asynchronous phase is dropped unrun (the
-	// checkpoint failed in another operator first), once the garbage
-	// collector frees it, so that copying stops.
-	var released atomic.Bool
-	running := &r.cow.running
-	release := func() {
-		if released.CompareAndSwap(false, true) {
-			running.Add(-1)
-		}
-	}
 	meta := r.snapMeta()
 	ncol, keys, maxPar := r.In.Len(), r.PartitionKeys, r.maxPar
 	keyTypes := make([]types.Type, len(keys))
@@ -119,7 +104,7 @@ func (r *Rank) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error
 	}
 	sizeHint, snapBytes := int(r.snapBytes.Load()), &r.snapBytes
 	state := &rankSnapState{parts: parts}
-	runtime.AddCleanup(state, func(release func()) { release() }, release)
+	release := beginCOW(&r.cow.cowEpochs, state)
 	return func(w exec.SnapshotWriter) error {
 		defer release()
 		c := newSnapCapture(sizeHint, len(state.parts))
