@@ -43,6 +43,20 @@ func (m *int64Multiset) len() int {
 	return m.n
 }
 
+// slot returns the index of k (found) or of the empty slot that ends
+// its probe sequence; k != 0 and entries is not nil.
+func (m *int64Multiset) slot(k int64) (i uint64, found bool) {
+	mask := uint64(len(m.entries) - 1)
+	for i = msetHash(k) >> m.shift; ; i = (i + 1) & mask {
+		switch m.entries[i].key {
+		case k:
+			return i, true
+		case 0:
+			return i, false
+		}
+	}
+}
+
 // find returns the counts of k, or nil when k is absent. The pointer is
 // valid until the next upsert or remove.
 func (m *int64Multiset) find(k int64) *[maxSharedDistinct]int64 {
@@ -55,16 +69,10 @@ func (m *int64Multiset) find(k int64) *[maxSharedDistinct]int64 {
 	if m.entries == nil {
 		return nil
 	}
-	mask := uint64(len(m.entries) - 1)
-	for i := msetHash(k) >> m.shift; ; i = (i + 1) & mask {
-		e := &m.entries[i]
-		if e.key == k {
-			return &e.counts
-		}
-		if e.key == 0 {
-			return nil
-		}
+	if i, ok := m.slot(k); ok {
+		return &m.entries[i].counts
 	}
+	return nil
 }
 
 // peek loads k's home slot, to bring it into the cache ahead of upsert:
@@ -90,25 +98,17 @@ func (m *int64Multiset) upsert(k int64) *[maxSharedDistinct]int64 {
 	if m.entries == nil {
 		m.resize(msetMinSize)
 	}
-	for {
-		mask := uint64(len(m.entries) - 1)
-		for i := msetHash(k) >> m.shift; ; i = (i + 1) & mask {
-			e := &m.entries[i]
-			if e.key == k {
-				return &e.counts
-			}
-			if e.key == 0 {
-				// Grow past 3/4 full: linear probing degrades fast beyond.
-				if (m.n+1)*4 > len(m.entries)*3 {
-					break
-				}
-				m.n++
-				e.key = k
-				return &e.counts // (an empty slot's counts are zero)
-			}
+	i, ok := m.slot(k)
+	if !ok {
+		// Grow past 3/4 full: linear probing degrades fast beyond.
+		if (m.n+1)*4 > len(m.entries)*3 {
+			m.resize(2 * len(m.entries))
+			i, _ = m.slot(k)
 		}
-		m.resize(2 * len(m.entries))
+		m.n++
+		m.entries[i].key = k // (an empty slot's counts are zero)
 	}
+	return &m.entries[i].counts
 }
 
 // remove deletes k if present.
@@ -120,18 +120,11 @@ func (m *int64Multiset) remove(k int64) {
 	if m.entries == nil {
 		return
 	}
-	mask := uint64(len(m.entries) - 1)
-	i := msetHash(k) >> m.shift
-	for {
-		e := &m.entries[i]
-		if e.key == k {
-			break
-		}
-		if e.key == 0 {
-			return
-		}
-		i = (i + 1) & mask
+	i, ok := m.slot(k)
+	if !ok {
+		return
 	}
+	mask := uint64(len(m.entries) - 1)
 	// Backward shift: move each later entry of the cluster whose home slot
 	// is not cyclically within (i, j] into the hole at i.
 	for j := (i + 1) & mask; ; j = (j + 1) & mask {
@@ -159,17 +152,11 @@ func (m *int64Multiset) resize(size int) {
 	for s := size; s > 1; s >>= 1 {
 		m.shift--
 	}
-	mask := uint64(size - 1)
 	for k := range old {
-		e := &old[k]
-		if e.key == 0 {
-			continue
+		if e := &old[k]; e.key != 0 {
+			i, _ := m.slot(e.key) // absent: the empty slot it goes to
+			m.entries[i] = *e
 		}
-		i := msetHash(e.key) >> m.shift
-		for m.entries[i].key != 0 {
-			i = (i + 1) & mask
-		}
-		m.entries[i] = *e
 	}
 }
 
