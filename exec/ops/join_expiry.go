@@ -84,22 +84,19 @@ func (j *Join) expireTTL() error {
 
 // dropIf removes every stored row for which drop holds.
 func (s *joinSide) dropIf(drop func(*joinRow) bool) {
-	for k, bk := range s.byInt {
-		if bk, changed := s.sweep(bk, drop); !changed {
-			continue
-		} else if bk == nil {
-			delete(s.byInt, k)
-		} else {
-			s.byInt[k] = bk
-		}
-	}
-	for k, bk := range s.byBytes {
-		if bk, changed := s.sweep(bk, drop); !changed {
-			continue
-		} else if bk == nil {
-			delete(s.byBytes, k)
-		} else {
-			s.byBytes[k] = bk
+	sweepBuckets(s, s.byInt, drop)
+	sweepBuckets(s, s.byBytes, drop)
+}
+
+// sweepBuckets sweeps every bucket of one of a side's maps.
+func sweepBuckets[K comparable](s *joinSide, m map[K]*joinBucket, drop func(*joinRow) bool) {
+	for k, bk := range m {
+		switch kept, changed := s.sweep(bk, drop); {
+		case !changed:
+		case kept == nil:
+			delete(m, k)
+		default:
+			m[k] = kept
 		}
 	}
 }
