@@ -323,16 +323,11 @@ func (s *Storage) addShared(id int64, name, src string) (size int64, crc uint32,
 	if err != nil {
 		return 0, 0, false, err
 	}
-	s.mu.Lock()
-	if _, err := s.targetLocked(id, false); err != nil {
-		s.mu.Unlock()
+	sf, existing, err := s.claimShared(id, name, true)
+	if err != nil {
 		return 0, 0, false, err
 	}
-	if sf := s.shared[name]; sf != nil {
-		// Holding it first keeps it alive even if its last completed
-		// user is dropped meanwhile.
-		s.holdLocked(id, name, sf)
-		s.mu.Unlock()
+	if existing {
 		<-sf.ready
 		if sf.err != nil {
 			return 0, 0, false, fmt.Errorf("shared file %s: %w", name, sf.err)
@@ -342,34 +337,83 @@ func (s *Storage) addShared(id int64, name, src string) (size int64, crc uint32,
 		}
 		return sf.size, sf.crc, false, nil
 	}
-	sf := &sharedFile{holders: map[int64]struct{}{}, ready: make(chan struct{})}
+	size, crc, err = copyAtomic(src, filepath.Join(s.sharedDir(), name))
+	if err := s.finishShared(id, name, sf, size, crc, err); err != nil {
+		return 0, 0, false, err
+	}
+	return size, crc, true, nil
+}
+
+// claimShared holds shared file name for checkpoint id. existing: it is
+// stored, or being stored (wait for sf.ready), and held only if
+// holdExisting; otherwise the caller must store it and call finishShared.
+func (s *Storage) claimShared(id int64, name string, holdExisting bool) (sf *sharedFile, existing bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.targetLocked(id, false); err != nil {
+		return nil, false, err
+	}
+	if sf := s.shared[name]; sf != nil {
+		// Holding it first keeps it alive even if its last completed
+		// user is dropped meanwhile.
+		if holdExisting {
+			s.holdLocked(id, name, sf)
+		}
+		return sf, true, nil
+	}
+	sf = &sharedFile{holders: map[int64]struct{}{}, ready: make(chan struct{})}
 	s.shared[name] = sf
 	s.holdLocked(id, name, sf)
-	s.mu.Unlock()
+	return sf, false, nil
+}
 
-	size, crc, err = copyAtomic(src, filepath.Join(s.sharedDir(), name))
-
+// finishShared ends the storing of a claimed shared file: err is how it
+// went. A file that failed, or that every checkpoint holding it gave up
+// on meanwhile, is forgotten and removed.
+func (s *Storage) finishShared(id int64, name string, sf *sharedFile, size int64, crc uint32, err error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sf.size, sf.crc, sf.err, sf.done = size, crc, err, true
 	close(sf.ready)
-	if err != nil || len(sf.holders) == 0 {
-		// Failed, or every checkpoint that wanted it was aborted meanwhile.
-		if s.shared[name] == sf {
-			delete(s.shared, name)
+	if err == nil && len(sf.holders) > 0 {
+		return nil
+	}
+	// Failed, or every checkpoint that wanted it was aborted meanwhile.
+	if s.shared[name] == sf {
+		delete(s.shared, name)
+	}
+	for h := range sf.holders {
+		if hs := s.holds[h]; hs != nil {
+			delete(hs, name)
 		}
-		for h := range sf.holders {
-			if hs := s.holds[h]; hs != nil {
-				delete(hs, name)
-			}
-		}
-		if err == nil {
-			os.Remove(filepath.Join(s.sharedDir(), name))
-			err = fmt.Errorf("checkpoint %d was aborted", id)
-		}
+	}
+	if err == nil {
+		os.Remove(filepath.Join(s.sharedDir(), name))
+		err = fmt.Errorf("checkpoint %d was aborted", id)
+	}
+	return err
+}
+
+// reuseShared holds shared file name, already stored, for checkpoint id;
+// ok is false when it is not stored (never, or its storing failed).
+func (s *Storage) reuseShared(id int64, name string) (size int64, crc uint32, ok bool, err error) {
+	s.mu.Lock()
+	if _, err := s.targetLocked(id, false); err != nil {
+		s.mu.Unlock()
 		return 0, 0, false, err
 	}
-	return size, crc, true, nil
+	sf := s.shared[name]
+	if sf == nil {
+		s.mu.Unlock()
+		return 0, 0, false, nil
+	}
+	s.holdLocked(id, name, sf)
+	s.mu.Unlock()
+	<-sf.ready
+	if sf.err != nil {
+		return 0, 0, false, nil // finishShared dropped the holds
+	}
+	return sf.size, sf.crc, true, nil
 }
 
 // Complete makes meta's checkpoint complete: it writes _metadata
@@ -681,6 +725,130 @@ func (w *Writer) AddDir(dir string, sharedPrefix string) error {
 		w.record(FileRef{Path: sharedRel + sharedName, Name: name, Size: size, CRC32C: crc, Shared: true}, up)
 	}
 	return nil
+}
+
+// CreateShared implements exec.SharedSnapshotWriter: the file is written
+// straight into the job's shared directory (in a savepoint, into the
+// checkpoint like Create) and recorded when Close has made it durable.
+func (w *Writer) CreateShared(name, sharedName string) (io.WriteCloser, error) {
+	if w.savepoint {
+		return w.Create(name)
+	}
+	if err := checkComponent(sharedName); err != nil {
+		return nil, fmt.Errorf("checkpoint %d: shared file: %w", w.id, err)
+	}
+	if err := w.reserve(name); err != nil {
+		return nil, err
+	}
+	sf, existing, err := w.st.claimShared(w.id, sharedName, false)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %d: %w", w.id, err)
+	}
+	if existing {
+		// Names say what a file holds: another writer storing the same
+		// one is a bug of its operator, not something to wait for. No
+		// hold was taken: releasing one could drop a hold this
+		// checkpoint already had (a ReuseShared, an earlier CreateShared).
+		return nil, fmt.Errorf("checkpoint %d: shared file %s is already stored", w.id, sharedName)
+	}
+	f, err := os.CreateTemp(w.st.sharedDir(), "."+sharedName+".tmp*")
+	if err != nil {
+		err = fmt.Errorf("checkpoint %d: %w", w.id, err)
+		w.st.finishShared(w.id, sharedName, sf, 0, 0, err)
+		return nil, err
+	}
+	return &sharedWriter{w: w, sf: sf, f: f, name: name, sharedName: sharedName, crc: newCRC()}, nil
+}
+
+// ReuseShared implements exec.SharedSnapshotWriter.
+func (w *Writer) ReuseShared(name, sharedName string) (bool, error) {
+	if w.savepoint {
+		return false, nil
+	}
+	if err := checkComponent(sharedName); err != nil {
+		return false, fmt.Errorf("checkpoint %d: shared file: %w", w.id, err)
+	}
+	size, crc, ok, err := w.st.reuseShared(w.id, sharedName)
+	if err != nil {
+		return false, fmt.Errorf("checkpoint %d: %w", w.id, err)
+	}
+	if !ok {
+		return false, nil
+	}
+	if err := w.reserve(name); err != nil {
+		return false, err
+	}
+	w.record(FileRef{Path: sharedRel + sharedName, Name: name, Size: size, CRC32C: crc, Shared: true}, 0)
+	return true, nil
+}
+
+// sharedWriter writes a new shared file through a temporary file in the
+// shared directory. A write error, or Abort, discards it.
+type sharedWriter struct {
+	w                *Writer
+	sf               *sharedFile
+	f                *os.File
+	name, sharedName string
+	crc              hash.Hash32
+	n                int64
+	err              error
+	closed           bool
+}
+
+func (sw *sharedWriter) Write(p []byte) (int, error) {
+	if sw.closed {
+		return 0, fs.ErrClosed
+	}
+	if sw.err != nil {
+		return 0, sw.err
+	}
+	n, err := sw.f.Write(p)
+	sw.crc.Write(p[:n])
+	sw.n += int64(n)
+	sw.err = err
+	return n, err
+}
+
+// Close makes the file durable under its shared name and records it.
+func (sw *sharedWriter) Close() error {
+	if sw.closed {
+		return fs.ErrClosed
+	}
+	sw.closed = true
+	err := sw.err
+	if err == nil {
+		err = sw.f.Sync()
+	}
+	if cerr := sw.f.Close(); err == nil {
+		err = cerr
+	}
+	dst := filepath.Join(sw.w.st.sharedDir(), sw.sharedName)
+	if err == nil {
+		err = os.Rename(sw.f.Name(), dst)
+	}
+	if err == nil {
+		err = syncDir(filepath.Dir(dst))
+	}
+	if err != nil {
+		os.Remove(sw.f.Name())
+		err = fmt.Errorf("checkpoint %d: shared file %s: %w", sw.w.id, sw.sharedName, err)
+	}
+	if err := sw.w.st.finishShared(sw.w.id, sw.sharedName, sw.sf, sw.n, sw.crc.Sum32(), err); err != nil {
+		return err
+	}
+	sw.w.record(FileRef{Path: sharedRel + sw.sharedName, Name: sw.name, Size: sw.n, CRC32C: sw.crc.Sum32(), Shared: true}, sw.n)
+	return nil
+}
+
+// Abort discards the file: it is never stored or recorded.
+func (sw *sharedWriter) Abort() {
+	if sw.closed {
+		return
+	}
+	sw.closed = true
+	sw.f.Close()
+	os.Remove(sw.f.Name())
+	sw.w.st.finishShared(sw.w.id, sw.sharedName, sw.sf, 0, 0, errors.New("aborted by its writer"))
 }
 
 func (w *Writer) copyIn(src, name string) error {

@@ -607,3 +607,7 @@ func (t *task) ackFinished(info BarrierInfo) error {
 	go ps.runAsync()
 	return nil
 }
+
+// Operators may share files between checkpoints through the storage's
+// writers.
+var _ SharedSnapshotWriter = (*checkpoint.Writer)(nil)

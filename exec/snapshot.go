@@ -47,6 +47,24 @@ type SnapshotWriter interface {
 	AddDir(dir string, sharedPrefix string) error
 }
 
+// SharedSnapshotWriter is a SnapshotWriter that also stores immutable
+// files once for many checkpoints, as AddDir does for pebble's SSTs: an
+// in-memory operator's incremental state (checkpoint.Writer implements
+// it; an operator whose writer does not writes everything with Create).
+type SharedSnapshotWriter interface {
+	SnapshotWriter
+	// CreateShared makes file name of this checkpoint, stored once in
+	// the job's shared directory as sharedName, which must identify the
+	// operator instance and what the file holds: storing a name that is
+	// already stored is an error. In a savepoint it is an ordinary file.
+	CreateShared(name, sharedName string) (io.WriteCloser, error)
+	// ReuseShared adds shared file sharedName, stored by an earlier
+	// checkpoint, to this one as name. It reports false, adding nothing,
+	// when the file is not stored (the checkpoint that wrote it failed,
+	// or every checkpoint holding it was dropped) and in a savepoint.
+	ReuseShared(name, sharedName string) (bool, error)
+}
+
 // AsyncSnapshot is an operator's asynchronous phase. It runs on another
 // goroutine, so it must only use what the synchronous phase captured, never
 // the operator's live state.
