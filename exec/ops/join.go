@@ -111,6 +111,9 @@ type Join struct {
 	snapBytes atomic.Int64
 	// cow makes in-memory snapshots copy-on-write (join_snapshot.go).
 	cow cowEpochs
+	// logPrefix names this instance's incremental snapshot segments
+	// (join_log.go).
+	logPrefix string
 
 	sides    [2]joinSide
 	seed     maphash.Seed // hashes rows for the index of large buckets
@@ -211,6 +214,8 @@ func (j *Join) Open(ctx *exec.OpContext) error {
 		for s := range j.sides {
 			j.sides[s].keepEmpty = true
 		}
+	} else if err := j.openLogs(); err != nil {
+		return err
 	}
 	if j.Residual != nil {
 		var err error
@@ -533,6 +538,9 @@ func (j *Join) apply(input int, b batch.Batch, from, to int, out exec.Collector)
 					j.readRow(r)
 					row = j.rowCells
 				}
+				if !thisOuter {
+					total = 0 // only an outer side's rows count their matches
+				}
 				this.add(&j.keys, j.intKeyed, r, row, total, j.batchAt)
 			}
 		} else {
@@ -596,6 +604,9 @@ func (j *Join) EndInput(input int, _ exec.Collector) error {
 		clear(s.byInt)
 		clear(s.byBytes)
 		s.slab = nil
+		if s.log != nil {
+			s.log.reset()
+		}
 	}
 	return nil
 }
@@ -898,6 +909,9 @@ type joinSide struct {
 	keepEmpty bool
 	// cow is the join's copy-on-write state (both sides share it).
 	cow *cowEpochs
+	// log, when set, lists the rows in arrival order for incremental
+	// snapshots (join_log.go), which never read the buckets.
+	log *joinLog
 }
 
 // The in-memory join's snapshots are copy-on-write (cowEpochs): a bucket
@@ -945,7 +959,7 @@ const bucketIndexAt = 16
 // shared says a snapshot still being written may read bk, so it must not
 // change in place: see own.
 func (s *joinSide) shared(bk *joinBucket) bool {
-	return s.cow.shared(bk.epoch)
+	return s.log == nil && s.cow.shared(bk.epoch)
 }
 
 // own replaces bk, the bucket of row r's key (shared), in its map by a
@@ -1015,6 +1029,9 @@ func (s *joinSide) add(k *rowKeys, intKeyed bool, r int, row []cell, assoc, now 
 			copy(owned, row)
 		}
 		s.slab = s.slab[len(owned):]
+		if s.log != nil {
+			s.log.append(owned)
+		}
 		bk.rows = append(bk.rows, joinRow{cells: owned, count: 1, assoc: assoc, written: now})
 		return
 	}
@@ -1050,6 +1067,9 @@ func (s *joinSide) add(k *rowKeys, intKeyed bool, r int, row []cell, assoc, now 
 func (s *joinSide) reserve(n int) []cell {
 	if len(s.slab) < n {
 		s.slab = make([]cell, max(joinSlabCells, n))
+		if s.log != nil {
+			s.log.newChunk(s.slab)
+		}
 	}
 	return s.slab[:n:n]
 }

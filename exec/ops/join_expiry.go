@@ -35,6 +35,9 @@ func (j *Join) expire(wm int64) error {
 	}
 	for side := range j.sides {
 		j.sides[side].dropIf(j.expiredAt(side, wm))
+		if l := j.sides[side].log; l != nil {
+			l.expire(wm)
+		}
 	}
 	return nil
 }

@@ -23,7 +23,8 @@ import (
 
 const (
 	joinSnapFile = "join.snap"
-	joinMagic    = "SSQLJON2" // rows carry their write time (TTL)
+	joinMagic    = "SSQLJON3" // a logged side's rows are in segments (join_log.go)
+	joinMagicV2  = "SSQLJON2" // still read: rows carry their write time (TTL)
 	joinMagicV1  = "SSQLJON1" // still read: rows without write times
 )
 
@@ -84,8 +85,14 @@ func (j *Join) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error
 		return j.store.snapshot(sc, j)
 	}
 	var bks [2][]*joinBucket
+	var views [2]*logView
 	for side := range j.sides {
 		s := &j.sides[side]
+		if s.log != nil {
+			v := s.log.capture()
+			views[side] = &v
+			continue
+		}
 		b := make([]*joinBucket, 0, len(s.byInt)+len(s.byBytes))
 		for _, bk := range s.byInt {
 			b = append(b, bk)
@@ -101,6 +108,20 @@ func (j *Join) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error
 	meta = append(meta, shape...)
 	meta = binary.AppendVarint(meta, j.lastSweep)
 	meta = binary.AppendUvarint(meta, uint64(split))
+	for _, v := range views {
+		if v == nil {
+			meta = append(meta, 0)
+			continue
+		}
+		meta = append(meta, 1)
+		meta = binary.AppendUvarint(meta, v.swept)
+		meta = binary.AppendUvarint(meta, uint64(len(v.segs)))
+		for _, g := range v.segs {
+			meta = binary.AppendUvarint(meta, g.lo)
+			meta = binary.AppendUvarint(meta, g.hi)
+		}
+	}
+	logPrefix := j.logPrefix
 	type sideCfg struct {
 		keys  []int
 		types []types.Type
@@ -116,6 +137,13 @@ func (j *Join) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error
 	release := beginCOW(&j.cow, state)
 	return func(w exec.SnapshotWriter) error {
 		defer release()
+		for side, v := range views {
+			if v != nil {
+				if err := v.write(w, side, logPrefix); err != nil {
+					return fmt.Errorf("join snapshot: %w", err)
+				}
+			}
+		}
 		c := newSnapCapture(sizeHint, split+len(state.bks[1]))
 		for side := range state.bks {
 			inMemoryOrder(state.bks[side])
@@ -181,10 +209,12 @@ func (j *Join) RestoreState(rc exec.RestoreContext) error {
 	haveSweep := false
 	for _, snap := range rc.Snapshots {
 		f, err := readSnapFile(snap.Dir, joinSnapFile, joinMagic)
-		withTimes := true
+		withTimes, withLogs := true, true
 		if err != nil {
-			if f1, err1 := readSnapFile(snap.Dir, joinSnapFile, joinMagicV1); err1 == nil {
-				f, err, withTimes = f1, nil, false
+			if f2, err2 := readSnapFile(snap.Dir, joinSnapFile, joinMagicV2); err2 == nil {
+				f, err, withLogs = f2, nil, false
+			} else if f1, err1 := readSnapFile(snap.Dir, joinSnapFile, joinMagicV1); err1 == nil {
+				f, err, withTimes, withLogs = f1, nil, false, false
 			}
 		}
 		if errors.Is(err, fs.ErrNotExist) && fileExists(snap.Dir, joinRocksMeta) {
@@ -197,11 +227,36 @@ func (j *Join) RestoreState(rc exec.RestoreContext) error {
 		shape := d.bytes()
 		lastSweep := d.varint()
 		split := d.uvarint()
+		var segs [2][]logSeg
+		var logged [2]bool
+		var swept [2]uint64
+		for side := range segs {
+			if !withLogs || d.err != nil {
+				break
+			}
+			if len(d.b) == 0 {
+				d.fail()
+				break
+			}
+			logged[side] = d.b[0] == 1
+			d.b = d.b[1:]
+			if logged[side] {
+				swept[side] = d.uvarint()
+				for range d.count() {
+					segs[side] = append(segs[side], logSeg{d.uvarint(), d.uvarint()})
+				}
+			}
+		}
 		if err := d.finish(); err != nil {
 			return fmt.Errorf("join snapshot metadata: %w", errCorrupt)
 		}
 		if !bytes.Equal(shape, j.shape()) {
 			return errors.New("the snapshot is of a different join (its kind, columns or keys changed)")
+		}
+		for side := range logged {
+			if logged[side] && !j.sides[side].insertOnly {
+				return fmt.Errorf("the snapshot is of a different join (input %d was insert-only)", side)
+			}
 		}
 		// Subtasks sweep at the same watermarks; the earliest is safe.
 		if !haveSweep || lastSweep < j.lastSweep {
@@ -251,6 +306,13 @@ func (j *Join) RestoreState(rc exec.RestoreContext) error {
 				return err
 			}
 		}
+		for side := range segs {
+			for _, g := range segs[side] {
+				if err := j.restoreSeg(&rc, snap.Dir, side, g, lastSweep, swept[side]); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	return nil
 }
@@ -298,6 +360,9 @@ func (j *Join) addBuckets(side int, bks []*joinBucket, kc *keyChunk) error {
 		return nil
 	}
 	s := &j.sides[side]
+	if s.log != nil {
+		return j.relogBuckets(side, bks, kc)
+	}
 	dup := fmt.Errorf("join snapshot holds a key twice: %w", errCorrupt)
 	if j.intKeyed {
 		for _, bk := range bks {

@@ -54,13 +54,18 @@ func newSnapFile(w exec.SnapshotWriter, name, magic string, meta []byte) (*snapF
 	if err != nil {
 		return nil, err
 	}
+	return newSnapFileOn(f, magic, meta), nil
+}
+
+// newSnapFileOn writes a snapshot file into f.
+func newSnapFileOn(f io.WriteCloser, magic string, meta []byte) *snapFileWriter {
 	crc := crc32.New(castagnoli)
 	s := &snapFileWriter{f: f, crc: crc, bw: bufio.NewWriterSize(io.MultiWriter(f, crc), 1<<16)}
 	s.hdr = append(s.hdr, magic...)
 	s.hdr = binary.AppendUvarint(s.hdr, uint64(len(meta)))
 	s.write(s.hdr)
 	s.write(meta)
-	return s, nil
+	return s
 }
 
 func (s *snapFileWriter) write(b []byte) {
@@ -96,8 +101,15 @@ func (s *snapFileWriter) close() error {
 	return nil
 }
 
-// abort closes the file after a failure (it is not durable).
-func (s *snapFileWriter) abort() { _ = s.f.Close() }
+// abort closes the file after a failure (it is not durable); a shared
+// file is discarded.
+func (s *snapFileWriter) abort() {
+	if a, ok := s.f.(interface{ Abort() }); ok {
+		a.Abort()
+		return
+	}
+	_ = s.f.Close()
+}
 
 // snapFileReader reads a snapshot file that passed its CRC check.
 type snapFileReader struct {
