@@ -420,7 +420,19 @@ func (j *Join) probe(input int, b batch.Batch, from int) (int, error) {
 	for to < n {
 		r := to
 		to++
-		if bk := other.get(&j.keys, j.intKeyed, r); bk != nil {
+		if other.log != nil {
+			if head := other.log.head(&j.keys, j.intKeyed, r); head != 0 {
+				if j.resid == nil {
+					j.match = other.log.matches(j.match, head)
+				} else {
+					from := len(j.pairOther)
+					j.pairOther = other.log.matches(j.pairOther, head)
+					for range len(j.pairOther) - from {
+						j.pairIn = append(j.pairIn, int32(r))
+					}
+				}
+			}
+		} else if bk := other.get(&j.keys, j.intKeyed, r); bk != nil {
 			if otherOuter && other.shared(bk) {
 				bk = other.own(&j.keys, j.intKeyed, r, bk, 0)
 			}
@@ -1004,6 +1016,19 @@ func (s *joinSide) get(k *rowKeys, intKeyed bool, r int) *joinBucket {
 // add stores one occurrence of row (cells are copied when the row is new)
 // with its number of associations, written at time now (TTL).
 func (s *joinSide) add(k *rowKeys, intKeyed bool, r int, row []cell, assoc, now int64) {
+	if s.log != nil {
+		// Insert-only, inner, no TTL: assoc and now are not kept.
+		owned := s.log.slot()
+		if &owned[0] != &row[0] {
+			copy(owned, row)
+		}
+		if intKeyed {
+			s.log.push(true, k.ints[r], nil, owned)
+		} else {
+			s.log.push(false, 0, k.buf[k.offs[r]:k.offs[r+1]], owned)
+		}
+		return
+	}
 	bk := s.get(k, intKeyed, r)
 	if bk == nil {
 		bk = &joinBucket{epoch: s.cow.epoch}
@@ -1029,9 +1054,6 @@ func (s *joinSide) add(k *rowKeys, intKeyed bool, r int, row []cell, assoc, now 
 			copy(owned, row)
 		}
 		s.slab = s.slab[len(owned):]
-		if s.log != nil {
-			s.log.append(owned)
-		}
 		bk.rows = append(bk.rows, joinRow{cells: owned, count: 1, assoc: assoc, written: now})
 		return
 	}
@@ -1065,11 +1087,11 @@ func (s *joinSide) add(k *rowKeys, intKeyed bool, r int, row []cell, assoc, now 
 // reserve returns the cells the next new row of an insert-only side will
 // take (add keeps them when given them back).
 func (s *joinSide) reserve(n int) []cell {
+	if s.log != nil {
+		return s.log.slot()
+	}
 	if len(s.slab) < n {
 		s.slab = make([]cell, max(joinSlabCells, n))
-		if s.log != nil {
-			s.log.newChunk(s.slab)
-		}
 	}
 	return s.slab[:n:n]
 }

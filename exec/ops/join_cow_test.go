@@ -198,6 +198,22 @@ func dumpJoinState(j *Join) []string {
 		for k, bk := range s.byBytes {
 			row(fmt.Sprintf("%q", k), bk)
 		}
+		if l := s.log; l != nil {
+			// A logged side's rows, as buckets would hold them.
+			chain := func(head uint64) *joinBucket {
+				bk := &joinBucket{}
+				for _, r := range l.matches(nil, head) {
+					bk.rows = append(bk.rows, *r)
+				}
+				return bk
+			}
+			for k, head := range l.byInt {
+				row(fmt.Sprint(k), chain(head))
+			}
+			for k, head := range l.byBytes {
+				row(fmt.Sprintf("%q", k), chain(head))
+			}
+		}
 	}
 	slices.Sort(out)
 	return out

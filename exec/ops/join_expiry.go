@@ -158,6 +158,9 @@ func (s *joinSide) dropRows(bk *joinBucket, drop func(*joinRow) bool) bool {
 // stateRows counts stored rows (for tests and metrics).
 func (s *joinSide) stateRows() int {
 	n := 0
+	if s.log != nil {
+		n = s.log.rowCount()
+	}
 	for _, bk := range s.byInt {
 		n += bk.multiplicity()
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/apache/arrow/go/v17/arrow"
 
@@ -13,28 +14,31 @@ import (
 	"github.com/streamsql/streamsql/exec/batch"
 )
 
-// Incremental snapshots of an insert-only inner join side (in memory).
+// The log of an insert-only inner join side (in memory), and its
+// incremental snapshots.
 //
 // Such a side's stored rows never change: nothing retracts them, no outer
 // match count is kept on them and, without a TTL, no write time moves.
-// They only arrive, in order, into the side's cell chunks (slab), and go
-// when the watermark expires them (interval joins) or the other input
-// ends. joinLog lists those chunks in arrival order and numbers the rows
-// (sequence numbers). A snapshot writes only the rows that arrived since
-// the previous one, as a segment file stored once in the job's shared
+// They only arrive, and go when the watermark expires them (interval
+// joins) or the other input ends. joinLog stores them in arrival order,
+// in chunks, numbered (sequence numbers), each linked to the previous row
+// of its key. A snapshot writes only the rows that arrived since the
+// previous one, as a segment file stored once in the job's shared
 // directory (exec.SharedSnapshotWriter), and references the segments of
 // earlier checkpoints that still hold live rows. Segments are named by
 // their row range, so a segment whose checkpoint failed is written again
 // from the rows in memory. Nexmark q7 re-encoded every stored bid at each
-// checkpoint: 32 % of its CPU.
+// checkpoint (32 % of its CPU), and appending each bid to its price's
+// bucket was another 40 %.
 //
-// A segment keeps the rows that expired after it was written; a restore
-// drops them again (those the snapshot's last sweep found expired: the
-// rows that arrived before it) along with the rows of other subtasks' key
-// groups, and files the rest under their keys, in arrival order as
-// before. Chunks whose rows have all expired leave the
-// log, so their memory goes, and a segment none of whose rows is left in
-// the log is no longer referenced.
+// A sweep does not unlink expired rows: it records its watermark and how
+// many rows it saw, and those rows count as dropped when expired at it
+// (what removing them would have done). Leading chunks whose rows all
+// expired are freed, and keys without a row left leave the map. A
+// segment keeps the rows that expired after it was written; a restore
+// drops them again, along with the rows of other subtasks' key groups,
+// and files the rest under their keys in arrival order, as before. A
+// segment none of whose rows is left in memory is no longer referenced.
 
 const (
 	joinLogMagic = "SSQLJLG1"
@@ -42,25 +46,44 @@ const (
 	joinLogRecord = 64 << 10
 )
 
-// joinLog is the arrival order of a logged side's rows.
+// joinLog holds a logged side's rows in arrival order, and finds them by
+// key: each row links to the previous row of its key, and a map holds
+// each key's newest row. A row is thus stored with sequential writes
+// only (a bucket per key, appended to at random, was Nexmark q7's main
+// cost), and a probe walks its key's chain (q7 and q9 probe such a side
+// with few rows).
 type joinLog struct {
 	ncol int
 	// timeCol >= 0: the side expires (interval join): a row at time t is
 	// dropped once the watermark reaches t + off.
 	timeCol int
 	off     int64
-	chunks  []logChunk
-	next    uint64   // sequence number of the next row
+	// chunks hold rows [chunks[0].first, next), logChunkRows each; only
+	// a prefix of them is ever dropped.
+	chunks []logChunk
+	next   uint64 // sequence number of the next row
+	// byInt or byBytes: a key's newest row (sequence number + 1).
+	byInt   map[int64]uint64
+	byBytes map[string]uint64
 	segs    []logSeg // written by earlier snapshots, in order
 	snapped uint64   // rows before it are in segs (or gone)
-	// swept: rows before it were there at the last sweep (expire).
-	swept uint64
+	// The last sweep (expire) was at watermark sweptWm and saw the rows
+	// before swept: those of them it found expired count as dropped.
+	swept   uint64
+	sweptWm int64
+	scratch []*joinRow
 }
 
-// logChunk is one slab chunk of the side: rows first, first+1, ... take
-// ncol cells each from the start of cells.
+// logChunkRows is the number of rows of a chunk.
+const logChunkRows = 1024
+
+// logChunk is logChunkRows rows: row first+i has the cells
+// cells[i*ncol:(i+1)*ncol], its joinRow rows[i] and its key's previous
+// row prev[i] (sequence number + 1, 0 for none).
 type logChunk struct {
 	cells []cell
+	rows  []joinRow
+	prev  []uint64
 	first uint64
 	n     int
 	// tmax is the latest row time; keep: a row has a NULL time, which
@@ -74,17 +97,28 @@ type logSeg struct{ lo, hi uint64 }
 
 func (g logSeg) name(side int) string { return fmt.Sprintf("join%d-%d-%d.seg", side, g.lo, g.hi) }
 
-// newChunk starts a chunk: cells is the slab the side cuts its next rows
-// from.
-func (l *joinLog) newChunk(cells []cell) {
-	if n := len(l.chunks); n > 0 && l.chunks[n-1].n == 0 {
-		l.chunks = l.chunks[:n-1] // never used
-	}
-	l.chunks = append(l.chunks, logChunk{cells: cells, first: l.next})
+func newJoinLog(ncol int) *joinLog {
+	return &joinLog{ncol: ncol, timeCol: -1, byInt: map[int64]uint64{}, byBytes: map[string]uint64{}}
 }
 
-// append records the row just cut from the last chunk.
-func (l *joinLog) append(row []cell) {
+// slot returns the cells of the next row (push stores it).
+func (l *joinLog) slot() []cell {
+	n := len(l.chunks)
+	if n == 0 || l.chunks[n-1].n == logChunkRows {
+		l.chunks = append(l.chunks, logChunk{
+			cells: make([]cell, logChunkRows*l.ncol),
+			rows:  make([]joinRow, logChunkRows),
+			prev:  make([]uint64, logChunkRows),
+			first: l.next,
+		})
+		n++
+	}
+	c := &l.chunks[n-1]
+	return c.cells[c.n*l.ncol : (c.n+1)*l.ncol : (c.n+1)*l.ncol]
+}
+
+// push stores the row in the cells slot returned, under its key.
+func (l *joinLog) push(intKeyed bool, ik int64, bk []byte, row []cell) {
 	c := &l.chunks[len(l.chunks)-1]
 	if l.timeCol >= 0 {
 		if t := row[l.timeCol]; t.null {
@@ -93,32 +127,119 @@ func (l *joinLog) append(row []cell) {
 			c.tmax = t.i
 		}
 	}
-	c.n++
 	l.next++
+	if intKeyed {
+		c.prev[c.n] = l.byInt[ik]
+		l.byInt[ik] = l.next
+	} else {
+		c.prev[c.n] = l.byBytes[string(bk)]
+		l.byBytes[string(bk)] = l.next
+	}
+	c.rows[c.n] = joinRow{cells: row, count: 1}
+	c.n++
 }
 
-// expire drops the chunks every row of which the watermark has expired
-// (the last one stays: the side is still filling it).
+// at returns row seq's chunk and index, or nil if it was dropped.
+func (l *joinLog) at(seq uint64) (*logChunk, int) {
+	if len(l.chunks) == 0 || seq < l.chunks[0].first {
+		return nil, 0
+	}
+	d := seq - l.chunks[0].first
+	return &l.chunks[d/logChunkRows], int(d % logChunkRows)
+}
+
+// dropped says a stored row counts as gone: the last sweep saw it and
+// found it expired.
+func (l *joinLog) dropped(seq uint64, r *joinRow) bool {
+	if l.timeCol < 0 || seq >= l.swept {
+		return false
+	}
+	t := r.cells[l.timeCol]
+	return !t.null && l.sweptWm >= t.i+l.off
+}
+
+// matches appends the rows of head's chain (a map value) that have not
+// been dropped to dst, oldest first (the order buckets keep).
+func (l *joinLog) matches(dst []*joinRow, head uint64) []*joinRow {
+	from := len(dst)
+	for head != 0 {
+		c, i := l.at(head - 1)
+		if c == nil {
+			break
+		}
+		if r := &c.rows[i]; !l.dropped(head-1, r) {
+			dst = append(dst, r)
+		}
+		head = c.prev[i]
+	}
+	slices.Reverse(dst[from:])
+	return dst
+}
+
+// live says head's chain holds a row not dropped.
+func (l *joinLog) live(head uint64) bool {
+	for head != 0 {
+		c, i := l.at(head - 1)
+		if c == nil {
+			return false
+		}
+		if !l.dropped(head-1, &c.rows[i]) {
+			return true
+		}
+		head = c.prev[i]
+	}
+	return false
+}
+
+// expire is a sweep at watermark wm: the rows stored so far that it
+// finds expired count as dropped from now on, the leading chunks all of
+// whose rows are go (not the last one: the side is still filling it),
+// and so do the keys none of whose rows is left.
 func (l *joinLog) expire(wm int64) {
-	l.swept = l.next
-	if l.timeCol < 0 || len(l.chunks) < 2 {
+	l.swept, l.sweptWm = l.next, wm
+	if l.timeCol < 0 {
 		return
 	}
-	last := len(l.chunks) - 1
-	kept := l.chunks[:0]
-	for i, c := range l.chunks {
-		if i == last || c.keep || wm < c.tmax+l.off {
-			kept = append(kept, c)
+	k := 0
+	for k < len(l.chunks)-1 && !l.chunks[k].keep && wm >= l.chunks[k].tmax+l.off {
+		k++
+	}
+	if k > 0 {
+		clear(l.chunks[:k])
+		l.chunks = slices.Delete(l.chunks, 0, k)
+	}
+	for key, head := range l.byInt {
+		if !l.live(head) {
+			delete(l.byInt, key)
 		}
 	}
-	clear(l.chunks[len(kept):])
-	l.chunks = kept
+	for key, head := range l.byBytes {
+		if !l.live(head) {
+			delete(l.byBytes, key)
+		}
+	}
 }
 
 // reset forgets every row (the other input ended: the side is empty for
 // good).
 func (l *joinLog) reset() {
 	l.chunks, l.segs, l.snapped = nil, nil, l.next
+	clear(l.byInt)
+	clear(l.byBytes)
+}
+
+// rows counts the rows not dropped.
+func (l *joinLog) rowCount() int {
+	n := 0
+	for ci := range l.chunks {
+		c := &l.chunks[ci]
+		for i := range c.n {
+			if !l.dropped(c.first+uint64(i), &c.rows[i]) {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // logView is what a snapshot's asynchronous phase reads of a log: the
@@ -234,7 +355,7 @@ func (j *Join) openLogs() error {
 		if !s.insertOnly || j.outer[side] || j.TTL > 0 || s.schema.Len() == 0 {
 			continue
 		}
-		s.log = &joinLog{ncol: s.schema.Len(), timeCol: -1}
+		s.log = newJoinLog(s.schema.Len())
 		if j.expiring() {
 			s.log.timeCol, s.log.off = j.expiryCol(side)
 		}
@@ -370,15 +491,25 @@ func (j *Join) relogBuckets(side int, bks []*joinBucket, kc *keyChunk) error {
 // restoreRow stores a restored row of an insert-only side under its key
 // (key: the encoded key unless intKeyed), copying its cells.
 func (s *joinSide) restoreRow(intKeyed bool, key []byte, row []cell, written int64) error {
-	var bk *joinBucket
+	var ik int64
 	if intKeyed {
 		k := row[s.keys[0]]
 		if k.null {
 			return fmt.Errorf("join snapshot: NULL key: %w", errCorrupt)
 		}
-		if bk = s.byInt[k.i]; bk == nil {
+		ik = k.i
+	}
+	if s.log != nil {
+		owned := s.log.slot()
+		copy(owned, row)
+		s.log.push(intKeyed, ik, key, owned)
+		return nil
+	}
+	var bk *joinBucket
+	if intKeyed {
+		if bk = s.byInt[ik]; bk == nil {
 			bk = s.newBucket()
-			s.byInt[k.i] = bk
+			s.byInt[ik] = bk
 		}
 	} else if bk = s.byBytes[string(key)]; bk == nil {
 		bk = s.newBucket()
@@ -387,9 +518,6 @@ func (s *joinSide) restoreRow(intKeyed bool, key []byte, row []cell, written int
 	owned := s.reserve(len(row))
 	copy(owned, row)
 	s.slab = s.slab[len(owned):]
-	if s.log != nil {
-		s.log.append(owned)
-	}
 	bk.rows = append(bk.rows, joinRow{cells: owned, count: 1, written: written})
 	return nil
 }
@@ -399,4 +527,15 @@ func (s *joinSide) newBucket() *joinBucket {
 	bk := &joinBucket{epoch: s.cow.epoch}
 	bk.rows = bk.one[:0:1]
 	return bk
+}
+
+// head is the map value of row r's key: its newest row (0: none).
+func (l *joinLog) head(k *rowKeys, intKeyed bool, r int) uint64 {
+	if k.never[r] {
+		return 0
+	}
+	if intKeyed {
+		return l.byInt[k.ints[r]]
+	}
+	return l.byBytes[string(k.buf[k.offs[r]:k.offs[r+1]])]
 }
