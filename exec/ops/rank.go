@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
 
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/exec/batch"
@@ -80,11 +81,12 @@ type Rank struct {
 
 	// Append-only path (InputUpdating false).
 	keyCols  []arrow.Array
-	probe    []cell    // the incoming row's order-key cells (views into the batch)
-	batchSeq int64     // r.seq before the current batch: later rows were never emitted
-	free     [][]cell  // cell slices of forgotten rows, for reuse
-	dead     []rankRow // pushed-out rows still in emitted, their cells free after emit
-	slab     []cell    // unused cells of the last slab
+	readers  []rankReader // the batch's columns
+	probe    []cell       // the incoming row's order-key cells (views into the batch)
+	batchSeq int64        // r.seq before the current batch: later rows were never emitted
+	free     [][]cell     // cell slices of forgotten rows, for reuse
+	dead     []rankRow    // pushed-out rows still in emitted, their cells free after emit
+	slab     []cell       // unused cells of the last slab
 }
 
 // rankSlabRows is how many rows' cells one allocation provides.
@@ -406,6 +408,8 @@ func (r *Rank) processAppend(b batch.Batch) error {
 	for i, k := range r.PartitionKeys {
 		keyCols[i] = b.Column(k)
 	}
+	r.prepareReaders(b)
+	readers := r.readers
 	probe := rankRow{cells: r.probe}
 	for row := 0; row < b.Len(); row++ {
 		if b.Kind(row).IsRetract() {
@@ -430,7 +434,7 @@ func (r *Rank) processAppend(b batch.Batch) error {
 			r.touched = append(r.touched, p)
 		}
 		for _, k := range r.OrderKeys {
-			probe.cells[k.Col] = readCell(b.Column(k.Col), row)
+			probe.cells[k.Col] = readers[k.Col].read(row)
 		}
 		n := len(p.rows)
 		full := int64(n) >= r.Limit
@@ -445,7 +449,7 @@ func (r *Rank) processAppend(b batch.Batch) error {
 			return -1
 		})
 		r.seq++
-		rr := rankRow{cells: r.ownRow(b, row), seq: r.seq}
+		rr := rankRow{cells: r.ownRow(readers, row), seq: r.seq}
 		if full {
 			out := p.rows[n-1]
 			copy(p.rows[i+1:], p.rows[i:n-1])
@@ -468,6 +472,7 @@ func (r *Rank) processAppend(b batch.Batch) error {
 	for _, k := range r.OrderKeys {
 		r.probe[k.Col] = cell{} // do not pin the batch
 	}
+	clear(r.readers)
 	return nil
 }
 
@@ -483,9 +488,10 @@ func sameRankRow(a, b []cell) bool {
 	return true
 }
 
-// ownRow copies row of b into a reused or new cell slice, its strings into
-// one new allocation, so the row does not reference b's buffers.
-func (r *Rank) ownRow(b batch.Batch, row int) []cell {
+// ownRow copies row of the batch (readers) into a reused or new cell
+// slice, its strings into one new allocation, so the row does not
+// reference the batch's buffers.
+func (r *Rank) ownRow(readers []rankReader, row int) []cell {
 	var cells []cell
 	if k := len(r.free); k > 0 {
 		cells = r.free[k-1]
@@ -504,7 +510,7 @@ func (r *Rank) ownRow(b batch.Batch, row int) []cell {
 	// into one allocation they share.
 	total := 0
 	for c := range cells {
-		v := readCell(b.Column(c), row)
+		v := readers[c].read(row)
 		total += len(v.s)
 		cells[c] = v
 	}
@@ -536,4 +542,52 @@ func (r *Rank) releaseRow(row rankRow) {
 		clear(row.cells)
 		r.free = append(r.free, row.cells)
 	}
+}
+
+// rankReader reads the cells of one column, with readCell's type switch
+// done once per batch instead of per cell.
+type rankReader struct {
+	a     arrow.Array
+	nulls bool
+	i64   []int64
+	i32   []int32
+	str   *array.String
+}
+
+// prepareReaders sets up reading the batch's columns.
+func (r *Rank) prepareReaders(b batch.Batch) {
+	n := int(b.Rec.NumCols())
+	if cap(r.readers) < n {
+		r.readers = make([]rankReader, n)
+	}
+	r.readers = r.readers[:n]
+	for c := range r.readers {
+		a := b.Column(c)
+		rd := rankReader{a: a, nulls: a.NullN() > 0}
+		switch x := a.(type) {
+		case *array.Int64:
+			rd.i64 = x.Int64Values()
+		case *array.Int32:
+			rd.i32 = x.Int32Values()
+		case *array.String:
+			rd.str = x
+		}
+		r.readers[c] = rd
+	}
+}
+
+// read is readCell(c.a, row).
+func (c *rankReader) read(row int) cell {
+	if c.nulls && c.a.IsNull(row) {
+		return cell{null: true}
+	}
+	switch {
+	case c.i64 != nil:
+		return cell{i: c.i64[row]}
+	case c.i32 != nil:
+		return cell{i: int64(c.i32[row])}
+	case c.str != nil:
+		return cell{s: c.str.Value(row)}
+	}
+	return readCell(c.a, row)
 }
