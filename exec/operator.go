@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/apache/arrow/go/v17/arrow"
+
 	"github.com/streamsql/streamsql/exec/batch"
 )
 
@@ -57,6 +59,30 @@ type Operator interface {
 // which nothing can match any more.
 type InputEnder interface {
 	EndInput(input int, out Collector) error
+}
+
+// RowSkipper is an operator that can tell, from a few columns of an
+// insert-only batch, which rows it would ignore entirely: no output and no
+// state change. An operator chained before it (SkipperOf) may then build
+// only the other rows' remaining columns (late materialization): a join
+// feeding an append-only Top-N builds whole rows only for those that can
+// enter the top N.
+type RowSkipper interface {
+	// SkipColumns are the input columns SkipRows reads; nil when it can
+	// skip nothing.
+	SkipColumns() []int
+	// SkipRows sets skip[r] for each row r of the batch (all +I) it
+	// would ignore, given cols[i] = input column SkipColumns()[i].
+	SkipRows(cols []arrow.Array, skip []bool)
+}
+
+// SkipperOf returns the RowSkipper out delivers to directly in the same
+// chain (out is what Process was given), or nil.
+func SkipperOf(out Collector) RowSkipper {
+	if l, ok := out.(interface{ Skipper() RowSkipper }); ok {
+		return l.Skipper()
+	}
+	return nil
 }
 
 // OperatorFactory makes one operator instance per subtask.

@@ -91,6 +91,12 @@ func (l *namedLink) Collect(b batch.Batch) error {
 	return l.wrap(l.t.ops[l.i].Process(0, b, l.next))
 }
 
+// Skipper returns the operator the link feeds if it is a RowSkipper.
+func (l *namedLink) Skipper() RowSkipper {
+	s, _ := l.t.ops[l.i].(RowSkipper)
+	return s
+}
+
 func (l *namedLink) EmitWatermark(wm int64) error {
 	if wm == IdleWatermark {
 		return l.t.tail.EmitWatermark(wm) // idleness is for the exchange only

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -623,6 +624,48 @@ func (j *Join) EndInput(input int, _ exec.Collector) error {
 	return nil
 }
 
+// outColumn builds output column c of the rows in j.out.
+func (j *Join) outColumn(input int, b batch.Batch, c int) (arrow.Array, error) {
+	o := &j.out
+	nl := j.Left.Len()
+	thisOff, otherOff := 0, nl
+	if input == 1 {
+		thisOff, otherOff = nl, 0
+	}
+	if tc := c - thisOff; tc >= 0 && tc < j.sides[input].schema.Len() {
+		return takeOrNull(b.Column(tc), o.this)
+	}
+	oc := c - otherOff
+	return gatherColumn(j.sides[1-input].schema.Fields[oc].Type, o.other, oc), nil
+}
+
+// skipRows drops from j.out the rows the chained operator after the join
+// would ignore, judged from the columns it names: the rest of those rows
+// is never built (exec.RowSkipper).
+func (j *Join) skipRows(input int, b batch.Batch, sk exec.RowSkipper, need []int) error {
+	o := &j.out
+	cols := make([]arrow.Array, len(need))
+	for i, c := range need {
+		col, err := j.outColumn(input, b, c)
+		if err != nil {
+			return err
+		}
+		cols[i] = col
+	}
+	skip := make([]bool, len(o.kinds))
+	sk.SkipRows(cols, skip)
+	k := 0
+	for i, s := range skip {
+		if !s {
+			o.this[k], o.other[k], o.kinds[k] = o.this[i], o.other[i], o.kinds[i]
+			k++
+		}
+	}
+	clear(o.other[k:]) // do not pin stored rows
+	o.this, o.other, o.kinds = o.this[:k], o.other[:k], o.kinds[:k]
+	return nil
+}
+
 // readRow reads input row r into j.rowCells (strings point into the batch,
 // and the state clones them when it keeps a new row, or, on an
 // insert-only side, into the batch's copy of their column).
@@ -724,22 +767,23 @@ func (j *Join) emit(input int, b batch.Batch, out exec.Collector) error {
 	if n == 0 {
 		return nil
 	}
-	nl := j.Left.Len()
-	thisOff, otherOff := 0, nl
-	if input == 1 {
-		thisOff, otherOff = nl, 0
+	if sk := exec.SkipperOf(out); sk != nil && !slices.ContainsFunc(o.kinds, func(k batch.RowKind) bool { return k != batch.Insert }) {
+		if need := sk.SkipColumns(); len(need) > 0 {
+			if err := j.skipRows(input, b, sk, need); err != nil {
+				return err
+			}
+			if n = len(o.kinds); n == 0 {
+				return nil
+			}
+		}
 	}
 	cols := make([]arrow.Array, j.Out.Len())
-	thisSchema, otherSchema := j.sides[input].schema, j.sides[1-input].schema
-	for c := range thisSchema.Fields {
-		col, err := takeOrNull(b.Column(c), o.this)
+	for c := range cols {
+		col, err := j.outColumn(input, b, c)
 		if err != nil {
 			return err
 		}
-		cols[thisOff+c] = col
-	}
-	for c, f := range otherSchema.Fields {
-		cols[otherOff+c] = gatherColumn(f.Type, o.other, c)
+		cols[c] = col
 	}
 	var kinds []batch.RowKind
 	for _, k := range o.kinds {

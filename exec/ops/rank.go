@@ -57,6 +57,8 @@ type Rank struct {
 	// ('table.exec.state.ttl'), silently as Flink does: in memory a whole
 	// partition, in pebble each entry (the backend's TTL).
 	TTL time.Duration
+	// skipCols are the columns SkipRows reads (rank_skip.go).
+	skipCols []int
 
 	now   func() time.Time
 	nowNs int64 // the clock at the start of the current batch (TTL)
