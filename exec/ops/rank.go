@@ -67,9 +67,18 @@ type Rank struct {
 	rparts   map[string]*rocksPart
 	rtouched []*rocksPart
 
-	parts   map[string]*rankPartition
-	touched []*rankPartition
+	// In-memory partitions by their encoded key (parts), or when the
+	// partition key is one integer column by its value (iparts, nullPart:
+	// the NULL key's), which costs Nexmark q9's Top-1 per auction less.
+	parts    map[string]*rankPartition
+	intKeyed bool
+	iparts   map[int64]*rankPartition
+	nullPart *rankPartition
+	// The current row's key (setKey): keyBuf, or curInt and curNull.
 	keyBuf  []byte
+	curInt  int64
+	curNull bool
+	touched []*rankPartition
 	schema  *arrow.Schema
 	seq     int64
 	cells   cellRows
@@ -143,7 +152,7 @@ func (r *Rank) shared(p *rankPartition) bool {
 	return r.cow.shared(p.epoch)
 }
 
-// own replaces p, the partition of r.keyBuf (shared), in r.parts by a
+// own replaces p, the partition of the current key (shared) by a
 // copy of the current epoch, and returns the copy, which may be changed
 // in place. The copy has its own rows (same capacity, so the append-only
 // path grows it as before); the rows' cells are shared. The emitted rows
@@ -163,13 +172,93 @@ func (r *Rank) own(p *rankPartition) *rankPartition {
 	if cap(p.emitted) > 0 && unsafe.SliceData(p.emitted) == &p.emitted1[0] {
 		c.emitted = c.emitted1[:len(p.emitted):1]
 	}
-	r.parts[string(r.keyBuf)] = c
+	r.setPart(c)
 	return c
+}
+
+// setKey makes row's partition key the current one.
+func (r *Rank) setKey(keyCols []arrow.Array, row int) {
+	if !r.intKeyed {
+		r.keyBuf = appendKey(r.keyBuf[:0], keyCols, row)
+		return
+	}
+	a := keyCols[0]
+	if r.curNull = a.IsNull(row); r.curNull {
+		return
+	}
+	switch x := a.(type) {
+	case *array.Int64:
+		r.curInt = x.Value(row)
+	case *array.Int32:
+		r.curInt = int64(x.Value(row))
+	}
+}
+
+// part is the current key's partition, or nil.
+func (r *Rank) part() *rankPartition {
+	switch {
+	case !r.intKeyed:
+		return r.parts[string(r.keyBuf)]
+	case r.curNull:
+		return r.nullPart
+	}
+	return r.iparts[r.curInt]
+}
+
+// setPart files p under the current key.
+func (r *Rank) setPart(p *rankPartition) {
+	switch {
+	case !r.intKeyed:
+		r.parts[string(r.keyBuf)] = p
+	case r.curNull:
+		r.nullPart = p
+	default:
+		r.iparts[r.curInt] = p
+	}
+}
+
+// dropParts removes the partitions for which drop holds.
+func (r *Rank) dropParts(drop func(*rankPartition) bool) {
+	for k, p := range r.parts {
+		if drop(p) {
+			delete(r.parts, k)
+		}
+	}
+	for k, p := range r.iparts {
+		if drop(p) {
+			delete(r.iparts, k)
+		}
+	}
+	if r.nullPart != nil && drop(r.nullPart) {
+		r.nullPart = nil
+	}
+}
+
+// allParts returns every in-memory partition.
+func (r *Rank) allParts() []*rankPartition {
+	ps := make([]*rankPartition, 0, len(r.parts)+len(r.iparts)+1)
+	for _, p := range r.parts {
+		ps = append(ps, p)
+	}
+	for _, p := range r.iparts {
+		ps = append(ps, p)
+	}
+	if r.nullPart != nil {
+		ps = append(ps, r.nullPart)
+	}
+	return ps
 }
 
 // Open prepares state.
 func (r *Rank) Open(ctx *exec.OpContext) error {
 	r.parts = map[string]*rankPartition{}
+	if len(r.PartitionKeys) == 1 {
+		switch r.In.Fields[r.PartitionKeys[0]].Type.Arrow().ID() {
+		case arrow.INT32, arrow.INT64:
+			r.intKeyed = true
+			r.iparts = map[int64]*rankPartition{}
+		}
+	}
 	r.maxPar = maxParOf(ctx)
 	r.schema = r.Out.Arrow()
 	r.cells = newCellRows(r.Out.Len())
@@ -212,11 +301,7 @@ func (r *Rank) expired(p *rankPartition) bool {
 // sweepExpired drops the in-memory partitions whose state expired.
 func (r *Rank) sweepExpired() {
 	r.nowNs = r.now().UnixNano()
-	for k, p := range r.parts {
-		if !p.touched && r.expired(p) {
-			delete(r.parts, k)
-		}
-	}
+	r.dropParts(func(p *rankPartition) bool { return !p.touched && r.expired(p) })
 }
 
 func (r *Rank) less(a, b rankRow) int {
@@ -274,11 +359,11 @@ func (r *Rank) process(b batch.Batch, out exec.Collector) error {
 	}
 	ncol := r.In.Len()
 	for row := 0; row < b.Len(); row++ {
-		r.keyBuf = appendKey(r.keyBuf[:0], keyCols, row)
-		p := r.parts[string(r.keyBuf)]
+		r.setKey(keyCols, row)
+		p := r.part()
 		if p == nil || (!p.touched && r.expired(p)) {
 			p = &rankPartition{epoch: r.cow.epoch}
-			r.parts[string(r.keyBuf)] = p
+			r.setPart(p)
 		} else if r.shared(p) {
 			p = r.own(p) // before touched holds it
 		}
@@ -417,16 +502,16 @@ func (r *Rank) processAppend(b batch.Batch) error {
 		if b.Kind(row).IsRetract() {
 			return fmt.Errorf("retraction into a Top-N whose input was planned as insert-only")
 		}
-		r.keyBuf = appendKey(r.keyBuf[:0], keyCols, row)
-		p := r.parts[string(r.keyBuf)]
+		r.setKey(keyCols, row)
+		p := r.part()
 		if p == nil || (!p.touched && r.expired(p)) {
 			// An expired partition's rows are left to the garbage
 			// collector.
 			p = newAppendPartition(r.cow.epoch)
-			r.parts[string(r.keyBuf)] = p
+			r.setPart(p)
 		} else if r.shared(p) {
 			// Copied even if the row is dropped: touched and the
-			// emission must hold the partition in r.parts.
+			// emission must hold the partition in its map.
 			p = r.own(p)
 		}
 		if !p.touched {

@@ -34,10 +34,9 @@ func (r *Rank) SkipRows(cols []arrow.Array, skip []bool) {
 	nk := len(r.PartitionKeys)
 	keyCols := cols[:nk]
 	probe := rankRow{cells: make([]cell, r.In.Len())}
-	var key []byte
 	for row := range skip {
-		key = appendKey(key[:0], keyCols, row)
-		p := r.parts[string(key)]
+		r.setKey(keyCols, row)
+		p := r.part()
 		if p == nil || int64(len(p.rows)) < r.Limit {
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 
 	"github.com/streamsql/streamsql/exec"
 	"github.com/streamsql/streamsql/sql/types"
@@ -89,12 +90,7 @@ func (r *Rank) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error
 		}
 		return r.store.snapshot(sc, rankRocksMeta, rankRocksMagic, r.snapMeta())
 	}
-	parts := make([]*rankPartition, 0, len(r.parts))
-	for _, p := range r.parts {
-		if len(p.rows) > 0 {
-			parts = append(parts, p)
-		}
-	}
+	parts := slices.DeleteFunc(r.allParts(), func(p *rankPartition) bool { return len(p.rows) == 0 })
 	r.cow.snapSeq = r.seq
 	meta := r.snapMeta()
 	ncol, keys, maxPar := r.In.Len(), r.PartitionKeys, r.maxPar
@@ -187,13 +183,13 @@ func (r *Rank) RestoreState(rc exec.RestoreContext) error {
 	add := func() error {
 		keyCols := kc.arrays()
 		for i, p := range chunk {
-			r.keyBuf = appendKey(r.keyBuf[:0], keyCols, i)
-			if r.parts[string(r.keyBuf)] != nil {
+			r.setKey(keyCols, i)
+			if r.part() != nil {
 				return fmt.Errorf("rank snapshot holds a partition twice: %w", errCorrupt)
 			}
 			n := min(int64(len(p.rows)), r.Limit)
 			p.emitted = append([]rankRow(nil), p.rows[:n]...)
-			r.parts[string(r.keyBuf)] = p
+			r.setPart(p)
 		}
 		chunk = chunk[:0]
 		kc.reset()
