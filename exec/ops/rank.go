@@ -58,7 +58,8 @@ type Rank struct {
 	// partition, in pebble each entry (the backend's TTL).
 	TTL time.Duration
 	// skipCols are the columns SkipRows reads (rank_skip.go).
-	skipCols []int
+	skipCols  []int
+	skipState rankSkipState
 
 	now   func() time.Time
 	nowNs int64 // the clock at the start of the current batch (TTL)
@@ -306,25 +307,30 @@ func (r *Rank) sweepExpired() {
 
 func (r *Rank) less(a, b rankRow) int {
 	for _, k := range r.OrderKeys {
-		x, y := a.cells[k.Col], b.cells[k.Col]
-		var c int
-		switch {
-		case x.null && y.null:
-		case x.null:
-			c = -1
-		case y.null:
-			c = 1
-		default:
-			c = compareCells(x, y, r.In.Fields[k.Col].Type.Kind)
-		}
-		if k.Desc {
-			c = -c
-		}
-		if c != 0 {
+		if c := r.cmpOrder(k, a.cells[k.Col], b.cells[k.Col]); c != 0 {
 			return c
 		}
 	}
 	return 0
+}
+
+// cmpOrder compares two values of ORDER BY key k (NULLs first, then
+// reversed when descending).
+func (r *Rank) cmpOrder(k SortKey, x, y cell) int {
+	var c int
+	switch {
+	case x.null && y.null:
+	case x.null:
+		c = -1
+	case y.null:
+		c = 1
+	default:
+		c = compareCells(x, y, r.In.Fields[k.Col].Type.Kind)
+	}
+	if k.Desc {
+		c = -c
+	}
+	return c
 }
 
 // Process applies a batch and emits each touched partition's change.
