@@ -125,11 +125,10 @@ func (j *Join) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error
 	type sideCfg struct {
 		keys  []int
 		types []types.Type
-		ncol  int
 	}
 	var cfg [2]sideCfg
 	for side := range cfg {
-		cfg[side] = sideCfg{keys: j.sides[side].keys, types: j.keyTypes(side), ncol: j.sides[side].schema.Len()}
+		cfg[side] = sideCfg{keys: j.sides[side].keys, types: j.keyTypes(side)}
 	}
 	maxPar := j.maxPar
 	sizeHint, snapBytes := int(j.snapBytes.Load()), &j.snapBytes
@@ -145,9 +144,26 @@ func (j *Join) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error
 			}
 		}
 		c := newSnapCapture(sizeHint, split+len(state.bks[1]))
+		// Key groups from the buckets' keys (their first row's), as the
+		// hash exchange computes them for that side's rows.
+		kgs := make([]int32, 0, split+len(state.bks[1]))
 		for side := range state.bks {
-			inMemoryOrder(state.bks[side])
-			for _, bk := range state.bks[side] {
+			bks := state.bks[side]
+			inMemoryOrder(bks)
+			kc := newKeyChunk(cfg[side].types)
+			for from := 0; from < len(bks); from += keyChunkSize {
+				chunk := bks[from:min(len(bks), from+keyChunkSize)]
+				kc.reset()
+				for _, bk := range chunk {
+					for k, col := range cfg[side].keys {
+						kc.cols[k] = append(kc.cols[k], bk.rows[0].cells[col])
+					}
+				}
+				for _, kg := range kc.keyGroups(len(chunk), maxPar) {
+					kgs = append(kgs, int32(kg))
+				}
+			}
+			for _, bk := range bks {
 				c.buf = appendBucket(c.buf, bk)
 				c.end()
 			}
@@ -160,36 +176,8 @@ func (j *Join) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error
 		if err != nil {
 			return err
 		}
-		for side, lo, hi := 0, 0, split; side < 2; side, lo, hi = side+1, split, c.len() {
-			sc := cfg[side]
-			kc := newKeyChunk(sc.types)
-			row := make([]cell, sc.ncol)
-			for from := lo; from < hi; from += keyChunkSize {
-				to := min(hi, from+keyChunkSize)
-				kc.reset()
-				for i := from; i < to; i++ {
-					// The join key, from the bucket's first row.
-					d := &decoder{b: c.record(i)}
-					d.uvarint()
-					d.varint()
-					d.varint()
-					d.varint()
-					for k := range row {
-						row[k] = d.cell()
-					}
-					if d.err != nil {
-						f.abort()
-						return fmt.Errorf("join snapshot: %w", d.err)
-					}
-					for k, col := range sc.keys {
-						kc.cols[k] = append(kc.cols[k], row[col])
-					}
-				}
-				kgs := kc.keyGroups(to-from, maxPar)
-				for i := from; i < to; i++ {
-					f.record(kgs[i-from], c.record(i))
-				}
-			}
+		for i := range c.len() {
+			f.record(int(kgs[i]), c.record(i))
 		}
 		return f.close()
 	}, nil

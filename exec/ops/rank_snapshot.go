@@ -93,7 +93,7 @@ func (r *Rank) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error
 	parts := slices.DeleteFunc(r.allParts(), func(p *rankPartition) bool { return len(p.rows) == 0 })
 	r.cow.snapSeq = r.seq
 	meta := r.snapMeta()
-	ncol, keys, maxPar := r.In.Len(), r.PartitionKeys, r.maxPar
+	keys, maxPar := r.PartitionKeys, r.maxPar
 	keyTypes := make([]types.Type, len(keys))
 	for i, k := range keys {
 		keyTypes[i] = r.In.Fields[k].Type
@@ -105,6 +105,22 @@ func (r *Rank) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error
 		defer release()
 		c := newSnapCapture(sizeHint, len(state.parts))
 		inMemoryOrder(state.parts)
+		// Key groups from the partitions' keys, as the hash exchange
+		// computes them (not by decoding the records again).
+		kgs := make([]int32, 0, len(state.parts))
+		kc := newKeyChunk(keyTypes)
+		for from := 0; from < len(state.parts); from += keyChunkSize {
+			chunk := state.parts[from:min(len(state.parts), from+keyChunkSize)]
+			kc.reset()
+			for _, p := range chunk {
+				for j, k := range keys {
+					kc.cols[j] = append(kc.cols[j], p.rows[0].cells[k])
+				}
+			}
+			for _, kg := range kc.keyGroups(len(chunk), maxPar) {
+				kgs = append(kgs, int32(kg))
+			}
+		}
 		for _, p := range state.parts {
 			c.buf = binary.AppendUvarint(c.buf, uint64(len(p.rows)))
 			for _, row := range p.rows {
@@ -126,31 +142,8 @@ func (r *Rank) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error
 		if err != nil {
 			return err
 		}
-		kc := newKeyChunk(keyTypes)
-		row := make([]cell, ncol)
-		for from := 0; from < c.len(); from += keyChunkSize {
-			to := min(c.len(), from+keyChunkSize)
-			kc.reset()
-			for i := from; i < to; i++ {
-				// The partition key, from the first row.
-				d := &decoder{b: c.record(i)}
-				d.uvarint()
-				d.varint()
-				for j := range row {
-					row[j] = d.cell()
-				}
-				if d.err != nil {
-					f.abort()
-					return fmt.Errorf("rank snapshot: %w", d.err)
-				}
-				for j, k := range keys {
-					kc.cols[j] = append(kc.cols[j], row[k])
-				}
-			}
-			kgs := kc.keyGroups(to-from, maxPar)
-			for i := from; i < to; i++ {
-				f.record(kgs[i-from], c.record(i))
-			}
+		for i := range c.len() {
+			f.record(int(kgs[i]), c.record(i))
 		}
 		return f.close()
 	}, nil
