@@ -135,6 +135,7 @@ type Join struct {
 	sel       []int32
 	cellBuf   []cell
 	rowCells  []cell
+	arena     rowArena // rows of logged sides that probes return
 	readers   []colReader
 	out       joinOut
 }
@@ -414,6 +415,10 @@ func (j *Join) probe(input int, b batch.Batch, from int) (int, error) {
 	// still read is replaced by its copy first.
 	otherOuter := j.outer[1-input]
 	n := b.Len()
+	if len(j.out.kinds) == 0 {
+		// Nothing points at the rows earlier probes returned.
+		j.arena.reset()
+	}
 	j.match = j.match[:0]
 	j.matchOff = append(j.matchOff[:0], 0)
 	j.pairIn, j.pairOther = j.pairIn[:0], j.pairOther[:0]
@@ -424,10 +429,10 @@ func (j *Join) probe(input int, b batch.Batch, from int) (int, error) {
 		if other.log != nil {
 			if head := other.log.head(&j.keys, j.intKeyed, r); head != 0 {
 				if j.resid == nil {
-					j.match = other.log.matches(j.match, head)
+					j.match = other.log.matches(j.match, head, &j.arena)
 				} else {
 					from := len(j.pairOther)
-					j.pairOther = other.log.matches(j.pairOther, head)
+					j.pairOther = other.log.matches(j.pairOther, head, &j.arena)
 					for range len(j.pairOther) - from {
 						j.pairIn = append(j.pairIn, int32(r))
 					}

@@ -202,7 +202,7 @@ func dumpJoinState(j *Join) []string {
 			// A logged side's rows, as buckets would hold them.
 			chain := func(head uint64) *joinBucket {
 				bk := &joinBucket{}
-				for _, r := range l.matches(nil, head) {
+				for _, r := range l.matches(nil, head, &rowArena{}) {
 					bk.rows = append(bk.rows, *r)
 				}
 				return bk

@@ -78,11 +78,12 @@ type joinLog struct {
 const logChunkRows = 1024
 
 // logChunk is logChunkRows rows: row first+i has the cells
-// cells[i*ncol:(i+1)*ncol], its joinRow rows[i] and its key's previous
-// row prev[i] (sequence number + 1, 0 for none).
+// cells[i*ncol:(i+1)*ncol] and its key's previous row prev[i] (sequence
+// number + 1, 0 for none). A probe makes joinRows of them (rowArena):
+// keeping one per stored row cost 48 bytes and a pointer for the
+// garbage collector to follow, per row.
 type logChunk struct {
 	cells []cell
-	rows  []joinRow
 	prev  []uint64
 	first uint64
 	n     int
@@ -107,7 +108,6 @@ func (l *joinLog) slot() []cell {
 	if n == 0 || l.chunks[n-1].n == logChunkRows {
 		l.chunks = append(l.chunks, logChunk{
 			cells: make([]cell, logChunkRows*l.ncol),
-			rows:  make([]joinRow, logChunkRows),
 			prev:  make([]uint64, logChunkRows),
 			first: l.next,
 		})
@@ -135,7 +135,6 @@ func (l *joinLog) push(intKeyed bool, ik int64, bk []byte, row []cell) {
 		c.prev[c.n] = l.byBytes[string(bk)]
 		l.byBytes[string(bk)] = l.next
 	}
-	c.rows[c.n] = joinRow{cells: row, count: 1}
 	c.n++
 }
 
@@ -148,32 +147,75 @@ func (l *joinLog) at(seq uint64) (*logChunk, int) {
 	return &l.chunks[d/logChunkRows], int(d % logChunkRows)
 }
 
-// dropped says a stored row counts as gone: the last sweep saw it and
-// found it expired.
-func (l *joinLog) dropped(seq uint64, r *joinRow) bool {
+// cells returns row i's cells.
+func (l *joinLog) cells(c *logChunk, i int) []cell {
+	return c.cells[i*l.ncol : (i+1)*l.ncol : (i+1)*l.ncol]
+}
+
+// dropped says a stored row (its cells) counts as gone: the last sweep
+// saw it and found it expired.
+func (l *joinLog) dropped(seq uint64, cells []cell) bool {
 	if l.timeCol < 0 || seq >= l.swept {
 		return false
 	}
-	t := r.cells[l.timeCol]
+	t := cells[l.timeCol]
 	return !t.null && l.sweptWm >= t.i+l.off
 }
 
 // matches appends the rows of head's chain (a map value) that have not
-// been dropped to dst, oldest first (the order buckets keep).
-func (l *joinLog) matches(dst []*joinRow, head uint64) []*joinRow {
+// been dropped to dst, oldest first (the order buckets keep), as joinRows
+// of the arena.
+func (l *joinLog) matches(dst []*joinRow, head uint64, a *rowArena) []*joinRow {
 	from := len(dst)
 	for head != 0 {
 		c, i := l.at(head - 1)
 		if c == nil {
 			break
 		}
-		if r := &c.rows[i]; !l.dropped(head-1, r) {
-			dst = append(dst, r)
+		if cells := l.cells(c, i); !l.dropped(head-1, cells) {
+			dst = append(dst, a.add(cells))
 		}
 		head = c.prev[i]
 	}
 	slices.Reverse(dst[from:])
 	return dst
+}
+
+// rowArena holds the joinRows probes of logged sides return, until the
+// output that points at them is emitted (Join.probe resets it then).
+type rowArena struct {
+	chunks [][]joinRow
+	cur, n int // chunks[cur][:n] is the last used
+}
+
+const rowArenaChunk = 4096
+
+func (a *rowArena) add(cells []cell) *joinRow {
+	if a.cur == len(a.chunks) || a.n == rowArenaChunk {
+		if a.cur < len(a.chunks) {
+			a.cur++
+		}
+		if a.cur == len(a.chunks) {
+			a.chunks = append(a.chunks, make([]joinRow, rowArenaChunk))
+		}
+		a.n = 0
+	}
+	r := &a.chunks[a.cur][a.n]
+	*r = joinRow{cells: cells, count: 1}
+	a.n++
+	return r
+}
+
+// reset makes the arena's rows free for reuse (no pointer to them is
+// left), dropping what they point at.
+func (a *rowArena) reset() {
+	for i := 0; i < a.cur && i < len(a.chunks); i++ {
+		clear(a.chunks[i])
+	}
+	if a.cur < len(a.chunks) {
+		clear(a.chunks[a.cur][:a.n])
+	}
+	a.cur, a.n = 0, 0
 }
 
 // live says head's chain holds a row not dropped.
@@ -183,7 +225,7 @@ func (l *joinLog) live(head uint64) bool {
 		if c == nil {
 			return false
 		}
-		if !l.dropped(head-1, &c.rows[i]) {
+		if !l.dropped(head-1, l.cells(c, i)) {
 			return true
 		}
 		head = c.prev[i]
@@ -234,7 +276,7 @@ func (l *joinLog) rowCount() int {
 	for ci := range l.chunks {
 		c := &l.chunks[ci]
 		for i := range c.n {
-			if !l.dropped(c.first+uint64(i), &c.rows[i]) {
+			if !l.dropped(c.first+uint64(i), l.cells(c, i)) {
 				n++
 			}
 		}
