@@ -686,13 +686,14 @@ func (j *Join) readInto(dst []cell, r int) {
 	}
 }
 
-// colReader reads cells of one column, with the type switch of readCell
-// hoisted out of the per-row path for the integer layouts.
+// colReader reads the cells of one batch column, with readCell's type
+// switch done once per batch instead of per cell.
 type colReader struct {
 	a     arrow.Array
 	nulls bool
 	i64   []int64
 	i32   []int32
+	str   *array.String // strings that alias the batch
 	// owned, when set, is a copy of a string column's values, which
 	// offs (less base) index: values read from it may be stored as they
 	// are.
@@ -702,12 +703,13 @@ type colReader struct {
 	isStr bool
 }
 
-// prepareReaders sets up reading the batch's columns; own copies each
-// string column once, so its values can be kept without a clone each.
-func (j *Join) prepareReaders(b batch.Batch, own bool) {
+// prepareColReaders sets up dst (resized) to read b's columns; own
+// copies each string column once, so that stored values do not pin the
+// batch (otherwise strings alias it).
+func prepareColReaders(dst []colReader, b batch.Batch, own bool) []colReader {
 	n := int(b.Rec.NumCols())
-	j.readers = resize(j.readers, n)
-	for c := range j.readers {
+	dst = resize(dst, n)
+	for c := range dst {
 		a := b.Column(c)
 		rd := colReader{a: a, nulls: a.NullN() > 0}
 		switch x := a.(type) {
@@ -721,10 +723,19 @@ func (j *Join) prepareReaders(b batch.Batch, own bool) {
 				rd.owned = string(x.ValueBytes())
 				rd.offs = x.ValueOffsets()
 				rd.base = rd.offs[0]
+			} else if !own {
+				rd.str = x
 			}
 		}
-		j.readers[c] = rd
+		dst[c] = rd
 	}
+	return dst
+}
+
+// prepareReaders sets up reading the batch's columns (own: see
+// prepareColReaders).
+func (j *Join) prepareReaders(b batch.Batch, own bool) {
+	j.readers = prepareColReaders(j.readers, b, own)
 }
 
 func (c *colReader) read(r int) cell {
@@ -738,6 +749,8 @@ func (c *colReader) read(r int) cell {
 		return cell{i: int64(c.i32[r])}
 	case c.isStr:
 		return cell{s: c.owned[c.offs[r]-c.base : c.offs[r+1]-c.base]}
+	case c.str != nil:
+		return cell{s: c.str.Value(r)}
 	}
 	return readCell(c.a, r)
 }

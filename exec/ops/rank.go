@@ -93,12 +93,12 @@ type Rank struct {
 
 	// Append-only path (InputUpdating false).
 	keyCols  []arrow.Array
-	readers  []rankReader // the batch's columns
-	probe    []cell       // the incoming row's order-key cells (views into the batch)
-	batchSeq int64        // r.seq before the current batch: later rows were never emitted
-	free     [][]cell     // cell slices of forgotten rows, for reuse
-	dead     []rankRow    // pushed-out rows still in emitted, their cells free after emit
-	slab     []cell       // unused cells of the last slab
+	readers  []colReader // the batch's columns
+	probe    []cell      // the incoming row's order-key cells (views into the batch)
+	batchSeq int64       // r.seq before the current batch: later rows were never emitted
+	free     [][]cell    // cell slices of forgotten rows, for reuse
+	dead     []rankRow   // pushed-out rows still in emitted, their cells free after emit
+	slab     []cell      // unused cells of the last slab
 }
 
 // rankSlabRows is how many rows' cells one allocation provides.
@@ -501,7 +501,7 @@ func (r *Rank) processAppend(b batch.Batch) error {
 	for i, k := range r.PartitionKeys {
 		keyCols[i] = b.Column(k)
 	}
-	r.prepareReaders(b)
+	r.readers = prepareColReaders(r.readers, b, false)
 	readers := r.readers
 	probe := rankRow{cells: r.probe}
 	for row := 0; row < b.Len(); row++ {
@@ -584,7 +584,7 @@ func sameRankRow(a, b []cell) bool {
 // ownRow copies row of the batch (readers) into a reused or new cell
 // slice, its strings into one new allocation, so the row does not
 // reference the batch's buffers.
-func (r *Rank) ownRow(readers []rankReader, row int) []cell {
+func (r *Rank) ownRow(readers []colReader, row int) []cell {
 	var cells []cell
 	if k := len(r.free); k > 0 {
 		cells = r.free[k-1]
@@ -635,52 +635,4 @@ func (r *Rank) releaseRow(row rankRow) {
 		clear(row.cells)
 		r.free = append(r.free, row.cells)
 	}
-}
-
-// rankReader reads the cells of one column, with readCell's type switch
-// done once per batch instead of per cell.
-type rankReader struct {
-	a     arrow.Array
-	nulls bool
-	i64   []int64
-	i32   []int32
-	str   *array.String
-}
-
-// prepareReaders sets up reading the batch's columns.
-func (r *Rank) prepareReaders(b batch.Batch) {
-	n := int(b.Rec.NumCols())
-	if cap(r.readers) < n {
-		r.readers = make([]rankReader, n)
-	}
-	r.readers = r.readers[:n]
-	for c := range r.readers {
-		a := b.Column(c)
-		rd := rankReader{a: a, nulls: a.NullN() > 0}
-		switch x := a.(type) {
-		case *array.Int64:
-			rd.i64 = x.Int64Values()
-		case *array.Int32:
-			rd.i32 = x.Int32Values()
-		case *array.String:
-			rd.str = x
-		}
-		r.readers[c] = rd
-	}
-}
-
-// read is readCell(c.a, row).
-func (c *rankReader) read(row int) cell {
-	if c.nulls && c.a.IsNull(row) {
-		return cell{null: true}
-	}
-	switch {
-	case c.i64 != nil:
-		return cell{i: c.i64[row]}
-	case c.i32 != nil:
-		return cell{i: int64(c.i32[row])}
-	case c.str != nil:
-		return cell{s: c.str.Value(row)}
-	}
-	return readCell(c.a, row)
 }

@@ -317,26 +317,7 @@ func (w *WindowJoin) keyGroups(keyCols []arrow.Array, n int) {
 // prepareReaders sets up reading the batch's columns; own copies each
 // string column once, so buffered values do not pin the batch.
 func (w *WindowJoin) prepareReaders(b batch.Batch, own bool) {
-	n := int(b.Rec.NumCols())
-	w.readers = resize(w.readers, n)
-	for c := range w.readers {
-		a := b.Column(c)
-		rd := colReader{a: a, nulls: a.NullN() > 0}
-		switch x := a.(type) {
-		case *array.Int64:
-			rd.i64 = x.Int64Values()
-		case *array.Int32:
-			rd.i32 = x.Int32Values()
-		case *array.String:
-			if own && x.Len() > 0 {
-				rd.isStr = true
-				rd.owned = string(x.ValueBytes())
-				rd.offs = x.ValueOffsets()
-				rd.base = rd.offs[0]
-			}
-		}
-		w.readers[c] = rd
-	}
+	w.readers = prepareColReaders(w.readers, b, own)
 }
 
 // ProcessWatermark fires the windows the watermark completes, then
