@@ -305,7 +305,7 @@ func (j *Join) Process(input int, b batch.Batch, out exec.Collector) error {
 			return err
 		}
 	}
-	j.prepareReaders(b, j.sides[input].insertOnly && !j.ended[1-input])
+	j.readers = prepareColReaders(j.readers, b, j.sides[input].insertOnly && !j.ended[1-input])
 	for from := 0; from < n; {
 		to, err := j.probe(input, b, from)
 		if err != nil {
@@ -732,12 +732,6 @@ func prepareColReaders(dst []colReader, b batch.Batch, own bool) []colReader {
 	return dst
 }
 
-// prepareReaders sets up reading the batch's columns (own: see
-// prepareColReaders).
-func (j *Join) prepareReaders(b batch.Batch, own bool) {
-	j.readers = prepareColReaders(j.readers, b, own)
-}
-
 func (c *colReader) read(r int) cell {
 	if c.nulls && c.a.IsNull(r) {
 		return cell{null: true}
@@ -785,7 +779,8 @@ func (j *Join) emit(input int, b batch.Batch, out exec.Collector) error {
 	if n == 0 {
 		return nil
 	}
-	if sk := exec.SkipperOf(out); sk != nil && !slices.ContainsFunc(o.kinds, func(k batch.RowKind) bool { return k != batch.Insert }) {
+	allInsert := !slices.ContainsFunc(o.kinds, func(k batch.RowKind) bool { return k != batch.Insert })
+	if sk := exec.SkipperOf(out); sk != nil && allInsert {
 		if need := sk.SkipColumns(); len(need) > 0 {
 			if err := j.skipRows(input, b, sk, need); err != nil {
 				return err
@@ -804,13 +799,10 @@ func (j *Join) emit(input int, b batch.Batch, out exec.Collector) error {
 		cols[c] = col
 	}
 	var kinds []batch.RowKind
-	for _, k := range o.kinds {
-		if k != batch.Insert {
-			// The batch keeps its kinds; scratch must not be reused.
-			kinds = o.kinds
-			o.kinds = nil
-			break
-		}
+	if !allInsert {
+		// The batch keeps its kinds; scratch must not be reused.
+		kinds = o.kinds
+		o.kinds = nil
 	}
 	o.reset()
 	return out.Collect(batch.Batch{Rec: batch.NewRecordArrow(j.schema, cols, n), Kinds: kinds})
@@ -974,7 +966,7 @@ type joinSide struct {
 	byBytes map[string]*joinBucket
 	seed    maphash.Seed
 	// insertOnly: the input never retracts, and the strings of the rows
-	// add is given are already owned (see prepareReaders). New rows'
+	// add is given are already owned (see prepareColReaders). New rows'
 	// cells are then cut from slab, a chunk shared by many rows.
 	insertOnly bool
 	slab       []cell
@@ -1080,21 +1072,16 @@ func (s *joinSide) get(k *rowKeys, intKeyed bool, r int) *joinBucket {
 func (s *joinSide) add(k *rowKeys, intKeyed bool, r int, row []cell, assoc, now int64) {
 	if s.log != nil {
 		// Insert-only, inner, no TTL: assoc and now are not kept.
-		owned := s.log.slot()
-		if &owned[0] != &row[0] {
-			copy(owned, row)
-		}
 		if intKeyed {
-			s.log.push(true, k.ints[r], nil, owned)
+			s.log.store(true, k.ints[r], nil, row)
 		} else {
-			s.log.push(false, 0, k.buf[k.offs[r]:k.offs[r+1]], owned)
+			s.log.store(false, 0, k.buf[k.offs[r]:k.offs[r+1]], row)
 		}
 		return
 	}
 	bk := s.get(k, intKeyed, r)
 	if bk == nil {
-		bk = &joinBucket{epoch: s.cow.epoch}
-		bk.rows = bk.one[:0:1]
+		bk = s.newBucket()
 		if intKeyed {
 			s.byInt[k.ints[r]] = bk
 		} else {
@@ -1110,13 +1097,7 @@ func (s *joinSide) add(k *rowKeys, intKeyed bool, r int, row []cell, assoc, now 
 		// rows need not be found and merged: each is kept on its own
 		// (joining like one row of count n) and no index is needed.
 		// Finding them was half of Nexmark q7's time (bids per price).
-		owned := row
-		if n := len(row); n == 0 || len(s.slab) < n || &s.slab[0] != &row[0] {
-			owned = s.reserve(n)
-			copy(owned, row)
-		}
-		s.slab = s.slab[len(owned):]
-		bk.rows = append(bk.rows, joinRow{cells: owned, count: 1, assoc: assoc, written: now})
+		s.appendNew(bk, row, assoc, now)
 		return
 	}
 	var h uint64
@@ -1144,6 +1125,18 @@ func (s *joinSide) add(k *rowKeys, intKeyed bool, r int, row []cell, assoc, now 
 	} else if len(bk.rows) >= bucketIndexAt {
 		bk.buildIndex(s.seed)
 	}
+}
+
+// appendNew appends row to bucket bk of an insert-only side, its cells
+// cut from the slab (copied unless row already is the slab's next cells).
+func (s *joinSide) appendNew(bk *joinBucket, row []cell, assoc, now int64) {
+	owned := row
+	if n := len(row); n == 0 || len(s.slab) < n || &s.slab[0] != &row[0] {
+		owned = s.reserve(n)
+		copy(owned, row)
+	}
+	s.slab = s.slab[len(owned):]
+	bk.rows = append(bk.rows, joinRow{cells: owned, count: 1, assoc: assoc, written: now})
 }
 
 // reserve returns the cells the next new row of an insert-only side will

@@ -117,6 +117,16 @@ func (l *joinLog) slot() []cell {
 	return c.cells[c.n*l.ncol : (c.n+1)*l.ncol : (c.n+1)*l.ncol]
 }
 
+// store stores row under its key, copying it into the next slot unless
+// it was read there (slot).
+func (l *joinLog) store(intKeyed bool, ik int64, bk []byte, row []cell) {
+	if owned := l.slot(); &owned[0] != &row[0] {
+		copy(owned, row)
+		row = owned
+	}
+	l.push(intKeyed, ik, bk, row)
+}
+
 // push stores the row in the cells slot returned, under its key.
 func (l *joinLog) push(intKeyed bool, ik int64, bk []byte, row []cell) {
 	c := &l.chunks[len(l.chunks)-1]
@@ -250,14 +260,16 @@ func (l *joinLog) expire(wm int64) {
 		clear(l.chunks[:k])
 		l.chunks = slices.Delete(l.chunks, 0, k)
 	}
-	for key, head := range l.byInt {
+	dropDeadKeys(l, l.byInt)
+	dropDeadKeys(l, l.byBytes)
+}
+
+// dropDeadKeys removes the keys of one of the log's maps that have no row
+// left.
+func dropDeadKeys[K comparable](l *joinLog, m map[K]uint64) {
+	for key, head := range m {
 		if !l.live(head) {
-			delete(l.byInt, key)
-		}
-	}
-	for key, head := range l.byBytes {
-		if !l.live(head) {
-			delete(l.byBytes, key)
+			delete(m, key)
 		}
 	}
 }
@@ -378,13 +390,14 @@ func (v *logView) writeSeg(f io.WriteCloser, g logSeg) error {
 	return sf.close()
 }
 
-// newLogPrefix names this join instance's segments in the shared
-// directory: another instance (a restart, another subtask) numbers its
-// rows from 0 again.
-func newLogPrefix() (string, error) {
+// newInstancePrefix names an operator instance's files in the shared
+// directory of incremental checkpoints: random, since another instance
+// (a restart, another subtask) numbers its files (pebble's SSTs, a join
+// log's rows) from the start again.
+func newInstancePrefix() (string, error) {
 	var id [8]byte
 	if _, err := rand.Read(id[:]); err != nil {
-		return "", fmt.Errorf("join: %w", err)
+		return "", err
 	}
 	return hex.EncodeToString(id[:]) + "-", nil
 }
@@ -402,9 +415,9 @@ func (j *Join) openLogs() error {
 			s.log.timeCol, s.log.off = j.expiryCol(side)
 		}
 		if j.logPrefix == "" {
-			p, err := newLogPrefix()
+			p, err := newInstancePrefix()
 			if err != nil {
-				return err
+				return fmt.Errorf("join: %w", err)
 			}
 			j.logPrefix = p
 		}
@@ -542,9 +555,7 @@ func (s *joinSide) restoreRow(intKeyed bool, key []byte, row []cell, written int
 		ik = k.i
 	}
 	if s.log != nil {
-		owned := s.log.slot()
-		copy(owned, row)
-		s.log.push(intKeyed, ik, key, owned)
+		s.log.store(intKeyed, ik, key, row)
 		return nil
 	}
 	var bk *joinBucket
@@ -557,10 +568,7 @@ func (s *joinSide) restoreRow(intKeyed bool, key []byte, row []cell, written int
 		bk = s.newBucket()
 		s.byBytes[string(key)] = bk
 	}
-	owned := s.reserve(len(row))
-	copy(owned, row)
-	s.slab = s.slab[len(owned):]
-	bk.rows = append(bk.rows, joinRow{cells: owned, count: 1, written: written})
+	s.appendNew(bk, row, 0, written)
 	return nil
 }
 

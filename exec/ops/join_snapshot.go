@@ -146,23 +146,13 @@ func (j *Join) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error
 		c := newSnapCapture(sizeHint, split+len(state.bks[1]))
 		// Key groups from the buckets' keys (their first row's), as the
 		// hash exchange computes them for that side's rows.
-		kgs := make([]int32, 0, split+len(state.bks[1]))
+		var kgs []int32
 		for side := range state.bks {
-			bks := state.bks[side]
+			bks, keys := state.bks[side], cfg[side].keys
 			inMemoryOrder(bks)
-			kc := newKeyChunk(cfg[side].types)
-			for from := 0; from < len(bks); from += keyChunkSize {
-				chunk := bks[from:min(len(bks), from+keyChunkSize)]
-				kc.reset()
-				for _, bk := range chunk {
-					for k, col := range cfg[side].keys {
-						kc.cols[k] = append(kc.cols[k], bk.rows[0].cells[col])
-					}
-				}
-				for _, kg := range kc.keyGroups(len(chunk), maxPar) {
-					kgs = append(kgs, int32(kg))
-				}
-			}
+			kgs = append(kgs, itemKeyGroups(cfg[side].types, len(bks), maxPar, func(i, k int) cell {
+				return bks[i].rows[0].cells[keys[k]]
+			})...)
 			for _, bk := range bks {
 				c.buf = appendBucket(c.buf, bk)
 				c.end()

@@ -107,20 +107,9 @@ func (r *Rank) SnapshotState(sc exec.SnapshotContext) (exec.AsyncSnapshot, error
 		inMemoryOrder(state.parts)
 		// Key groups from the partitions' keys, as the hash exchange
 		// computes them (not by decoding the records again).
-		kgs := make([]int32, 0, len(state.parts))
-		kc := newKeyChunk(keyTypes)
-		for from := 0; from < len(state.parts); from += keyChunkSize {
-			chunk := state.parts[from:min(len(state.parts), from+keyChunkSize)]
-			kc.reset()
-			for _, p := range chunk {
-				for j, k := range keys {
-					kc.cols[j] = append(kc.cols[j], p.rows[0].cells[k])
-				}
-			}
-			for _, kg := range kc.keyGroups(len(chunk), maxPar) {
-				kgs = append(kgs, int32(kg))
-			}
-		}
+		kgs := itemKeyGroups(keyTypes, len(state.parts), maxPar, func(i, k int) cell {
+			return state.parts[i].rows[0].cells[keys[k]]
+		})
 		for _, p := range state.parts {
 			c.buf = binary.AppendUvarint(c.buf, uint64(len(p.rows)))
 			for _, row := range p.rows {

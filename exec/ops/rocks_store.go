@@ -1,8 +1,6 @@
 package ops
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -53,12 +51,12 @@ func openRocksStore(ctx *exec.OpContext, prefix string, ttl time.Duration) (*roc
 	if err != nil {
 		return nil, fmt.Errorf("open rocksdb state: %w", err)
 	}
-	var id [8]byte
-	if _, err := rand.Read(id[:]); err != nil {
+	shared, err := newInstancePrefix()
+	if err != nil {
 		be.Close()
 		return nil, fmt.Errorf("open rocksdb state: %w", err)
 	}
-	return &rocksStore{be: be, maxPar: maxPar, sharedPrefix: hex.EncodeToString(id[:]) + "-"}, nil
+	return &rocksStore{be: be, maxPar: maxPar, sharedPrefix: shared}, nil
 }
 
 // keyGroups computes each row's key group into s.kgs, exactly as the hash

@@ -261,6 +261,27 @@ func (k *keyChunk) arrays() []arrow.Array {
 	return arrs
 }
 
+// itemKeyGroups returns the key groups of n keyed items (partitions,
+// buckets) whose key column k is keyCell(i, k), hashed in chunks as the
+// hash exchange hashes rows.
+func itemKeyGroups(ts []types.Type, n, maxPar int, keyCell func(i, k int) cell) []int32 {
+	kgs := make([]int32, 0, n)
+	kc := newKeyChunk(ts)
+	for from := 0; from < n; from += keyChunkSize {
+		to := min(n, from+keyChunkSize)
+		kc.reset()
+		for i := from; i < to; i++ {
+			for k := range kc.cols {
+				kc.cols[k] = append(kc.cols[k], keyCell(i, k))
+			}
+		}
+		for _, kg := range kc.keyGroups(to-from, maxPar) {
+			kgs = append(kgs, int32(kg))
+		}
+	}
+	return kgs
+}
+
 // keyGroups returns the key group of each of the n rows added since reset.
 func (k *keyChunk) keyGroups(n, maxPar int) []int {
 	if cap(k.hashes) < n {

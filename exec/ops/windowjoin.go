@@ -238,7 +238,7 @@ func (w *WindowJoin) Process(input int, b batch.Batch, _ exec.Collector) error {
 	if w.store != nil {
 		return w.storeRows(input, b, keyCols, keep)
 	}
-	w.prepareReaders(b, true)
+	w.readers = prepareColReaders(w.readers, b, true) // buffered values must not pin the batch
 	ncol := len(w.readers)
 	for _, r32 := range keep {
 		r := int(r32)
@@ -312,12 +312,6 @@ func (w *WindowJoin) keyGroups(keyCols []arrow.Array, n int) {
 	for i, h := range w.hashes {
 		w.kgs[i] = exec.KeyGroupOf(h, w.maxPar)
 	}
-}
-
-// prepareReaders sets up reading the batch's columns; own copies each
-// string column once, so buffered values do not pin the batch.
-func (w *WindowJoin) prepareReaders(b batch.Batch, own bool) {
-	w.readers = prepareColReaders(w.readers, b, own)
 }
 
 // ProcessWatermark fires the windows the watermark completes, then

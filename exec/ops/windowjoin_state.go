@@ -69,7 +69,7 @@ func (w *WindowJoin) storeRows(input int, b batch.Batch, keyCols []arrow.Array, 
 		return err
 	}
 	// Strings are encoded at once: no need to own them.
-	w.prepareReaders(b, false)
+	w.readers = prepareColReaders(w.readers, b, false)
 	ends := b.Column(w.end(input)).(*array.Int64)
 	row := make([]cell, len(w.readers))
 	for _, r32 := range keep {
